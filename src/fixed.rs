@@ -1,0 +1,211 @@
+//! Fixed-point decimal numbers: parsing and printing of exchange numbers as scaled integers.
+//!
+//! A value `v` at scale `s` is held as the integer `v × 10^s`. Prices are held at the market's
+//! `price_precision`, amounts at its `amount_precision`. Parsing never rounds: a number with
+//! more significant decimals than the scale is an error.
+
+use std::fmt;
+
+/// Powers of ten that fit an `i64`.
+pub const POW10: [i64; 19] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+];
+
+/// Why a decimal string could not be held at a scale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixedError {
+    /// Not a plain decimal number (`-`, digits, one optional `.`).
+    Syntax,
+    /// More non-zero decimals than the scale allows.
+    TooPrecise { scale: u32 },
+    /// Does not fit in 64 bits at this scale.
+    Overflow,
+}
+
+impl fmt::Display for FixedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FixedError::Syntax => write!(f, "not a decimal number"),
+            FixedError::TooPrecise { scale } => write!(f, "more than {scale} decimals"),
+            FixedError::Overflow => write!(f, "number too large"),
+        }
+    }
+}
+
+impl std::error::Error for FixedError {}
+
+/// Parses a decimal such as `"61837.64"`, `"0.0001"`, `"15"` or `"-3.5"` into an integer at
+/// `scale` decimals. Trailing zeros beyond the scale are accepted; other extra digits are not.
+#[inline]
+pub fn parse(s: &[u8], scale: u32) -> Result<i64, FixedError> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(_) => (false, s),
+        None => return Err(FixedError::Syntax),
+    };
+    if digits.is_empty() {
+        return Err(FixedError::Syntax);
+    }
+    let mut value: i64 = 0;
+    let mut frac_digits: u32 = 0;
+    let mut seen_dot = false;
+    let mut any_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                any_digit = true;
+                if seen_dot {
+                    if frac_digits == scale {
+                        if b != b'0' {
+                            return Err(FixedError::TooPrecise { scale });
+                        }
+                        continue;
+                    }
+                    frac_digits += 1;
+                }
+                value = value
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(i64::from(b - b'0')))
+                    .ok_or(FixedError::Overflow)?;
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return Err(FixedError::Syntax),
+        }
+    }
+    if !any_digit {
+        return Err(FixedError::Syntax);
+    }
+    let pad = POW10[(scale - frac_digits) as usize];
+    let value = value.checked_mul(pad).ok_or(FixedError::Overflow)?;
+    Ok(if neg { -value } else { value })
+}
+
+/// Parses a `&str`; see [`parse`].
+pub fn parse_str(s: &str, scale: u32) -> Result<i64, FixedError> {
+    parse(s.as_bytes(), scale)
+}
+
+/// Prints a scaled integer in Peatio's (Ruby BigDecimal) style: no trailing zeros, but always
+/// one decimal place: `15.0`, `0.00083`, `61685.99`.
+pub fn format(value: i128, scale: u32) -> String {
+    let mut out = String::with_capacity(24);
+    write_to(&mut out, value, scale);
+    out
+}
+
+/// Appends [`format`]'s text to `out`.
+pub fn write_to(out: &mut String, value: i128, scale: u32) {
+    use std::fmt::Write;
+    if value < 0 {
+        out.push('-');
+    }
+    let abs = value.unsigned_abs();
+    let unit = 10u128.pow(scale);
+    let int = abs / unit;
+    let mut frac = abs % unit;
+    let _ = write!(out, "{int}.");
+    if frac == 0 || scale == 0 {
+        out.push('0');
+        return;
+    }
+    let mut width = scale as usize;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    let _ = write!(out, "{frac:0width$}");
+}
+
+/// Prints a scaled integer with all `scale` decimals, for tables (`30000.00`).
+pub fn format_fixed(value: i128, scale: u32) -> String {
+    let unit = 10u128.pow(scale);
+    let abs = value.unsigned_abs();
+    let sign = if value < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{abs}");
+    }
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / unit,
+        abs % unit,
+        width = scale as usize
+    )
+}
+
+/// Converts a scaled integer to a `rust_decimal::Decimal` for the edges.
+pub fn to_decimal(value: i128, scale: u32) -> rust_decimal::Decimal {
+    rust_decimal::Decimal::from_i128_with_scale(value, scale).normalize()
+}
+
+/// Converts a decimal to a scaled integer, refusing to round.
+pub fn from_decimal(d: rust_decimal::Decimal, scale: u32) -> Result<i64, FixedError> {
+    parse_str(&d.to_string(), scale)
+}
+
+/// Moves an integer from scale `from` to scale `to` (`to` ≥ `from`).
+#[inline]
+pub fn rescale_up(value: i128, from: u32, to: u32) -> i128 {
+    value * 10i128.pow(to - from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_at_scale() {
+        assert_eq!(parse_str("61837.64", 2), Ok(6_183_764));
+        assert_eq!(parse_str("61841.5", 2), Ok(6_184_150));
+        assert_eq!(parse_str("0.0001", 6), Ok(100));
+        assert_eq!(parse_str("15", 2), Ok(1500));
+        assert_eq!(parse_str("1.500000000", 2), Ok(150));
+        assert_eq!(parse_str("-3.5", 1), Ok(-35));
+        assert_eq!(parse_str(".5", 1), Ok(5));
+    }
+
+    #[test]
+    fn refuses_to_round() {
+        assert_eq!(
+            parse_str("0.001", 2),
+            Err(FixedError::TooPrecise { scale: 2 })
+        );
+        assert_eq!(parse_str("", 2), Err(FixedError::Syntax));
+        assert_eq!(parse_str("1e5", 2), Err(FixedError::Syntax));
+        assert_eq!(parse_str("1.2.3", 2), Err(FixedError::Syntax));
+        assert_eq!(parse_str(".", 2), Err(FixedError::Syntax));
+        assert_eq!(
+            parse_str("99999999999999999999", 0),
+            Err(FixedError::Overflow)
+        );
+    }
+
+    #[test]
+    fn prints_peatio_style() {
+        assert_eq!(format(1500, 2), "15.0");
+        assert_eq!(format(83, 5), "0.00083");
+        assert_eq!(format(6_168_599, 2), "61685.99");
+        assert_eq!(format(-35, 1), "-3.5");
+        assert_eq!(format(0, 8), "0.0");
+        assert_eq!(format(7, 0), "7.0");
+        assert_eq!(format_fixed(3_000_000, 2), "30000.00");
+        assert_eq!(format_fixed(-5, 3), "-0.005");
+    }
+}

@@ -1,0 +1,11 @@
+//! altsim: a deterministic backtesting and paper-trading simulator for the Altmarkets
+//! (Peatio/ranger) spot exchange.
+//!
+//! Modules depend one way: [`venue`] (the wire) → [`tape`] (recordings and normalized events)
+//! → [`book`] → the rest.
+
+pub mod book;
+pub mod fixed;
+pub mod inspect;
+pub mod tape;
+pub mod venue;

@@ -1,0 +1,13 @@
+//! Recordings: the capture file format, reading it back, and normalization into events.
+
+pub mod format;
+pub mod normalize;
+pub mod reader;
+pub mod stream;
+pub mod writer;
+
+pub use format::{Header, Session};
+pub use normalize::{BookSide, Event, EventKind, GapReason, MarketId, Normalizer};
+pub use reader::{Body, CaptureReader, Compression, Record, TapeError};
+pub use stream::{EventStream, StreamStats};
+pub use writer::CaptureWriter;

@@ -1,0 +1,151 @@
+//! Several capture files read as one stream of events.
+
+use super::normalize::{Event, Normalizer};
+use super::reader::{CaptureReader, TapeError};
+use crate::venue::{FrameKind, MarketRules};
+use std::path::PathBuf;
+
+/// Counts kept while streaming.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Frames by kind, in [`FrameKind::ALL`] order.
+    pub frames: [u64; 9],
+    pub binary_frames: u64,
+    pub session_records: u64,
+    pub records: u64,
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// Early ends (a cut file), one message each.
+    pub warnings: Vec<String>,
+}
+
+impl StreamStats {
+    pub fn frames_of(&self, kind: FrameKind) -> u64 {
+        self.frames[FrameKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
+    }
+    pub fn total_frames(&self) -> u64 {
+        self.frames.iter().sum::<u64>() + self.binary_frames
+    }
+}
+
+/// Reads files in the order given and yields their events in one stream.
+pub struct EventStream {
+    paths: Vec<PathBuf>,
+    next_file: usize,
+    reader: Option<CaptureReader<'static>>,
+    norm: Normalizer,
+    buf: Vec<Event>,
+    pos: usize,
+    stats: StreamStats,
+}
+
+impl EventStream {
+    /// `markets` supplies rules for files without a header; a header's rules take precedence.
+    pub fn open(paths: Vec<PathBuf>, markets: Vec<MarketRules>) -> Result<Self, TapeError> {
+        let mut s = EventStream {
+            paths,
+            next_file: 0,
+            reader: None,
+            norm: Normalizer::new(markets),
+            buf: Vec::with_capacity(1024),
+            pos: 0,
+            stats: StreamStats::default(),
+        };
+        s.open_next()?;
+        Ok(s)
+    }
+
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.norm
+    }
+
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    fn open_next(&mut self) -> Result<bool, TapeError> {
+        if let Some(w) = self.reader.as_ref().and_then(|r| r.warning()) {
+            self.stats.warnings.push(w.to_string());
+        }
+        self.reader = None;
+        let Some(path) = self.paths.get(self.next_file) else {
+            return Ok(false);
+        };
+        self.next_file += 1;
+        let reader = CaptureReader::open(path)?;
+        if let Some(h) = reader.header() {
+            for m in &h.markets {
+                let rules = MarketRules::from_json(m.clone()).map_err(|e| TapeError {
+                    path: path.clone(),
+                    line: 1,
+                    reason: format!("header: {e}"),
+                })?;
+                self.norm.add_market(rules);
+            }
+        }
+        self.reader = Some(reader);
+        Ok(true)
+    }
+
+    /// Reads records until at least one event is buffered; false at the end of all files.
+    fn refill(&mut self) -> Result<bool, TapeError> {
+        self.buf.clear();
+        self.pos = 0;
+        loop {
+            let Some(reader) = self.reader.as_mut() else {
+                return Ok(false);
+            };
+            let rec = match reader.next_record()? {
+                Some(rec) => rec,
+                None => {
+                    if !self.open_next()? {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+            };
+            let st = &mut self.stats;
+            st.records += 1;
+            st.first_ns.get_or_insert(rec.recv_ns);
+            st.last_ns = Some(rec.recv_ns);
+            match self.norm.push(&rec, &mut self.buf) {
+                Ok(Some(kind)) => {
+                    let i = FrameKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+                    st.frames[i] += 1;
+                }
+                Ok(None) => match rec.body {
+                    super::reader::Body::Binary(_) => st.binary_frames += 1,
+                    _ => st.session_records += 1,
+                },
+                Err(reason) => {
+                    return Err(TapeError {
+                        path: reader.path().to_path_buf(),
+                        line: reader.line(),
+                        reason,
+                    })
+                }
+            }
+            if !self.buf.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The next event, `None` when every file is read.
+    #[inline]
+    pub fn next_event(&mut self) -> Result<Option<Event>, TapeError> {
+        if self.pos == self.buf.len() && !self.refill()? {
+            return Ok(None);
+        }
+        let ev = self.buf[self.pos];
+        self.pos += 1;
+        Ok(Some(ev))
+    }
+}
+
+impl Iterator for EventStream {
+    type Item = Result<Event, TapeError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event().transpose()
+    }
+}

@@ -1,0 +1,149 @@
+//! Market rules from `GET public/markets`: precision, minimums and state.
+
+use crate::fixed;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A market's trading state; only `enabled` trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarketState {
+    Enabled,
+    Disabled,
+    Hidden,
+    Locked,
+    Sale,
+    Presale,
+}
+
+/// The market object as Peatio serves it (numbers as strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketJson {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub name: String,
+    pub base_unit: String,
+    pub quote_unit: String,
+    pub min_price: String,
+    pub max_price: String,
+    pub min_amount: String,
+    pub amount_precision: u32,
+    pub price_precision: u32,
+    pub state: MarketState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maker_fee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taker_fee: Option<String>,
+}
+
+/// A market's rules with limits held as fixed-point integers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketRules {
+    pub id: String,
+    pub name: String,
+    pub base_unit: String,
+    pub quote_unit: String,
+    /// At `price_precision`.
+    pub min_price: i64,
+    /// At `price_precision`; 0 means no maximum.
+    pub max_price: i64,
+    /// At `amount_precision`.
+    pub min_amount: i64,
+    pub amount_precision: u32,
+    pub price_precision: u32,
+    pub state: MarketState,
+    /// The market object as received, kept for headers and the REST emulator.
+    pub json: MarketJson,
+}
+
+/// A market object that breaks Peatio's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesError {
+    pub market: String,
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "market {:?}: field {}: {}", self.market, self.field, self.reason)
+    }
+}
+
+impl std::error::Error for RulesError {}
+
+impl MarketRules {
+    pub fn from_json(json: MarketJson) -> Result<MarketRules, RulesError> {
+        let err = |field: &'static str, reason: String| RulesError {
+            market: json.id.clone(),
+            field,
+            reason,
+        };
+        if json.amount_precision > 12 || json.price_precision > 12 {
+            return Err(err("price_precision", "precisions above 12 are not supported".into()));
+        }
+        let num = |field: &'static str, text: &str, scale: u32| {
+            fixed::parse_str(text, scale).map_err(|e| err(field, format!("{text:?}: {e}")))
+        };
+        let rules = MarketRules {
+            id: json.id.clone(),
+            name: json.name.clone(),
+            base_unit: json.base_unit.clone(),
+            quote_unit: json.quote_unit.clone(),
+            min_price: num("min_price", &json.min_price, json.price_precision)?,
+            max_price: num("max_price", &json.max_price, json.price_precision)?,
+            min_amount: num("min_amount", &json.min_amount, json.amount_precision)?,
+            amount_precision: json.amount_precision,
+            price_precision: json.price_precision,
+            state: json.state,
+            json,
+        };
+        Ok(rules)
+    }
+
+    /// Decimals of a quote total (price × amount).
+    pub fn total_scale(&self) -> u32 {
+        self.price_precision + self.amount_precision
+    }
+}
+
+/// Reads a `public/markets` answer (a JSON array of market objects).
+pub fn parse_markets(text: &str) -> Result<Vec<MarketRules>, String> {
+    let list: Vec<MarketJson> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    list.into_iter()
+        .map(|m| MarketRules::from_json(m).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Reads a markets file, naming it in any error.
+pub fn load_markets(path: &std::path::Path) -> Result<Vec<MarketRules>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_markets(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_shipped_markets() {
+        let text = include_str!("../../data/markets.json");
+        let m = parse_markets(text).unwrap();
+        assert_eq!(m.len(), 4);
+        assert_eq!(m[0].id, "btcusdt");
+        assert_eq!(m[0].min_amount, 10);
+        assert_eq!(m[0].max_price, 100_000_000);
+        assert_eq!(m[2].min_amount, 100);
+        assert_eq!(m[2].max_price, 0);
+        assert_eq!(m[2].min_price, 1);
+    }
+
+    #[test]
+    fn rejects_limits_finer_than_precision() {
+        let text = r#"[{"id":"x","name":"X","base_unit":"a","quote_unit":"b","min_price":"0.001",
+            "max_price":"0","min_amount":"1","amount_precision":2,"price_precision":2,"state":"enabled"}]"#;
+        let e = parse_markets(text).unwrap_err();
+        assert!(e.contains("min_price"), "{e}");
+    }
+}
