@@ -1,9 +1,10 @@
 //! The L2 order book of one market, on fixed-point prices and amounts.
 //!
-//! Each side is a vector sorted so that the best price is last: updates cluster near the top
-//! of the book, where inserting or removing moves few elements.
+//! Each side is a B-tree keyed by price: feeds such as the shipped sample update levels all
+//! through the depth, not only near the top, and a tree keeps every update logarithmic.
 
 use crate::tape::{BookSide, Event, EventKind, MarketId};
+use std::collections::BTreeMap;
 
 /// A price level: price and amount as fixed-point integers at the market's precisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,13 +27,15 @@ pub struct Walk {
 
 #[derive(Debug, Clone, Default)]
 pub struct Book {
-    /// Ascending: best bid last.
-    bids: Vec<PriceLevel>,
-    /// Descending: best ask last.
-    asks: Vec<PriceLevel>,
+    bids: BTreeMap<i64, i64>,
+    asks: BTreeMap<i64, i64>,
     valid: bool,
     sequence: Option<u64>,
     last_update_ns: i64,
+}
+
+fn level((&price, &amount): (&i64, &i64)) -> PriceLevel {
+    PriceLevel { price, amount }
 }
 
 impl Book {
@@ -66,7 +69,7 @@ impl Book {
     }
 
     #[inline]
-    fn side_mut(&mut self, side: BookSide) -> &mut Vec<PriceLevel> {
+    fn side_mut(&mut self, side: BookSide) -> &mut BTreeMap<i64, i64> {
         match side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
@@ -74,18 +77,10 @@ impl Book {
     }
 
     #[inline]
-    fn side(&self, side: BookSide) -> &[PriceLevel] {
+    fn side(&self, side: BookSide) -> &BTreeMap<i64, i64> {
         match side {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,
-        }
-    }
-
-    #[inline]
-    fn find(levels: &[PriceLevel], side: BookSide, price: i64) -> Result<usize, usize> {
-        match side {
-            BookSide::Bid => levels.binary_search_by(|l| l.price.cmp(&price)),
-            BookSide::Ask => levels.binary_search_by(|l| price.cmp(&l.price)),
         }
     }
 
@@ -93,13 +88,10 @@ impl Book {
     #[inline]
     pub fn set(&mut self, side: BookSide, price: i64, amount: i64) {
         let levels = self.side_mut(side);
-        match Self::find(levels, side, price) {
-            Ok(i) if amount == 0 => {
-                levels.remove(i);
-            }
-            Ok(i) => levels[i].amount = amount,
-            Err(_) if amount == 0 => {}
-            Err(i) => levels.insert(i, PriceLevel { price, amount }),
+        if amount == 0 {
+            levels.remove(&price);
+        } else {
+            levels.insert(price, amount);
         }
     }
 
@@ -128,12 +120,8 @@ impl Book {
                 side,
                 price,
                 amount,
-            } => self.side_mut(side).push(PriceLevel { price, amount }),
+            } => self.set(side, price, amount),
             EventKind::SnapshotEnd => {
-                self.bids.sort_unstable_by_key(|l| l.price);
-                self.bids.dedup_by_key(|l| l.price);
-                self.asks.sort_unstable_by_key(|l| std::cmp::Reverse(l.price));
-                self.asks.dedup_by_key(|l| l.price);
                 self.valid = true;
                 self.last_update_ns = ev.recv_ns;
             }
@@ -143,21 +131,23 @@ impl Book {
     }
 
     pub fn best_bid(&self) -> Option<PriceLevel> {
-        self.bids.last().copied()
+        self.bids.last_key_value().map(level)
     }
 
     pub fn best_ask(&self) -> Option<PriceLevel> {
-        self.asks.last().copied()
+        self.asks.first_key_value().map(level)
     }
 
     pub fn best(&self, side: BookSide) -> Option<PriceLevel> {
-        self.side(side).last().copied()
+        match side {
+            BookSide::Bid => self.best_bid(),
+            BookSide::Ask => self.best_ask(),
+        }
     }
 
     /// The amount shown at `price` on `side` (0 when there is no such level).
     pub fn level(&self, side: BookSide, price: i64) -> i64 {
-        let levels = self.side(side);
-        Self::find(levels, side, price).map_or(0, |i| levels[i].amount)
+        self.side(side).get(&price).copied().unwrap_or(0)
     }
 
     /// Number of levels on a side.
@@ -166,8 +156,11 @@ impl Book {
     }
 
     /// Levels of a side, best first.
-    pub fn levels(&self, side: BookSide) -> impl Iterator<Item = PriceLevel> + '_ {
-        self.side(side).iter().rev().copied()
+    pub fn levels(&self, side: BookSide) -> Box<dyn Iterator<Item = PriceLevel> + '_> {
+        match side {
+            BookSide::Bid => Box::new(self.bids.iter().rev().map(level)),
+            BookSide::Ask => Box::new(self.asks.iter().map(level)),
+        }
     }
 
     /// True when the best bid is at or above the best ask.
@@ -280,15 +273,30 @@ mod tests {
         assert!(!b.is_valid());
         snap(&mut b, &[(100, 5), (99, 7)], &[(101, 2), (103, 4)]);
         assert!(b.is_valid());
-        assert_eq!(b.best_bid(), Some(PriceLevel { price: 100, amount: 5 }));
-        assert_eq!(b.best_ask(), Some(PriceLevel { price: 101, amount: 2 }));
+        assert_eq!(
+            b.best_bid(),
+            Some(PriceLevel {
+                price: 100,
+                amount: 5
+            })
+        );
+        assert_eq!(
+            b.best_ask(),
+            Some(PriceLevel {
+                price: 101,
+                amount: 2
+            })
+        );
         b.set(BookSide::Ask, 102, 3);
         b.set(BookSide::Ask, 101, 0);
         assert_eq!(b.best_ask().unwrap().price, 102);
         assert_eq!(b.level(BookSide::Ask, 103), 4);
         assert_eq!(b.level(BookSide::Ask, 101), 0);
         let w = b.walk(BookSide::Ask, 5, None);
-        assert_eq!((w.filled, w.cost, w.worst_price, w.levels), (5, 3 * 102 + 2 * 103, Some(103), 2));
+        assert_eq!(
+            (w.filled, w.cost, w.worst_price, w.levels),
+            (5, 3 * 102 + 2 * 103, Some(103), 2)
+        );
         let w = b.walk(BookSide::Ask, 5, Some(102));
         assert_eq!((w.filled, w.levels), (3, 1));
         let w = b.walk(BookSide::Bid, 100, None);
@@ -296,7 +304,10 @@ mod tests {
         assert!(!b.is_crossed());
         b.set(BookSide::Bid, 102, 1);
         assert!(b.is_crossed());
-        assert_eq!(b.levels(BookSide::Bid).map(|l| l.price).collect::<Vec<_>>(), [102, 100, 99]);
+        assert_eq!(
+            b.levels(BookSide::Bid).map(|l| l.price).collect::<Vec<_>>(),
+            [102, 100, 99]
+        );
     }
 
     #[test]

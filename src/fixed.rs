@@ -127,7 +127,7 @@ pub fn write_to(out: &mut String, value: i128, scale: u32) {
         return;
     }
     let mut width = scale as usize;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         width -= 1;
     }

@@ -174,7 +174,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -223,12 +223,13 @@ impl fmt::Display for Report {
             .map(|k| format!("{} {}", k.name(), thousands(st.frames_of(*k))))
             .collect();
         writeln!(f, " ({})", kinds.join(", "))?;
-        if st.binary_frames > 0 || st.session_records > 0 {
+        if st.binary_frames + st.session_records + st.malformed_frames > 0 {
             writeln!(
                 f,
-                "records    {} binary frames, {} session records",
+                "records    {} session records, {} binary frames, {} malformed frames",
+                thousands(st.session_records),
                 thousands(st.binary_frames),
-                thousands(st.session_records)
+                thousands(st.malformed_frames)
             )?;
         }
         writeln!(f, "events     {}", thousands(self.events))?;

@@ -7,7 +7,7 @@ pub mod stream;
 pub mod writer;
 
 pub use format::{Header, Session};
-pub use normalize::{BookSide, Event, EventKind, GapReason, MarketId, Normalizer};
+pub use normalize::{BookSide, Event, EventKind, GapReason, MarketId, NormError, Normalizer};
 pub use reader::{Body, CaptureReader, Compression, Record, TapeError};
 pub use stream::{EventStream, StreamStats};
 pub use writer::CaptureWriter;

@@ -1,8 +1,8 @@
 //! Normalization: frames become small time-stamped events with fixed-point prices and amounts,
 //! and sequence numbers are checked per market.
 
-use super::reader::{Body, Record};
 use super::format::Session;
+use super::reader::{Body, Record};
 use crate::fixed;
 use crate::venue::{Frame, FrameKind, IncLevels, Level, MarketRules, Side};
 
@@ -47,7 +47,9 @@ impl GapReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     /// A snapshot begins: the book is cleared.
-    SnapshotStart { sequence: Option<u64> },
+    SnapshotStart {
+        sequence: Option<u64>,
+    },
     /// One level of the snapshot in progress.
     SnapshotLevel {
         side: BookSide,
@@ -102,6 +104,17 @@ enum SeqState {
     Expect(u64),
     /// The last snapshot had no sequence number.
     Unknown,
+}
+
+/// Why a record gave no events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NormError {
+    /// The frame itself is not a ranger frame: it was received that way, so a replay counts
+    /// it and goes on (the sequence check catches anything it hid).
+    Malformed(String),
+    /// The frame does not fit the market rules given (unknown market, too many decimals):
+    /// the replay cannot be trusted and stops.
+    Rules(String),
 }
 
 /// Turns records into events.
@@ -163,13 +176,18 @@ impl Normalizer {
     }
 
     /// Normalizes one record into `out` (appending). Returns the frame's kind, if it was one.
-    pub fn push(&mut self, rec: &Record<'_>, out: &mut Vec<Event>) -> Result<Option<FrameKind>, String> {
+    pub fn push(
+        &mut self,
+        rec: &Record<'_>,
+        out: &mut Vec<Event>,
+    ) -> Result<Option<FrameKind>, NormError> {
         let t = rec.recv_ns;
         match &rec.body {
             Body::Frame(text) => {
-                let frame = Frame::parse(text).map_err(|e| format!("bad frame: {e}"))?;
+                let frame = Frame::parse(text)
+                    .map_err(|e| NormError::Malformed(format!("bad frame: {e}")))?;
                 let kind = frame.kind();
-                self.frame(t, &frame, out)?;
+                self.frame(t, &frame, out).map_err(NormError::Rules)?;
                 Ok(Some(kind))
             }
             Body::Binary(_) => Ok(None),

@@ -85,15 +85,91 @@ pub fn decompress<'r, R: Read + 'r>(inner: R) -> io::Result<Box<dyn BufRead + 'r
     })
 }
 
+/// Whole lines out of a buffered stream, borrowed from its buffer where possible.
+struct Lines<'r> {
+    input: Box<dyn BufRead + 'r>,
+    /// Holds a line that straddles two reads of the input.
+    buf: Vec<u8>,
+    /// Bytes of the input's buffer handed out and not yet consumed.
+    pending: usize,
+    line: u64,
+    done: bool,
+    /// Why reading stopped early.
+    stopped: Option<String>,
+}
+
+impl<'r> Lines<'r> {
+    fn stop(&mut self, why: String) {
+        self.done = true;
+        self.stopped = Some(why);
+    }
+
+    /// The next non-empty line without its end of line, with its number; `None` at the end.
+    fn next_line(&mut self) -> Option<(u64, &[u8])> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.input.consume(std::mem::take(&mut self.pending));
+            let found = match self.input.fill_buf() {
+                Ok([]) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(avail) => {
+                    memchr::memchr(b'\n', avail).map(|i| (i, trim_cr(&avail[..i]).is_empty()))
+                }
+                Err(e) => {
+                    self.stop(format!("stopped after line {}: {e}", self.line));
+                    return None;
+                }
+            };
+            if let Some((i, empty)) = found {
+                self.line += 1;
+                self.pending = i + 1;
+                if empty {
+                    continue;
+                }
+                let avail = self.input.fill_buf().ok()?;
+                return Some((self.line, trim_cr(&avail[..i])));
+            }
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(_) if self.buf.last() == Some(&b'\n') => {
+                    self.line += 1;
+                    self.buf.pop();
+                    if trim_cr(&self.buf).is_empty() {
+                        continue;
+                    }
+                    return Some((self.line, trim_cr(&self.buf)));
+                }
+                Ok(_) => {
+                    let why = format!(
+                        "line {} is cut off ({} bytes without an end of line)",
+                        self.line + 1,
+                        self.buf.len()
+                    );
+                    self.stop(why);
+                    return None;
+                }
+                Err(e) => {
+                    self.stop(format!("stopped after line {}: {e}", self.line));
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 /// Reads one capture file record by record.
 pub struct CaptureReader<'r> {
     path: PathBuf,
-    input: Box<dyn BufRead + 'r>,
-    buf: Vec<u8>,
-    line: u64,
+    lines: Lines<'r>,
     header: Option<Header>,
-    warning: Option<String>,
-    done: bool,
 }
 
 impl CaptureReader<'static> {
@@ -114,12 +190,15 @@ impl<'r> CaptureReader<'r> {
     pub fn new(path: &Path, input: Box<dyn BufRead + 'r>) -> Result<Self, TapeError> {
         let mut r = CaptureReader {
             path: path.to_path_buf(),
-            input,
-            buf: Vec::with_capacity(1 << 16),
-            line: 0,
+            lines: Lines {
+                input,
+                buf: Vec::new(),
+                pending: 0,
+                line: 0,
+                done: false,
+                stopped: None,
+            },
             header: None,
-            warning: None,
-            done: false,
         };
         r.read_header()?;
         Ok(r)
@@ -136,44 +215,43 @@ impl<'r> CaptureReader<'r> {
 
     /// The line of the last record returned.
     pub fn line(&self) -> u64 {
-        self.line
+        self.lines.line
     }
 
     /// Set when the file ended early (a crash or a cut download): where and why reading stopped.
-    pub fn warning(&self) -> Option<&str> {
-        self.warning.as_deref()
+    pub fn warning(&self) -> Option<String> {
+        self.lines.stopped.as_ref().map(|why| {
+            format!(
+                "{}: {why}; the intact records before it were read",
+                self.path.display()
+            )
+        })
     }
 
     fn error(&self, reason: impl Into<String>) -> TapeError {
         TapeError {
             path: self.path.clone(),
-            line: self.line,
+            line: self.lines.line,
             reason: reason.into(),
         }
     }
 
     fn read_header(&mut self) -> Result<(), TapeError> {
-        let head = match self.input.fill_buf() {
-            Ok(h) => h,
-            Err(e) => {
-                self.stop_early(&e);
-                return Ok(());
-            }
-        };
-        if !head.starts_with(b"#") {
-            return Ok(());
+        match self.lines.input.fill_buf() {
+            Ok(head) if head.starts_with(b"#") => {}
+            _ => return Ok(()),
         }
-        if !self.fill_line() {
+        let Some((_, line)) = self.lines.next_line() else {
             return Err(self.error("capture header is cut off"));
-        }
-        let text = std::str::from_utf8(&self.buf)
-            .map_err(|_| self.error("header is not UTF-8"))?
-            .trim_end();
-        let json = text
-            .strip_prefix(HEADER_MARK)
-            .ok_or_else(|| self.error(format!("expected a header starting {HEADER_MARK:?}")))?;
-        let header: Header = serde_json::from_str(json)
-            .map_err(|e| self.error(format!("bad capture header: {e}")))?;
+        };
+        let text = std::str::from_utf8(line).map_err(|_| "header is not UTF-8".to_string());
+        let parsed = text.and_then(|text| {
+            let json = text
+                .strip_prefix(HEADER_MARK)
+                .ok_or_else(|| format!("expected a header starting {HEADER_MARK:?}"))?;
+            serde_json::from_str::<Header>(json).map_err(|e| format!("bad capture header: {e}"))
+        });
+        let header = parsed.map_err(|e| self.error(e))?;
         if header.version != FORMAT_VERSION {
             return Err(self.error(format!(
                 "capture format version {} is not supported (this build reads {FORMAT_VERSION})",
@@ -184,72 +262,20 @@ impl<'r> CaptureReader<'r> {
         Ok(())
     }
 
-    fn stop_early(&mut self, e: &io::Error) {
-        self.done = true;
-        self.warning = Some(format!(
-            "{}: stopped after line {}: {e}; the intact records before it were read",
-            self.path.display(),
-            self.line
-        ));
-    }
-
-    /// Reads the next whole line into `buf` (without its end of line); false at the end.
-    fn fill_line(&mut self) -> bool {
-        if self.done {
-            return false;
-        }
-        self.buf.clear();
-        match self.input.read_until(b'\n', &mut self.buf) {
-            Ok(0) => {
-                self.done = true;
-                false
-            }
-            Ok(_) if self.buf.last() == Some(&b'\n') => {
-                self.line += 1;
-                self.buf.pop();
-                if self.buf.last() == Some(&b'\r') {
-                    self.buf.pop();
-                }
-                true
-            }
-            Ok(_) => {
-                self.done = true;
-                self.warning = Some(format!(
-                    "{}: line {} is cut off ({} bytes without an end of line); the records before it were read",
-                    self.path.display(),
-                    self.line + 1,
-                    self.buf.len()
-                ));
-                false
-            }
-            Err(e) => {
-                self.stop_early(&e);
-                false
-            }
-        }
-    }
-
     /// The next record, `None` at the end (see [`warning`](Self::warning) for an early end).
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, TapeError> {
-        loop {
-            if !self.fill_line() {
-                return Ok(None);
-            }
-            if !self.buf.is_empty() {
-                break;
-            }
-        }
-        let line = std::str::from_utf8(&self.buf).map_err(|e| TapeError {
+        let Some((line_no, line)) = self.lines.next_line() else {
+            return Ok(None);
+        };
+        let parsed = match std::str::from_utf8(line) {
+            Ok(text) => parse_record(text),
+            Err(e) => Err(format!("record is not UTF-8 (byte {})", e.valid_up_to())),
+        };
+        parsed.map(Some).map_err(|reason| TapeError {
             path: self.path.clone(),
-            line: self.line,
-            reason: format!("record is not UTF-8 (byte {})", e.valid_up_to()),
-        })?;
-        parse_record(line).map_err(|reason| TapeError {
-            path: self.path.clone(),
-            line: self.line,
+            line: line_no,
             reason,
         })
-        .map(Some)
     }
 }
 
@@ -267,7 +293,8 @@ pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
             let (name, json) = rest.split_once(' ').unwrap_or((rest, "{}"));
             match name {
                 "text" => Body::Frame(Cow::Owned(
-                    serde_json::from_str::<String>(json).map_err(|e| format!("!text record: {e}"))?,
+                    serde_json::from_str::<String>(json)
+                        .map_err(|e| format!("!text record: {e}"))?,
                 )),
                 "binary" => Body::Binary(parse_hex(json)?),
                 _ => Body::Session(Session::parse_payload(name, json)?),
@@ -279,7 +306,7 @@ pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
 
 fn parse_hex(json: &str) -> Result<Vec<u8>, String> {
     let hex: String = serde_json::from_str(json).map_err(|e| format!("!binary record: {e}"))?;
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err("!binary record: odd number of hex digits".into());
     }
     (0..hex.len())

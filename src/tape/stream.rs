@@ -1,6 +1,9 @@
 //! Several capture files read as one stream of events.
 
-use super::normalize::{Event, Normalizer};
+use super::normalize::{Event, NormError, Normalizer};
+
+/// How many malformed frames are described in the warnings; the rest are only counted.
+const MAX_MALFORMED_NOTES: u64 = 10;
 use super::reader::{CaptureReader, TapeError};
 use crate::venue::{FrameKind, MarketRules};
 use std::path::PathBuf;
@@ -11,6 +14,8 @@ pub struct StreamStats {
     /// Frames by kind, in [`FrameKind::ALL`] order.
     pub frames: [u64; 9],
     pub binary_frames: u64,
+    /// Received frames that are not ranger frames (see `warnings` for the first few).
+    pub malformed_frames: u64,
     pub session_records: u64,
     pub records: u64,
     pub first_ns: Option<i64>,
@@ -24,7 +29,7 @@ impl StreamStats {
         self.frames[FrameKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
     }
     pub fn total_frames(&self) -> u64 {
-        self.frames.iter().sum::<u64>() + self.binary_frames
+        self.frames.iter().sum::<u64>() + self.binary_frames + self.malformed_frames
     }
 }
 
@@ -65,7 +70,7 @@ impl EventStream {
 
     fn open_next(&mut self) -> Result<bool, TapeError> {
         if let Some(w) = self.reader.as_ref().and_then(|r| r.warning()) {
-            self.stats.warnings.push(w.to_string());
+            self.stats.warnings.push(w);
         }
         self.reader = None;
         let Some(path) = self.paths.get(self.next_file) else {
@@ -117,7 +122,17 @@ impl EventStream {
                     super::reader::Body::Binary(_) => st.binary_frames += 1,
                     _ => st.session_records += 1,
                 },
-                Err(reason) => {
+                Err(NormError::Malformed(reason)) => {
+                    st.malformed_frames += 1;
+                    if st.malformed_frames <= MAX_MALFORMED_NOTES {
+                        st.warnings.push(format!(
+                            "{}:{}: {reason}",
+                            reader.path().display(),
+                            reader.line()
+                        ));
+                    }
+                }
+                Err(NormError::Rules(reason)) => {
                     return Err(TapeError {
                         path: reader.path().to_path_buf(),
                         line: reader.line(),

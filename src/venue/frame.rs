@@ -249,6 +249,9 @@ impl<'a> Frame<'a> {
 
     /// Parses one received text frame.
     pub fn parse(text: &'a str) -> Result<Frame<'a>, FrameError> {
+        if let Some(inc) = fast_increment(text) {
+            return Ok(Frame::Increment(inc));
+        }
         if text.trim() == "pong" {
             return Ok(Frame::Pong);
         }
@@ -364,6 +367,62 @@ impl<'a> Frame<'a> {
         }
         o
     }
+}
+
+/// The one-level increment exactly as ranger prints it, read without the general scanner:
+/// `{"<m>.ob-inc":{"asks":["p","v"],"sequence":S}}`. Anything else goes the general way.
+#[inline]
+fn fast_increment(text: &str) -> Option<Increment<'_>> {
+    fn quoted(b: &[u8], from: usize) -> Option<usize> {
+        let end = from + memchr::memchr(b'"', b.get(from..)?)?;
+        b[from..end]
+            .iter()
+            .all(|&c| c != b'\\' && c >= 0x20)
+            .then_some(end)
+    }
+    let b = text.as_bytes();
+    if !b.starts_with(b"{\"") {
+        return None;
+    }
+    let key_end = quoted(b, 2)?;
+    let market = text[2..key_end].strip_suffix(".ob-inc")?;
+    let mut i = key_end;
+    let rest = b.get(i..)?;
+    let asks = if rest.starts_with(b"\":{\"asks\":[\"") {
+        true
+    } else if rest.starts_with(b"\":{\"bids\":[\"") {
+        false
+    } else {
+        return None;
+    };
+    i += 12;
+    let price_end = quoted(b, i)?;
+    let price = &text[i..price_end];
+    i = price_end;
+    if !b.get(i..)?.starts_with(b"\",\"") {
+        return None;
+    }
+    i += 3;
+    let vol_end = quoted(b, i)?;
+    let volume = &text[i..vol_end];
+    i = vol_end;
+    if !b.get(i..)?.starts_with(b"\"],\"sequence\":") {
+        return None;
+    }
+    i += 14;
+    let digits_end = i + b[i..].iter().position(|c| !c.is_ascii_digit())?;
+    if &b[digits_end..] != b"}}" || digits_end == i || digits_end - i > 19 {
+        return None;
+    }
+    let sequence = text[i..digits_end].parse().ok()?;
+    let level = Some(IncLevels::Flat(Level { price, volume }));
+    let (asks, bids) = if asks { (level, None) } else { (None, level) };
+    Some(Increment {
+        market,
+        asks,
+        bids,
+        sequence: Some(sequence),
+    })
 }
 
 fn wrap<T: Serialize>(o: &mut String, key: &str, v: &T) {

@@ -67,7 +67,11 @@ pub struct RulesError {
 
 impl fmt::Display for RulesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "market {:?}: field {}: {}", self.market, self.field, self.reason)
+        write!(
+            f,
+            "market {:?}: field {}: {}",
+            self.market, self.field, self.reason
+        )
     }
 }
 
@@ -81,7 +85,10 @@ impl MarketRules {
             reason,
         };
         if json.amount_precision > 12 || json.price_precision > 12 {
-            return Err(err("price_precision", "precisions above 12 are not supported".into()));
+            return Err(err(
+                "price_precision",
+                "precisions above 12 are not supported".into(),
+            ));
         }
         let num = |field: &'static str, text: &str, scale: u32| {
             fixed::parse_str(text, scale).map_err(|e| err(field, format!("{text:?}: {e}")))
