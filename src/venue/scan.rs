@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn scans_values() {
         let mut s = Scanner::new(r#" {"a" : ["1.5", 2, true, null, {"b":"x\"y"}]} "#);
-        assert_eq!(s.raw_value().unwrap().len(), 43);
+        assert_eq!(s.raw_value().unwrap().len(), 44);
         s.end().unwrap();
         let mut s = Scanner::new(r#""x\"y""#);
         assert_eq!(s.string().unwrap(), "x\"y");
