@@ -7,5 +7,6 @@
 pub mod book;
 pub mod fixed;
 pub mod inspect;
+pub mod sim;
 pub mod tape;
 pub mod venue;

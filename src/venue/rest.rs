@@ -118,6 +118,8 @@ pub mod codes {
     pub const CANCEL_ERROR: &str = "market.order.cancel_error";
     pub const INVALID_ID: &str = "market.order.invaild_id_or_uuid";
     pub const NOT_FOUND: &str = "record.not_found";
+    /// Peatio's answer for an order on a market that is missing or not `enabled`.
+    pub const MARKET_NOT_ENABLED: &str = "market.market.doesnt_exist_or_not_enabled";
 }
 
 #[cfg(test)]

@@ -1,0 +1,571 @@
+//! The matching core: Peatio's rules applied to our orders against the replayed book and
+//! trades, on the exchange's clock.
+
+use super::accounts::{Accounts, BALANCE_SCALE};
+use super::fees::{fee_of, FeeMode, FeeSchedule};
+use super::order::{reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, SimEvent};
+use super::queue::QueueModel;
+use crate::book::{Book, Books};
+use crate::tape::{BookSide, Event, EventKind, MarketId};
+use crate::venue::rest::codes;
+use crate::venue::{MarketRules, Side};
+use std::collections::{BTreeMap, VecDeque};
+
+const THIRTY_DAYS_NS: i64 = 30 * 86_400 * 1_000_000_000;
+
+/// Per-market state beside the book.
+#[derive(Debug, Default)]
+struct MarketSim {
+    /// Our resting orders, oldest first.
+    resting: Vec<OrderId>,
+    /// Liquidity we took, by level, until the feed next sets that level.
+    consumed: BTreeMap<(BookSide, i64), i64>,
+    /// Our fills' quote volume (16 decimals) over the last 30 days, for fee tiers.
+    volume: VecDeque<(i64, i128)>,
+    volume_sum: i128,
+}
+
+/// The simulated exchange.
+pub struct Exchange {
+    rules: Vec<MarketRules>,
+    markets: Vec<MarketSim>,
+    books: Books,
+    fees: FeeSchedule,
+    queue: QueueModel,
+    accounts: Accounts,
+    orders: BTreeMap<OrderId, Order>,
+    next_order: OrderId,
+    next_trade: u64,
+    out: Vec<(i64, SimEvent)>,
+}
+
+fn book_side(side: Side) -> BookSide {
+    match side {
+        Side::Buy => BookSide::Bid,
+        Side::Sell => BookSide::Ask,
+    }
+}
+
+fn opposite(side: BookSide) -> BookSide {
+    match side {
+        BookSide::Bid => BookSide::Ask,
+        BookSide::Ask => BookSide::Bid,
+    }
+}
+
+/// Whether `price` is at or better than `limit` for an order on `side` taking liquidity.
+fn within(side: Side, price: i64, limit: i64) -> bool {
+    match side {
+        Side::Buy => price <= limit,
+        Side::Sell => price >= limit,
+    }
+}
+
+impl Exchange {
+    /// `rules` in [`MarketId`] order (as the normalizer numbers them).
+    pub fn new(rules: Vec<MarketRules>, fees: FeeSchedule, queue: QueueModel) -> Self {
+        let markets = rules.iter().map(|_| MarketSim::default()).collect();
+        Exchange {
+            rules,
+            markets,
+            books: Books::new(),
+            fees,
+            queue,
+            accounts: Accounts::new(),
+            orders: BTreeMap::new(),
+            next_order: 1,
+            next_trade: 1,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Credits a currency before the run.
+    pub fn deposit(&mut self, currency: &str, amount: rust_decimal::Decimal) -> Result<(), String> {
+        let units = crate::fixed::parse_str(&amount.to_string(), BALANCE_SCALE)
+            .map_err(|e| format!("balance {currency} {amount}: {e}"))?;
+        self.accounts.deposit(currency, units.into());
+        Ok(())
+    }
+
+    pub fn rules(&self) -> &[MarketRules] {
+        &self.rules
+    }
+
+    pub fn market_id(&self, name: &str) -> Option<MarketId> {
+        self.rules.iter().position(|r| r.id == name).map(|i| MarketId(i as u16))
+    }
+
+    pub fn book(&mut self, id: MarketId) -> &Book {
+        self.books.get_mut(id)
+    }
+
+    pub fn books(&self) -> &Books {
+        &self.books
+    }
+
+    pub fn order(&self, id: OrderId) -> Option<&Order> {
+        self.orders.get(&id)
+    }
+
+    /// Every order, by id.
+    pub fn orders(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
+    /// Takes the events produced so far.
+    pub fn drain(&mut self, into: &mut Vec<(i64, SimEvent)>) {
+        into.append(&mut self.out);
+    }
+
+    /// Hands out the id the next order will carry (the client knows it before the exchange).
+    pub fn reserve_id(&mut self) -> OrderId {
+        let id = self.next_order;
+        self.next_order += 1;
+        id
+    }
+
+    fn scale_amount(&self, m: MarketId, amount: i64) -> i128 {
+        i128::from(amount) * 10i128.pow(BALANCE_SCALE - self.rules[m.0 as usize].amount_precision)
+    }
+
+    fn scale_total(&self, m: MarketId, total: i128) -> i128 {
+        total * 10i128.pow(BALANCE_SCALE - self.rules[m.0 as usize].total_scale())
+    }
+
+    /// Quote needed to buy `amount` at `price`, with the fee on top in the `quote` fee mode.
+    fn buy_funds(&self, m: MarketId, price: i64, amount: i64) -> i128 {
+        let total = self.scale_total(m, i128::from(price) * i128::from(amount));
+        match self.fees.mode {
+            FeeMode::Received => total,
+            FeeMode::Quote => {
+                let r = self.fees.default_max_rate(&self.rules[m.0 as usize].id);
+                total + fee_of(total, r)
+            }
+        }
+    }
+
+    fn emit(&mut self, at: i64, ev: SimEvent) {
+        self.out.push((at, ev));
+    }
+
+    fn emit_order(&mut self, at: i64, id: OrderId) {
+        let o = self.orders[&id].clone();
+        self.emit(at, SimEvent::Order(o));
+    }
+
+    /// An order reaches the exchange at `now`.
+    pub fn submit(&mut self, now: i64, id: OrderId, req: &NewOrder) {
+        let Some(m) = self.market_id(&req.market) else {
+            let r = reject(codes::MARKET_NOT_ENABLED, format!("no market {:?}", req.market));
+            return self.emit(now, SimEvent::Rejected { order_id: id, reject: r });
+        };
+        let checked = match validate(req, m, &self.rules[m.0 as usize]) {
+            Ok(c) => c,
+            Err(r) => return self.emit(now, SimEvent::Rejected { order_id: id, reject: r }),
+        };
+        if !self.books.get_mut(m).is_valid() {
+            let r = reject(
+                codes::CREATE_ERROR,
+                "the order book is not valid (no snapshot since a gap or disconnect)",
+            );
+            return self.emit(now, SimEvent::Rejected { order_id: id, reject: r });
+        }
+        let mut order = Order {
+            id,
+            market: m,
+            side: req.side,
+            ord_type: req.ord_type,
+            price: checked.price,
+            origin: checked.volume,
+            remaining: checked.volume,
+            cost: 0,
+            state: OrderState::Wait,
+            trades_count: 0,
+            created_ns: now,
+            updated_ns: now,
+            locked: 0,
+            queue_ahead: 0,
+            traded_since_update: 0,
+        };
+        let (base, quote) = {
+            let r = &self.rules[m.0 as usize];
+            (r.base_unit.clone(), r.quote_unit.clone())
+        };
+        let lock = match (req.side, checked.price) {
+            (Side::Buy, Some(p)) => Ok(self.buy_funds(m, p, checked.volume)),
+            (Side::Sell, _) => Ok(self.scale_amount(m, checked.volume)),
+            (Side::Buy, None) => self.market_buy_lock(m, checked.volume, &quote),
+        };
+        let lock = lock.and_then(|amount| {
+            if req.ord_type == OrdType::Market && req.side == Side::Sell {
+                self.check_liquidity(m, req.side, checked.volume)?;
+            }
+            let currency = if req.side == Side::Buy { &quote } else { &base };
+            self.accounts
+                .lock(currency, amount)
+                .map(|_| amount)
+                .map_err(|e| reject(codes::INSUFFICIENT_BALANCE, e.to_string()))
+        });
+        match lock {
+            Ok(amount) => order.locked = amount,
+            Err(r) => return self.emit(now, SimEvent::Rejected { order_id: id, reject: r }),
+        }
+        self.orders.insert(id, order);
+        self.emit_order(now, id);
+        self.take(now, id);
+        let o = &self.orders[&id];
+        if o.state != OrderState::Wait {
+            return;
+        }
+        if o.ord_type == OrdType::Market || o.remaining == 0 {
+            self.close(now, id);
+        } else {
+            self.rest(id);
+        }
+    }
+
+    fn check_liquidity(&mut self, m: MarketId, side: Side, volume: i64) -> Result<i128, super::order::Reject> {
+        let w = self.walk_effective(m, side, volume, None);
+        if w.0 < volume {
+            return Err(reject(
+                codes::INSUFFICIENT_LIQUIDITY,
+                "the book cannot fill the whole volume",
+            ));
+        }
+        Ok(w.1)
+    }
+
+    /// A market buy locks min(estimate × 1.1, available quote).
+    fn market_buy_lock(&mut self, m: MarketId, volume: i64, quote: &str) -> Result<i128, super::order::Reject> {
+        let cost = self.check_liquidity(m, Side::Buy, volume)?;
+        let estimate = self.scale_total(m, cost);
+        let estimate = match self.fees.mode {
+            FeeMode::Received => estimate,
+            FeeMode::Quote => estimate + fee_of(estimate, self.fees.default_max_rate(&self.rules[m.0 as usize].id)),
+        };
+        let want = estimate + estimate / 10;
+        let available = self.accounts.balance(quote).available;
+        if available <= 0 {
+            return Err(reject(codes::INSUFFICIENT_BALANCE, format!("{quote}: nothing available")));
+        }
+        Ok(want.min(available))
+    }
+
+    /// (amount, Σ price × amount) the shown book, less what we took, offers to a taker.
+    fn walk_effective(&mut self, m: MarketId, side: Side, amount: i64, limit: Option<i64>) -> (i64, i128) {
+        let opp = opposite(book_side(side));
+        let consumed = &self.markets[m.0 as usize].consumed;
+        let book = self.books.get_mut(m);
+        let (mut filled, mut cost) = (0i64, 0i128);
+        for l in book.levels(opp) {
+            if filled >= amount || limit.is_some_and(|p| !within(side, l.price, p)) {
+                break;
+            }
+            let avail = l.amount - consumed.get(&(opp, l.price)).copied().unwrap_or(0);
+            let take = avail.max(0).min(amount - filled);
+            filled += take;
+            cost += i128::from(take) * i128::from(l.price);
+        }
+        (filled, cost)
+    }
+
+    /// Takes liquidity for a new order: level by level at each level's price.
+    fn take(&mut self, now: i64, id: OrderId) {
+        let (m, side, limit) = {
+            let o = &self.orders[&id];
+            (o.market, o.side, o.price)
+        };
+        let opp = opposite(book_side(side));
+        loop {
+            let o = &self.orders[&id];
+            if o.remaining == 0 {
+                break;
+            }
+            let consumed = &self.markets[m.0 as usize].consumed;
+            let level = self.books.get_mut(m).levels(opp).find_map(|l| {
+                let avail = l.amount - consumed.get(&(opp, l.price)).copied().unwrap_or(0);
+                (avail > 0).then_some((l.price, avail))
+            });
+            let Some((price, avail)) = level else { break };
+            if limit.is_some_and(|p| !within(side, price, p)) {
+                break;
+            }
+            let mut take = avail.min(o.remaining);
+            if o.ord_type == OrdType::Market && side == Side::Buy {
+                // Peatio stops a market buy when the next fill would exceed its lock.
+                if self.buy_funds(m, price, take) > o.locked {
+                    break;
+                }
+            }
+            if take == 0 {
+                break;
+            }
+            take = take.min(o.remaining);
+            *self.markets[m.0 as usize].consumed.entry((opp, price)).or_insert(0) += take;
+            self.fill(now, id, price, take, false);
+        }
+    }
+
+    /// Books a fill of `amount` at `price` for order `id`.
+    fn fill(&mut self, now: i64, id: OrderId, price: i64, amount: i64, maker: bool) {
+        let o = &self.orders[&id];
+        let m = o.market;
+        let side = o.side;
+        let order_price = o.price;
+        let rules = &self.rules[m.0 as usize];
+        let (base, quote, market) = (rules.base_unit.clone(), rules.quote_unit.clone(), rules.id.clone());
+        let total = i128::from(price) * i128::from(amount);
+        let total16 = self.scale_total(m, total);
+        let amount16 = self.scale_amount(m, amount);
+        let ms = &mut self.markets[m.0 as usize];
+        while ms.volume.front().is_some_and(|(t, _)| *t < now - THIRTY_DAYS_NS) {
+            let (_, v) = ms.volume.pop_front().expect("checked above");
+            ms.volume_sum -= v;
+        }
+        let rates = self.fees.rates(&market, ms.volume_sum);
+        ms.volume.push_back((now, total16));
+        ms.volume_sum += total16;
+        let rate = if maker { rates.maker } else { rates.taker };
+        let quote_mode = self.fees.mode == FeeMode::Quote;
+        let (fee, fee_currency) = match (side, quote_mode) {
+            (Side::Buy, false) => (fee_of(amount16, rate), base.clone()),
+            _ => (fee_of(total16, rate), quote.clone()),
+        };
+        let mut released = 0i128;
+        match side {
+            Side::Buy => {
+                // What this amount held: at the order's price for a limit, the cost for a market.
+                let held = match order_price {
+                    Some(p) => self.buy_funds(m, p, amount),
+                    None => total16 + if quote_mode { fee } else { 0 },
+                }
+                .min(self.orders[&id].locked);
+                self.accounts.pay_locked(&quote, total16);
+                if quote_mode {
+                    self.accounts.pay_fee_locked(&quote, fee);
+                    self.accounts.receive(&base, amount16, 0);
+                } else {
+                    self.accounts.receive(&base, amount16, fee);
+                }
+                released = held - total16 - if quote_mode { fee } else { 0 };
+                if released > 0 {
+                    self.accounts.unlock(&quote, released);
+                }
+            }
+            Side::Sell => {
+                self.accounts.pay_locked(&base, amount16);
+                self.accounts.receive(&quote, total16, fee);
+            }
+        }
+        let trade_id = self.next_trade;
+        self.next_trade += 1;
+        let o = self.orders.get_mut(&id).expect("order exists");
+        o.remaining -= amount;
+        o.cost += total;
+        o.trades_count += 1;
+        o.updated_ns = now;
+        o.locked -= match side {
+            Side::Buy => total16 + released + if quote_mode { fee } else { 0 },
+            Side::Sell => amount16,
+        };
+        let fill = Fill {
+            trade_id,
+            order_id: id,
+            market: m,
+            side,
+            price,
+            amount,
+            total,
+            maker,
+            fee_rate: rate,
+            fee,
+            fee_currency,
+            at_ns: now,
+        };
+        self.emit(now, SimEvent::Fill(fill));
+        if self.orders[&id].remaining == 0 {
+            self.close(now, id);
+        } else {
+            self.emit_order(now, id);
+        }
+    }
+
+    /// Ends an order: `done` when filled, else `cancel`; unlocks what it still holds.
+    fn close(&mut self, now: i64, id: OrderId) {
+        let o = self.orders.get_mut(&id).expect("order exists");
+        o.state = if o.remaining == 0 { OrderState::Done } else { OrderState::Cancel };
+        o.updated_ns = now;
+        let (m, side, held) = (o.market, o.side, o.locked);
+        o.locked = 0;
+        let r = &self.rules[m.0 as usize];
+        let currency = match side {
+            Side::Buy => r.quote_unit.clone(),
+            Side::Sell => r.base_unit.clone(),
+        };
+        if held > 0 {
+            self.accounts.unlock(&currency, held);
+        }
+        self.markets[m.0 as usize].resting.retain(|x| *x != id);
+        self.emit_order(now, id);
+    }
+
+    /// Puts a limit order's remainder in the book, behind the volume shown at its price and
+    /// behind our own older orders there.
+    fn rest(&mut self, id: OrderId) {
+        let (m, side, price) = {
+            let o = &self.orders[&id];
+            (o.market, o.side, o.price.expect("limit orders have a price"))
+        };
+        let shown = self.books.get_mut(m).level(book_side(side), price);
+        let own: i64 = self.markets[m.0 as usize]
+            .resting
+            .iter()
+            .map(|x| &self.orders[x])
+            .filter(|o| o.side == side && o.price == Some(price))
+            .map(|o| o.remaining)
+            .sum();
+        self.orders.get_mut(&id).expect("order exists").queue_ahead = shown + own;
+        self.markets[m.0 as usize].resting.push(id);
+    }
+
+    /// A cancel reaches the exchange at `now`.
+    pub fn cancel(&mut self, now: i64, id: OrderId) {
+        match self.orders.get(&id) {
+            Some(o) if o.state.is_open() => self.close(now, id),
+            Some(_) => self.emit(
+                now,
+                SimEvent::CancelFailed {
+                    order_id: id,
+                    reject: reject(codes::CANCEL_ERROR, format!("order {id} is not open")),
+                },
+            ),
+            None => self.emit(
+                now,
+                SimEvent::CancelFailed {
+                    order_id: id,
+                    reject: reject(codes::INVALID_ID, format!("no order {id}")),
+                },
+            ),
+        }
+    }
+
+    /// A market event reaches the exchange at `now` (its receive time less the feed latency).
+    pub fn on_event(&mut self, now: i64, ev: &Event) {
+        match ev.kind {
+            EventKind::Level { side, price, amount, .. } => {
+                let book = self.books.get_mut(ev.market);
+                let prev = book.level(side, price);
+                book.apply(ev);
+                let ms = &mut self.markets[ev.market.0 as usize];
+                ms.consumed.remove(&(side, price));
+                if !ms.resting.is_empty() {
+                    self.requeue(ev.market, side, price, prev, amount);
+                    self.cross(now, ev.market);
+                }
+            }
+            EventKind::SnapshotStart { .. } | EventKind::SnapshotLevel { .. } => {
+                self.books.apply(ev);
+                self.markets[ev.market.0 as usize].consumed.clear();
+            }
+            EventKind::SnapshotEnd => {
+                self.books.apply(ev);
+                let m = ev.market;
+                for id in self.markets[m.0 as usize].resting.clone() {
+                    let o = &self.orders[&id];
+                    let shown = self.books.get_mut(m).level(book_side(o.side), o.price.unwrap_or(0));
+                    let o = self.orders.get_mut(&id).expect("resting orders exist");
+                    o.queue_ahead = o.queue_ahead.min(shown);
+                    o.traded_since_update = 0;
+                }
+                self.cross(now, m);
+            }
+            EventKind::Trade { taker, price, amount, .. } => {
+                self.books.apply(ev);
+                if self.books.get_mut(ev.market).is_valid() {
+                    self.on_trade(now, ev.market, taker, price, amount);
+                }
+            }
+            EventKind::Gap { .. }
+            | EventKind::Disconnect
+            | EventKind::Resync
+            | EventKind::Connect => self.books.apply(ev),
+        }
+    }
+
+    /// Moves the queue of our orders at a level whose shown volume went from `prev` to `new`.
+    fn requeue(&mut self, m: MarketId, side: BookSide, price: i64, prev: i64, new: i64) {
+        let queue = self.queue;
+        for id in &self.markets[m.0 as usize].resting {
+            let o = self.orders.get_mut(id).expect("resting orders exist");
+            if book_side(o.side) != side || o.price != Some(price) {
+                continue;
+            }
+            // The part of the fall that trades already explained moved the queue already.
+            let explained = o.traded_since_update.min((prev - new).max(0));
+            o.traded_since_update = 0;
+            let own_ahead = o.queue_ahead.saturating_sub(prev).max(0);
+            let front = o.queue_ahead - own_ahead;
+            o.queue_ahead = queue.on_level_change(front, prev - explained, new) + own_ahead;
+        }
+    }
+
+    /// Fills resting orders that a public trade reached.
+    fn on_trade(&mut self, now: i64, m: MarketId, taker: Side, price: i64, amount: i64) {
+        let mut fills = Vec::new();
+        for id in &self.markets[m.0 as usize].resting {
+            let o = self.orders.get_mut(id).expect("resting orders exist");
+            let p = o.price.expect("resting orders have a price");
+            let through = match o.side {
+                Side::Buy => price < p,
+                Side::Sell => price > p,
+            };
+            if through {
+                fills.push((*id, p, o.remaining));
+            } else if price == p && taker != o.side {
+                let fill = (amount - o.queue_ahead).clamp(0, o.remaining);
+                o.queue_ahead = (o.queue_ahead - amount).max(0);
+                o.traded_since_update += amount;
+                if fill > 0 {
+                    fills.push((*id, p, fill));
+                }
+            }
+        }
+        for (id, p, amount) in fills {
+            self.fill(now, id, p, amount, true);
+        }
+    }
+
+    /// Fills resting orders that the opposite best price (less what we took) has reached.
+    fn cross(&mut self, now: i64, m: MarketId) {
+        if !self.books.get_mut(m).is_valid() {
+            return;
+        }
+        let best = |ex: &mut Self, side: BookSide| {
+            let consumed = &ex.markets[m.0 as usize].consumed;
+            ex.books.get_mut(m).levels(side).find_map(|l| {
+                let left = l.amount - consumed.get(&(side, l.price)).copied().unwrap_or(0);
+                (left > 0).then_some(l.price)
+            })
+        };
+        let (ask, bid) = (best(self, BookSide::Ask), best(self, BookSide::Bid));
+        let mut fills = Vec::new();
+        for id in &self.markets[m.0 as usize].resting {
+            let o = &self.orders[id];
+            let p = o.price.expect("resting orders have a price");
+            let crossed = match o.side {
+                Side::Buy => ask.is_some_and(|a| a <= p),
+                Side::Sell => bid.is_some_and(|b| b >= p),
+            };
+            if crossed {
+                fills.push((*id, p, o.remaining));
+            }
+        }
+        for (id, p, amount) in fills {
+            self.fill(now, id, p, amount, true);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The simulator as a strategy meets it: requests travel to the exchange and answers travel
+//! back through latency models, while market events reach the exchange a feed latency before
+//! they reach us.
+//!
+//! One clock runs through it all: the local receive clock. A market event received at `r`
+//! happened on the exchange at `r − feed`; a request sent at `t` reaches the exchange at
+//! `t + entry`; an answer the exchange gives at `x` reaches us at `x + response`.
+
+use super::exchange::Exchange;
+use super::latency::{Latencies, Rng};
+use super::order::{NewOrder, OrderId, SimEvent};
+use crate::tape::Event;
+use std::collections::BTreeMap;
+
+enum Request {
+    Place(OrderId, NewOrder),
+    Cancel(OrderId),
+}
+
+/// The exchange plus the two latency queues between it and the strategy.
+pub struct Sim {
+    exchange: Exchange,
+    latencies: Latencies,
+    rng: Rng,
+    /// Requests in flight, by (arrival on the exchange clock, send order).
+    to_exchange: BTreeMap<(i64, u64), Request>,
+    /// Answers in flight, by (arrival on the local clock, production order).
+    to_local: BTreeMap<(i64, u64), SimEvent>,
+    seq: u64,
+    now: i64,
+    scratch: Vec<(i64, SimEvent)>,
+}
+
+impl Sim {
+    pub fn new(exchange: Exchange, latencies: Latencies, seed: u64) -> Self {
+        Sim {
+            exchange,
+            latencies,
+            rng: Rng::new(seed),
+            to_exchange: BTreeMap::new(),
+            to_local: BTreeMap::new(),
+            seq: 0,
+            now: i64::MIN,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    pub fn exchange_mut(&mut self) -> &mut Exchange {
+        &mut self.exchange
+    }
+
+    /// The local clock: the receive time of the last event handled.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Sends an order now; its id is known at once, its answer comes later.
+    pub fn place(&mut self, order: NewOrder) -> OrderId {
+        let id = self.exchange.reserve_id();
+        let at = self.now + self.latencies.entry.sample(&mut self.rng);
+        let seq = self.next_seq();
+        self.to_exchange.insert((at, seq), Request::Place(id, order));
+        id
+    }
+
+    /// Sends a cancel now.
+    pub fn cancel(&mut self, id: OrderId) {
+        let at = self.now + self.latencies.entry.sample(&mut self.rng);
+        let seq = self.next_seq();
+        self.to_exchange.insert((at, seq), Request::Cancel(id));
+    }
+
+    /// Runs the exchange up to exchange time `t`: requests that arrived before it.
+    fn run_exchange_until(&mut self, t: i64) {
+        while let Some(entry) = self.to_exchange.first_entry() {
+            let (at, _) = *entry.key();
+            if at > t {
+                break;
+            }
+            match entry.remove() {
+                Request::Place(id, order) => self.exchange.submit(at, id, &order),
+                Request::Cancel(id) => self.exchange.cancel(at, id),
+            }
+            self.route_answers();
+        }
+    }
+
+    fn route_answers(&mut self) {
+        let mut produced = std::mem::take(&mut self.scratch);
+        self.exchange.drain(&mut produced);
+        for (at, ev) in produced.drain(..) {
+            let local = at + self.latencies.response.sample(&mut self.rng);
+            let seq = self.next_seq();
+            self.to_local.insert((local.max(self.now), seq), ev);
+        }
+        self.scratch = produced;
+    }
+
+    /// A market event arrives (at its receive time): the exchange acts on it at its own time,
+    /// and the local clock moves to it.
+    pub fn on_event(&mut self, ev: &Event) {
+        let t = ev.recv_ns - self.latencies.feed_ns;
+        self.run_exchange_until(t);
+        self.exchange.on_event(t, ev);
+        self.route_answers();
+        self.now = self.now.max(ev.recv_ns);
+    }
+
+    /// Answers that have reached the strategy by the local clock, oldest first.
+    pub fn poll(&mut self, out: &mut Vec<(i64, SimEvent)>) {
+        while let Some(entry) = self.to_local.first_entry() {
+            if entry.key().0 > self.now {
+                break;
+            }
+            let at = entry.key().0;
+            out.push((at, entry.remove()));
+        }
+    }
+
+    /// Ends the run: everything in flight is delivered, as if time ran on.
+    pub fn finish(&mut self, out: &mut Vec<(i64, SimEvent)>) {
+        self.run_exchange_until(i64::MAX);
+        self.now = self
+            .to_local
+            .last_key_value()
+            .map_or(self.now, |(k, _)| k.0.max(self.now));
+        self.poll(out);
+    }
+}
