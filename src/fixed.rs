@@ -98,6 +98,36 @@ pub fn parse(s: &[u8], scale: u32) -> Result<i64, FixedError> {
     Ok(if neg { -value } else { value })
 }
 
+/// Parses into 128 bits, for balances held at 16 decimals; see [`parse`].
+pub fn parse_wide(s: &str, scale: u32) -> Result<i128, FixedError> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > scale as usize {
+        return Err(if frac.bytes().all(|b| b.is_ascii_digit()) {
+            FixedError::TooPrecise { scale }
+        } else {
+            FixedError::Syntax
+        });
+    }
+    let (neg, int) = match int.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, int),
+    };
+    let digits_ok = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits_ok(int) || !digits_ok(frac) {
+        return Err(FixedError::Syntax);
+    }
+    let mut text = String::with_capacity(int.len() + scale as usize);
+    text.push_str(int);
+    text.push_str(frac);
+    for _ in frac.len()..scale as usize {
+        text.push('0');
+    }
+    let v: i128 =
+        if text.is_empty() { Ok(0) } else { text.parse() }.map_err(|_| FixedError::Overflow)?;
+    Ok(if neg { -v } else { v })
+}
+
 /// Parses a `&str`; see [`parse`].
 pub fn parse_str(s: &str, scale: u32) -> Result<i64, FixedError> {
     parse(s.as_bytes(), scale)
@@ -179,6 +209,19 @@ mod tests {
         assert_eq!(parse_str("1.500000000", 2), Ok(150));
         assert_eq!(parse_str("-3.5", 1), Ok(-35));
         assert_eq!(parse_str(".5", 1), Ok(5));
+    }
+
+    #[test]
+    fn parses_wide() {
+        assert_eq!(parse_wide("60000", 16), Ok(600_000_000_000_000_000_000));
+        assert_eq!(parse_wide("0.0002507715", 16), Ok(2_507_715_000_000));
+        assert_eq!(parse_wide("-1.5", 1), Ok(-15));
+        assert_eq!(
+            parse_wide("1.00000000000000001", 16),
+            Err(FixedError::TooPrecise { scale: 16 })
+        );
+        assert_eq!(parse_wide("1x", 2), Err(FixedError::Syntax));
+        assert_eq!(parse_wide("", 2), Err(FixedError::Syntax));
     }
 
     #[test]

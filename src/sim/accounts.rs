@@ -64,7 +64,8 @@ impl Accounts {
 
     fn entry(&mut self, currency: &str) -> &mut Balance {
         if !self.balances.contains_key(currency) {
-            self.balances.insert(currency.to_string(), Balance::default());
+            self.balances
+                .insert(currency.to_string(), Balance::default());
         }
         self.balances.get_mut(currency).expect("inserted above")
     }

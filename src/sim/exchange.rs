@@ -3,7 +3,9 @@
 
 use super::accounts::{Accounts, BALANCE_SCALE};
 use super::fees::{fee_of, FeeMode, FeeSchedule};
-use super::order::{reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, SimEvent};
+use super::order::{
+    reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, SimEvent,
+};
 use super::queue::QueueModel;
 use crate::book::{Book, Books};
 use crate::tape::{BookSide, Event, EventKind, MarketId};
@@ -85,9 +87,12 @@ impl Exchange {
 
     /// Credits a currency before the run.
     pub fn deposit(&mut self, currency: &str, amount: rust_decimal::Decimal) -> Result<(), String> {
-        let units = crate::fixed::parse_str(&amount.to_string(), BALANCE_SCALE)
+        let units = crate::fixed::parse_wide(&amount.to_string(), BALANCE_SCALE)
             .map_err(|e| format!("balance {currency} {amount}: {e}"))?;
-        self.accounts.deposit(currency, units.into());
+        if units < 0 {
+            return Err(format!("balance {currency} {amount}: must not be negative"));
+        }
+        self.accounts.deposit(currency, units);
         Ok(())
     }
 
@@ -96,7 +101,10 @@ impl Exchange {
     }
 
     pub fn market_id(&self, name: &str) -> Option<MarketId> {
-        self.rules.iter().position(|r| r.id == name).map(|i| MarketId(i as u16))
+        self.rules
+            .iter()
+            .position(|r| r.id == name)
+            .map(|i| MarketId(i as u16))
     }
 
     pub fn book(&mut self, id: MarketId) -> &Book {
@@ -160,19 +168,42 @@ impl Exchange {
     /// An order reaches the exchange at `now`.
     pub fn submit(&mut self, now: i64, id: OrderId, req: &NewOrder) {
         let Some(m) = self.market_id(&req.market) else {
-            let r = reject(codes::MARKET_NOT_ENABLED, format!("no market {:?}", req.market));
-            return self.emit(now, SimEvent::Rejected { order_id: id, reject: r });
+            let r = reject(
+                codes::MARKET_NOT_ENABLED,
+                format!("no market {:?}", req.market),
+            );
+            return self.emit(
+                now,
+                SimEvent::Rejected {
+                    order_id: id,
+                    reject: r,
+                },
+            );
         };
         let checked = match validate(req, m, &self.rules[m.0 as usize]) {
             Ok(c) => c,
-            Err(r) => return self.emit(now, SimEvent::Rejected { order_id: id, reject: r }),
+            Err(r) => {
+                return self.emit(
+                    now,
+                    SimEvent::Rejected {
+                        order_id: id,
+                        reject: r,
+                    },
+                )
+            }
         };
         if !self.books.get_mut(m).is_valid() {
             let r = reject(
                 codes::CREATE_ERROR,
                 "the order book is not valid (no snapshot since a gap or disconnect)",
             );
-            return self.emit(now, SimEvent::Rejected { order_id: id, reject: r });
+            return self.emit(
+                now,
+                SimEvent::Rejected {
+                    order_id: id,
+                    reject: r,
+                },
+            );
         }
         let mut order = Order {
             id,
@@ -212,7 +243,15 @@ impl Exchange {
         });
         match lock {
             Ok(amount) => order.locked = amount,
-            Err(r) => return self.emit(now, SimEvent::Rejected { order_id: id, reject: r }),
+            Err(r) => {
+                return self.emit(
+                    now,
+                    SimEvent::Rejected {
+                        order_id: id,
+                        reject: r,
+                    },
+                )
+            }
         }
         self.orders.insert(id, order);
         self.emit_order(now, id);
@@ -228,7 +267,12 @@ impl Exchange {
         }
     }
 
-    fn check_liquidity(&mut self, m: MarketId, side: Side, volume: i64) -> Result<i128, super::order::Reject> {
+    fn check_liquidity(
+        &mut self,
+        m: MarketId,
+        side: Side,
+        volume: i64,
+    ) -> Result<i128, super::order::Reject> {
         let w = self.walk_effective(m, side, volume, None);
         if w.0 < volume {
             return Err(reject(
@@ -240,23 +284,43 @@ impl Exchange {
     }
 
     /// A market buy locks min(estimate × 1.1, available quote).
-    fn market_buy_lock(&mut self, m: MarketId, volume: i64, quote: &str) -> Result<i128, super::order::Reject> {
+    fn market_buy_lock(
+        &mut self,
+        m: MarketId,
+        volume: i64,
+        quote: &str,
+    ) -> Result<i128, super::order::Reject> {
         let cost = self.check_liquidity(m, Side::Buy, volume)?;
         let estimate = self.scale_total(m, cost);
         let estimate = match self.fees.mode {
             FeeMode::Received => estimate,
-            FeeMode::Quote => estimate + fee_of(estimate, self.fees.default_max_rate(&self.rules[m.0 as usize].id)),
+            FeeMode::Quote => {
+                estimate
+                    + fee_of(
+                        estimate,
+                        self.fees.default_max_rate(&self.rules[m.0 as usize].id),
+                    )
+            }
         };
         let want = estimate + estimate / 10;
         let available = self.accounts.balance(quote).available;
         if available <= 0 {
-            return Err(reject(codes::INSUFFICIENT_BALANCE, format!("{quote}: nothing available")));
+            return Err(reject(
+                codes::INSUFFICIENT_BALANCE,
+                format!("{quote}: nothing available"),
+            ));
         }
         Ok(want.min(available))
     }
 
     /// (amount, Σ price × amount) the shown book, less what we took, offers to a taker.
-    fn walk_effective(&mut self, m: MarketId, side: Side, amount: i64, limit: Option<i64>) -> (i64, i128) {
+    fn walk_effective(
+        &mut self,
+        m: MarketId,
+        side: Side,
+        amount: i64,
+        limit: Option<i64>,
+    ) -> (i64, i128) {
         let opp = opposite(book_side(side));
         let consumed = &self.markets[m.0 as usize].consumed;
         let book = self.books.get_mut(m);
@@ -305,7 +369,10 @@ impl Exchange {
                 break;
             }
             take = take.min(o.remaining);
-            *self.markets[m.0 as usize].consumed.entry((opp, price)).or_insert(0) += take;
+            *self.markets[m.0 as usize]
+                .consumed
+                .entry((opp, price))
+                .or_insert(0) += take;
             self.fill(now, id, price, take, false);
         }
     }
@@ -317,12 +384,20 @@ impl Exchange {
         let side = o.side;
         let order_price = o.price;
         let rules = &self.rules[m.0 as usize];
-        let (base, quote, market) = (rules.base_unit.clone(), rules.quote_unit.clone(), rules.id.clone());
+        let (base, quote, market) = (
+            rules.base_unit.clone(),
+            rules.quote_unit.clone(),
+            rules.id.clone(),
+        );
         let total = i128::from(price) * i128::from(amount);
         let total16 = self.scale_total(m, total);
         let amount16 = self.scale_amount(m, amount);
         let ms = &mut self.markets[m.0 as usize];
-        while ms.volume.front().is_some_and(|(t, _)| *t < now - THIRTY_DAYS_NS) {
+        while ms
+            .volume
+            .front()
+            .is_some_and(|(t, _)| *t < now - THIRTY_DAYS_NS)
+        {
             let (_, v) = ms.volume.pop_front().expect("checked above");
             ms.volume_sum -= v;
         }
@@ -397,7 +472,11 @@ impl Exchange {
     /// Ends an order: `done` when filled, else `cancel`; unlocks what it still holds.
     fn close(&mut self, now: i64, id: OrderId) {
         let o = self.orders.get_mut(&id).expect("order exists");
-        o.state = if o.remaining == 0 { OrderState::Done } else { OrderState::Cancel };
+        o.state = if o.remaining == 0 {
+            OrderState::Done
+        } else {
+            OrderState::Cancel
+        };
         o.updated_ns = now;
         let (m, side, held) = (o.market, o.side, o.locked);
         o.locked = 0;
@@ -418,7 +497,11 @@ impl Exchange {
     fn rest(&mut self, id: OrderId) {
         let (m, side, price) = {
             let o = &self.orders[&id];
-            (o.market, o.side, o.price.expect("limit orders have a price"))
+            (
+                o.market,
+                o.side,
+                o.price.expect("limit orders have a price"),
+            )
         };
         let shown = self.books.get_mut(m).level(book_side(side), price);
         let own: i64 = self.markets[m.0 as usize]
@@ -456,7 +539,12 @@ impl Exchange {
     /// A market event reaches the exchange at `now` (its receive time less the feed latency).
     pub fn on_event(&mut self, now: i64, ev: &Event) {
         match ev.kind {
-            EventKind::Level { side, price, amount, .. } => {
+            EventKind::Level {
+                side,
+                price,
+                amount,
+                ..
+            } => {
                 let book = self.books.get_mut(ev.market);
                 let prev = book.level(side, price);
                 book.apply(ev);
@@ -476,14 +564,22 @@ impl Exchange {
                 let m = ev.market;
                 for id in self.markets[m.0 as usize].resting.clone() {
                     let o = &self.orders[&id];
-                    let shown = self.books.get_mut(m).level(book_side(o.side), o.price.unwrap_or(0));
+                    let shown = self
+                        .books
+                        .get_mut(m)
+                        .level(book_side(o.side), o.price.unwrap_or(0));
                     let o = self.orders.get_mut(&id).expect("resting orders exist");
                     o.queue_ahead = o.queue_ahead.min(shown);
                     o.traded_since_update = 0;
                 }
                 self.cross(now, m);
             }
-            EventKind::Trade { taker, price, amount, .. } => {
+            EventKind::Trade {
+                taker,
+                price,
+                amount,
+                ..
+            } => {
                 self.books.apply(ev);
                 if self.books.get_mut(ev.market).is_valid() {
                     self.on_trade(now, ev.market, taker, price, amount);

@@ -108,7 +108,10 @@ mod tests {
         );
         s.tiers.push(Tier {
             min_volume: 100,
-            rates: Rates { maker: 0, taker: 500 },
+            rates: Rates {
+                maker: 0,
+                taker: 500,
+            },
         });
         assert_eq!(s.rates("btcusdt", 0).maker, 2500);
         assert_eq!(s.rates("dogebtc", 99).taker, 2000);

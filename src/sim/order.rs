@@ -107,7 +107,9 @@ pub(crate) struct Checked {
 fn to_fixed(d: Decimal, scale: u32, what: &str) -> Result<i64, Reject> {
     fixed::parse_str(&d.to_string(), scale).map_err(|e| {
         let why = match e {
-            FixedError::TooPrecise { scale } => format!("{what} {d} has more than {scale} decimals"),
+            FixedError::TooPrecise { scale } => {
+                format!("{what} {d} has more than {scale} decimals")
+            }
             other => format!("{what} {d}: {other}"),
         };
         reject(codes::INVALID_VOLUME_OR_PRICE, why)
@@ -115,7 +117,11 @@ fn to_fixed(d: Decimal, scale: u32, what: &str) -> Result<i64, Reject> {
 }
 
 /// Peatio's checks that need only the market's rules (PROTOCOL.md §3).
-pub(crate) fn validate(req: &NewOrder, id: MarketId, rules: &MarketRules) -> Result<Checked, Reject> {
+pub(crate) fn validate(
+    req: &NewOrder,
+    id: MarketId,
+    rules: &MarketRules,
+) -> Result<Checked, Reject> {
     if rules.state != MarketState::Enabled {
         return Err(reject(
             codes::MARKET_NOT_ENABLED,
@@ -124,7 +130,10 @@ pub(crate) fn validate(req: &NewOrder, id: MarketId, rules: &MarketRules) -> Res
     }
     let volume = to_fixed(req.volume, rules.amount_precision, "volume")?;
     if volume <= 0 {
-        return Err(reject(codes::INVALID_VOLUME_OR_PRICE, "volume must be positive"));
+        return Err(reject(
+            codes::INVALID_VOLUME_OR_PRICE,
+            "volume must be positive",
+        ));
     }
     if volume < rules.min_amount {
         return Err(reject(
@@ -138,11 +147,17 @@ pub(crate) fn validate(req: &NewOrder, id: MarketId, rules: &MarketRules) -> Res
     }
     let price = match (req.ord_type, req.price) {
         (OrdType::Market, Some(_)) => {
-            return Err(reject(codes::MARKET_ORDER_PRICE, "a market order takes no price"))
+            return Err(reject(
+                codes::MARKET_ORDER_PRICE,
+                "a market order takes no price",
+            ))
         }
         (OrdType::Market, None) => None,
         (OrdType::Limit, None) => {
-            return Err(reject(codes::INVALID_VOLUME_OR_PRICE, "a limit order needs a price"))
+            return Err(reject(
+                codes::INVALID_VOLUME_OR_PRICE,
+                "a limit order needs a price",
+            ))
         }
         (OrdType::Limit, Some(p)) => {
             let price = to_fixed(p, rules.price_precision, "price")?;
@@ -150,13 +165,19 @@ pub(crate) fn validate(req: &NewOrder, id: MarketId, rules: &MarketRules) -> Res
             if price < rules.min_price || price <= 0 {
                 return Err(reject(
                     codes::INVALID_VOLUME_OR_PRICE,
-                    format!("price {p} is under the minimum {}", fixed::format(rules.min_price.into(), pp)),
+                    format!(
+                        "price {p} is under the minimum {}",
+                        fixed::format(rules.min_price.into(), pp)
+                    ),
                 ));
             }
             if rules.max_price > 0 && price > rules.max_price {
                 return Err(reject(
                     codes::INVALID_VOLUME_OR_PRICE,
-                    format!("price {p} is over the maximum {}", fixed::format(rules.max_price.into(), pp)),
+                    format!(
+                        "price {p} is over the maximum {}",
+                        fixed::format(rules.max_price.into(), pp)
+                    ),
                 ));
             }
             Some(price)
@@ -293,7 +314,13 @@ pub enum SimEvent {
     Order(Order),
     Fill(Fill),
     /// An order was refused at entry (its state is `reject`).
-    Rejected { order_id: OrderId, reject: Reject },
+    Rejected {
+        order_id: OrderId,
+        reject: Reject,
+    },
     /// A cancel could not be done.
-    CancelFailed { order_id: OrderId, reject: Reject },
+    CancelFailed {
+        order_id: OrderId,
+        reject: Reject,
+    },
 }

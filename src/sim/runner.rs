@@ -68,7 +68,8 @@ impl Sim {
         let id = self.exchange.reserve_id();
         let at = self.now + self.latencies.entry.sample(&mut self.rng);
         let seq = self.next_seq();
-        self.to_exchange.insert((at, seq), Request::Place(id, order));
+        self.to_exchange
+            .insert((at, seq), Request::Place(id, order));
         id
     }
 

@@ -1,0 +1,598 @@
+//! The paper exchange against hand-computed numbers.
+
+use altsim::fixed;
+use altsim::sim::{
+    Exchange, FeeMode, FeeSchedule, Latencies, Latency, NewOrder, OrderState, QueueModel, Rates,
+    Sim, SimEvent, Tier, BALANCE_SCALE,
+};
+use altsim::tape::{BookSide, Event, EventKind, GapReason, MarketId};
+use altsim::venue::market::load_markets;
+use altsim::venue::rest::codes;
+use altsim::venue::{MarketState, Side};
+use rust_decimal::Decimal;
+use std::path::Path;
+
+const BTCUSDT: MarketId = MarketId(0);
+const DOGEBTC: MarketId = MarketId(2);
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn exchange(fees: FeeSchedule, queue: QueueModel) -> Exchange {
+    let rules = load_markets(Path::new("data/markets.json")).unwrap();
+    Exchange::new(rules, fees, queue)
+}
+
+fn ev(market: MarketId, kind: EventKind) -> Event {
+    Event {
+        recv_ns: 0,
+        market,
+        kind,
+    }
+}
+
+/// A snapshot with (price, amount) levels given as decimals.
+fn snapshot(ex: &mut Exchange, m: MarketId, bids: &[(&str, &str)], asks: &[(&str, &str)]) {
+    let r = ex.rules()[m.0 as usize].clone();
+    ex.on_event(0, &ev(m, EventKind::SnapshotStart { sequence: Some(1) }));
+    for (side, list) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
+        for (p, a) in list {
+            let kind = EventKind::SnapshotLevel {
+                side,
+                price: fixed::parse_str(p, r.price_precision).unwrap(),
+                amount: fixed::parse_str(a, r.amount_precision).unwrap(),
+            };
+            ex.on_event(0, &ev(m, kind));
+        }
+    }
+    ex.on_event(0, &ev(m, EventKind::SnapshotEnd));
+}
+
+fn level(ex: &mut Exchange, m: MarketId, side: BookSide, p: &str, a: &str) {
+    let r = ex.rules()[m.0 as usize].clone();
+    let kind = EventKind::Level {
+        side,
+        price: fixed::parse_str(p, r.price_precision).unwrap(),
+        amount: fixed::parse_str(a, r.amount_precision).unwrap(),
+        sequence: None,
+    };
+    ex.on_event(1, &ev(m, kind));
+}
+
+fn trade(ex: &mut Exchange, m: MarketId, taker: Side, p: &str, a: &str) {
+    let r = ex.rules()[m.0 as usize].clone();
+    let kind = EventKind::Trade {
+        id: 1,
+        taker,
+        price: fixed::parse_str(p, r.price_precision).unwrap(),
+        amount: fixed::parse_str(a, r.amount_precision).unwrap(),
+        exch_ns: 0,
+    };
+    ex.on_event(2, &ev(m, kind));
+}
+
+fn bal(ex: &Exchange, c: &str) -> (String, String) {
+    let b = ex.accounts().balance(c);
+    (
+        fixed::format(b.available, BALANCE_SCALE),
+        fixed::format(b.locked, BALANCE_SCALE),
+    )
+}
+
+fn events(ex: &mut Exchange) -> Vec<SimEvent> {
+    let mut v = Vec::new();
+    ex.drain(&mut v);
+    v.into_iter().map(|(_, e)| e).collect()
+}
+
+fn place(ex: &mut Exchange, o: NewOrder) -> u64 {
+    let id = ex.reserve_id();
+    ex.submit(10, id, &o);
+    id
+}
+
+fn rejected_code(ex: &mut Exchange, o: NewOrder) -> &'static str {
+    place(ex, o);
+    match events(ex).as_slice() {
+        [SimEvent::Rejected { reject, .. }] => reject.code,
+        other => panic!("expected one rejection, got {other:?}"),
+    }
+}
+
+fn fills(evs: &[SimEvent]) -> Vec<(String, String, bool, String)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            SimEvent::Fill(f) => Some((
+                fixed::format(f.price.into(), 2),
+                fixed::format(f.amount.into(), 6),
+                f.maker,
+                fixed::format(f.fee, BALANCE_SCALE),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn taker_buy_pays_fee_in_base() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("30000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("59999.00", "1")], &[("60000.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("60000.00")),
+    );
+    let evs = events(&mut ex);
+    assert_eq!(
+        fills(&evs),
+        [("60000.0".into(), "0.5".into(), false, "0.00125".into())]
+    );
+    assert_eq!(bal(&ex, "btc"), ("0.49875".into(), "0.0".into()));
+    assert_eq!(bal(&ex, "usdt"), ("0.0".into(), "0.0".into()));
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+    ex.accounts().check_conservation().unwrap();
+}
+
+#[test]
+fn maker_sell_on_doge_keeps_sixteen_decimals() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("doge", d("60")).unwrap();
+    snapshot(
+        &mut ex,
+        DOGEBTC,
+        &[("0.00000418", "1000")],
+        &[("0.00000420", "1000")],
+    );
+    let id = place(
+        &mut ex,
+        NewOrder::limit("dogebtc", Side::Sell, d("60.00"), d("0.00000419")),
+    );
+    assert_eq!(bal(&ex, "doge"), ("0.0".into(), "60.0".into()));
+    trade(&mut ex, DOGEBTC, Side::Buy, "0.00000419", "100");
+    assert_eq!(bal(&ex, "btc"), ("0.0002507715".into(), "0.0".into()));
+    assert_eq!(bal(&ex, "doge"), ("0.0".into(), "0.0".into()));
+    let f = events(&mut ex)
+        .into_iter()
+        .find_map(|e| match e {
+            SimEvent::Fill(f) => Some(f),
+            _ => None,
+        })
+        .unwrap();
+    assert!(f.maker);
+    let wire = f.to_wire(&ex.rules()[2]);
+    assert_eq!(wire.total, "0.0002514");
+    assert_eq!(wire.fee_amount.as_deref(), Some("0.0000006285"));
+    assert_eq!(wire.fee_currency.as_deref(), Some("btc"));
+    assert_eq!(wire.fee.as_deref(), Some("0.0025"));
+    assert_eq!(wire.taker_type, Side::Buy);
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+}
+
+#[test]
+fn validation_uses_peatio_codes() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("100")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("59999.00", "1")], &[("60000.00", "1")]);
+    let lim = |v: &str, p: &str| NewOrder::limit("btcusdt", Side::Buy, d(v), d(p));
+    let bad = codes::INVALID_VOLUME_OR_PRICE;
+    assert_eq!(rejected_code(&mut ex, lim("0.001", "100.001")), bad);
+    assert_eq!(rejected_code(&mut ex, lim("0.0000001", "100")), bad);
+    assert_eq!(
+        rejected_code(&mut ex, lim("0.000001", "100")),
+        bad,
+        "under min_amount"
+    );
+    assert_eq!(rejected_code(&mut ex, lim("0.001", "0.001")), bad);
+    assert_eq!(rejected_code(&mut ex, lim("0.001", "0.00")), bad, "price 0");
+    assert_eq!(
+        rejected_code(&mut ex, lim("0.001", "1000000.01")),
+        bad,
+        "over max_price"
+    );
+    assert_eq!(rejected_code(&mut ex, lim("-1", "100")), bad);
+    let mut mkt = NewOrder::market("btcusdt", Side::Buy, d("0.001"));
+    mkt.price = Some(d("100"));
+    assert_eq!(rejected_code(&mut ex, mkt), codes::MARKET_ORDER_PRICE);
+    assert_eq!(
+        rejected_code(&mut ex, lim("1.1", "100")),
+        codes::INSUFFICIENT_BALANCE
+    );
+    assert_eq!(
+        rejected_code(
+            &mut ex,
+            NewOrder::limit("ethusdt", Side::Buy, d("1"), d("1"))
+        ),
+        codes::CREATE_ERROR,
+        "no snapshot yet for ethusdt"
+    );
+    assert_eq!(
+        rejected_code(
+            &mut ex,
+            NewOrder::limit("nosuch", Side::Buy, d("1"), d("1"))
+        ),
+        codes::MARKET_NOT_ENABLED
+    );
+    // Nothing was locked by any of them.
+    assert_eq!(bal(&ex, "usdt"), ("100.0".into(), "0.0".into()));
+
+    let mut rules = load_markets(Path::new("data/markets.json")).unwrap();
+    rules[0].state = MarketState::Disabled;
+    let mut ex = Exchange::new(rules, FeeSchedule::default(), QueueModel::Conservative);
+    assert_eq!(
+        rejected_code(&mut ex, lim("1", "1")),
+        codes::MARKET_NOT_ENABLED
+    );
+}
+
+#[test]
+fn cancel_releases_and_unknown_ids_are_refused() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("1000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("59999.00", "1")], &[("60000.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.01"), d("59000.00")),
+    );
+    assert_eq!(bal(&ex, "usdt"), ("410.0".into(), "590.0".into()));
+    ex.cancel(20, id);
+    assert_eq!(bal(&ex, "usdt"), ("1000.0".into(), "0.0".into()));
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Cancel);
+    events(&mut ex);
+    ex.cancel(21, 999);
+    ex.cancel(22, id);
+    let evs = events(&mut ex);
+    let codes_seen: Vec<_> = evs
+        .iter()
+        .map(|e| match e {
+            SimEvent::CancelFailed { reject, .. } => reject.code,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(codes_seen, [codes::INVALID_ID, codes::CANCEL_ERROR]);
+}
+
+#[test]
+fn marketable_limit_walks_levels_with_price_improvement_and_rests_the_rest() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("60010")).unwrap();
+    snapshot(
+        &mut ex,
+        BTCUSDT,
+        &[("59990.00", "1")],
+        &[("60000.00", "0.3"), ("60005.00", "0.3"), ("60020.00", "5")],
+    );
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("1"), d("60010.00")),
+    );
+    let evs = events(&mut ex);
+    assert_eq!(
+        fills(&evs),
+        [
+            ("60000.0".into(), "0.3".into(), false, "0.00075".into()),
+            ("60005.0".into(), "0.3".into(), false, "0.00075".into())
+        ]
+    );
+    // Paid 18000 + 18001.5; 0.4 × 60010 = 24004 stays locked; 6.5 of improvement came back.
+    assert_eq!(bal(&ex, "usdt"), ("4.5".into(), "24004.0".into()));
+    let o = ex.order(id).unwrap();
+    assert_eq!((o.state, o.remaining), (OrderState::Wait, 400_000));
+    assert_eq!(fixed::format(o.avg_price().into(), 2), "60002.5");
+    ex.accounts().check_conservation().unwrap();
+}
+
+#[test]
+fn taken_liquidity_stays_taken_until_the_feed_resets_the_level() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("100000")).unwrap();
+    snapshot(
+        &mut ex,
+        BTCUSDT,
+        &[("59990.00", "1")],
+        &[("60000.00", "0.3"), ("60001.00", "1")],
+    );
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.2"), d("60000.00")),
+    );
+    let second = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.2"), d("60000.00")),
+    );
+    let f = fills(&events(&mut ex));
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[1].1, "0.1", "only what the first left");
+    assert_eq!(ex.order(second).unwrap().remaining, 100_000);
+    // The feed sets the level anew (someone else added volume): the resting rest crosses it.
+    level(&mut ex, BTCUSDT, BookSide::Ask, "60000.00", "0.5");
+    let f = fills(&events(&mut ex));
+    assert_eq!(
+        f,
+        [("60000.0".into(), "0.1".into(), true, "0.00025".into())]
+    );
+}
+
+#[test]
+fn market_orders_follow_peatio() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("1000")).unwrap();
+    ex.deposit("btc", d("1")).unwrap();
+    snapshot(
+        &mut ex,
+        BTCUSDT,
+        &[("59990.00", "0.5")],
+        &[("60000.00", "0.01"), ("60010.00", "0.01")],
+    );
+    // Too thin for 0.03.
+    assert_eq!(
+        rejected_code(&mut ex, NewOrder::market("btcusdt", Side::Buy, d("0.03"))),
+        codes::INSUFFICIENT_LIQUIDITY
+    );
+    assert_eq!(
+        rejected_code(&mut ex, NewOrder::market("btcusdt", Side::Sell, d("0.6"))),
+        codes::INSUFFICIENT_LIQUIDITY
+    );
+    // Estimate 600 + 600.1 = 1200.1; ×1.1 = 1320.11 > 1000 available: locks 1000, so the
+    // second level (600.1 more after 600) does not fit and the rest is cancelled.
+    let id = place(&mut ex, NewOrder::market("btcusdt", Side::Buy, d("0.02")));
+    let evs = events(&mut ex);
+    assert_eq!(fills(&evs).len(), 1);
+    let o = ex.order(id).unwrap();
+    assert_eq!((o.state, o.remaining), (OrderState::Cancel, 10_000));
+    assert_eq!(bal(&ex, "usdt"), ("400.0".into(), "0.0".into()));
+    assert_eq!(bal(&ex, "btc"), ("1.009975".into(), "0.0".into()));
+    // A market sell fills at the bid and is done.
+    let id = place(&mut ex, NewOrder::market("btcusdt", Side::Sell, d("0.1")));
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+    // 0.1 × 59990 = 5999, less 0.25 % = 5984.0025.
+    assert_eq!(bal(&ex, "usdt"), ("6384.0025".into(), "0.0".into()));
+    ex.accounts().check_conservation().unwrap();
+}
+
+#[test]
+fn queue_position_decides_maker_fills() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("60000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60000.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
+    );
+    assert_eq!(ex.order(id).unwrap().queue_ahead, 1_000_000);
+    events(&mut ex);
+    trade(&mut ex, BTCUSDT, Side::Sell, "59990.00", "0.6");
+    assert!(fills(&events(&mut ex)).is_empty());
+    assert_eq!(ex.order(id).unwrap().queue_ahead, 400_000);
+    // A taker buy at our price does not touch our bid.
+    trade(&mut ex, BTCUSDT, Side::Buy, "59990.00", "0.6");
+    assert!(fills(&events(&mut ex)).is_empty());
+    trade(&mut ex, BTCUSDT, Side::Sell, "59990.00", "0.5");
+    assert_eq!(
+        fills(&events(&mut ex)),
+        [("59990.0".into(), "0.1".into(), true, "0.00025".into())]
+    );
+    // Partial fill accounted: 0.1 bought, 0.4 × 59990 still locked.
+    assert_eq!(bal(&ex, "usdt"), ("30005.0".into(), "23996.0".into()));
+    assert_eq!(bal(&ex, "btc"), ("0.09975".into(), "0.0".into()));
+    // The level update after the trade is not counted again, and a cancel elsewhere does not
+    // move a conservative queue.
+    level(&mut ex, BTCUSDT, BookSide::Bid, "59990.00", "0.3");
+    assert_eq!(ex.order(id).unwrap().queue_ahead, 0);
+    // A trade strictly through our price fills the rest at our price.
+    trade(&mut ex, BTCUSDT, Side::Sell, "59980.00", "0.01");
+    assert_eq!(
+        fills(&events(&mut ex)),
+        [("59990.0".into(), "0.4".into(), true, "0.001".into())]
+    );
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+    ex.accounts().check_conservation().unwrap();
+}
+
+#[test]
+fn crossing_book_fills_resting_orders_at_their_price() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("btc", d("1")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60010.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Sell, d("0.2"), d("60005.00")),
+    );
+    events(&mut ex);
+    level(&mut ex, BTCUSDT, BookSide::Bid, "60006.00", "0.05");
+    assert_eq!(
+        fills(&events(&mut ex)),
+        [("60005.0".into(), "0.2".into(), true, "30.0025".into())]
+    );
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+}
+
+#[test]
+fn cancels_ahead_move_the_probabilistic_queue_only() {
+    // We join behind 1.0; then `grow` more joins behind us and 0.4 is cancelled.
+    for (model, grow, want) in [
+        (QueueModel::Conservative, "2", 1_000_000),
+        // front 1.0, back 1.0: half the cancel is ahead of us.
+        (QueueModel::PowerProb { n: 2 }, "2", 800_000),
+        // front 1.0, back 3.0: 1/(1+9) of it.
+        (QueueModel::PowerProb { n: 2 }, "4", 960_000),
+        // n = 3: 1/(1+27) of it, truncated.
+        (QueueModel::PowerProb { n: 3 }, "4", 985_715),
+    ] {
+        let mut ex = exchange(FeeSchedule::default(), model);
+        ex.deposit("usdt", d("60000")).unwrap();
+        snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60000.00", "1")]);
+        let id = place(
+            &mut ex,
+            NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
+        );
+        level(&mut ex, BTCUSDT, BookSide::Bid, "59990.00", grow);
+        let after: Decimal = d(grow) - d("0.4");
+        level(
+            &mut ex,
+            BTCUSDT,
+            BookSide::Bid,
+            "59990.00",
+            &after.to_string(),
+        );
+        assert_eq!(ex.order(id).unwrap().queue_ahead, want, "{model:?} {grow}");
+    }
+}
+
+#[test]
+fn no_fills_or_orders_on_an_invalid_book() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("60000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60000.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
+    );
+    events(&mut ex);
+    let gap = EventKind::Gap {
+        reason: GapReason::Jump,
+        expected: 2,
+        got: 9,
+    };
+    ex.on_event(3, &ev(BTCUSDT, gap));
+    trade(&mut ex, BTCUSDT, Side::Sell, "59000.00", "5");
+    assert!(fills(&events(&mut ex)).is_empty());
+    let r = rejected_code(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.1"), d("59990.00")),
+    );
+    assert_eq!(r, codes::CREATE_ERROR);
+    assert_eq!(
+        ex.order(id).unwrap().state,
+        OrderState::Wait,
+        "resting orders stay"
+    );
+    snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60000.00", "1")]);
+    trade(&mut ex, BTCUSDT, Side::Sell, "59000.00", "5");
+    assert_eq!(fills(&events(&mut ex)).len(), 1);
+}
+
+#[test]
+fn quote_fee_mode_and_tiers() {
+    let fees = FeeSchedule {
+        default: Rates {
+            maker: 1000,
+            taker: 2000,
+        },
+        mode: FeeMode::Quote,
+        ..FeeSchedule::default()
+    };
+    let mut ex = exchange(fees, QueueModel::Conservative);
+    ex.deposit("usdt", d("1000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("9990.00", "1")], &[("10000.00", "1")]);
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.05"), d("10000.00")),
+    );
+    // 500 + 0.2 % = 501 quote; the whole 0.05 BTC arrives.
+    assert_eq!(bal(&ex, "usdt"), ("499.0".into(), "0.0".into()));
+    assert_eq!(bal(&ex, "btc"), ("0.05".into(), "0.0".into()));
+    assert_eq!(
+        fixed::format(ex.accounts().fees("usdt"), BALANCE_SCALE),
+        "1.0"
+    );
+    ex.accounts().check_conservation().unwrap();
+
+    let fees = FeeSchedule {
+        tiers: vec![Tier {
+            min_volume: 500 * 10i128.pow(16),
+            rates: Rates { maker: 0, taker: 0 },
+        }],
+        ..FeeSchedule::default()
+    };
+    let mut ex = exchange(fees, QueueModel::Conservative);
+    ex.deposit("usdt", d("1000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("9990.00", "1")], &[("10000.00", "1")]);
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.05"), d("10000.00")),
+    );
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.05"), d("10000.00")),
+    );
+    let f: Vec<_> = fills(&events(&mut ex)).into_iter().map(|f| f.3).collect();
+    assert_eq!(
+        f,
+        ["0.000125", "0.0"],
+        "the second fill is in the zero-fee tier"
+    );
+}
+
+#[test]
+fn latency_delays_arrival_and_answers() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("100000")).unwrap();
+    let lat = Latencies {
+        entry: Latency::Constant { ns: 1_000 },
+        response: Latency::Constant { ns: 500 },
+        feed_ns: 100,
+    };
+    let mut sim = Sim::new(ex, lat, 1);
+    let mk = |t: i64, kind| Event {
+        recv_ns: t,
+        market: BTCUSDT,
+        kind,
+    };
+    let p = |s: &str| fixed::parse_str(s, 2).unwrap();
+    let a = |s: &str| fixed::parse_str(s, 6).unwrap();
+    sim.on_event(&mk(10_000, EventKind::SnapshotStart { sequence: Some(1) }));
+    sim.on_event(&mk(
+        10_000,
+        EventKind::SnapshotLevel {
+            side: BookSide::Ask,
+            price: p("60000"),
+            amount: a("1"),
+        },
+    ));
+    sim.on_event(&mk(10_000, EventKind::SnapshotEnd));
+    let id = sim.place(NewOrder::limit("btcusdt", Side::Buy, d("0.1"), d("60000")));
+    // The ask leaves at exchange time 10_950 − 100 = 10_850, before our order arrives (11_000).
+    sim.on_event(&mk(
+        10_950,
+        EventKind::Level {
+            side: BookSide::Ask,
+            price: p("60000"),
+            amount: 0,
+            sequence: None,
+        },
+    ));
+    sim.on_event(&mk(
+        11_200,
+        EventKind::Level {
+            side: BookSide::Ask,
+            price: p("60001"),
+            amount: a("1"),
+            sequence: None,
+        },
+    ));
+    let mut out = Vec::new();
+    sim.poll(&mut out);
+    assert!(out.is_empty(), "the answer is still on its way at 11_200");
+    sim.on_event(&mk(
+        11_600,
+        EventKind::Trade {
+            id: 1,
+            taker: Side::Buy,
+            price: p("60001"),
+            amount: 1,
+            exch_ns: 0,
+        },
+    ));
+    sim.poll(&mut out);
+    // Placed at 10_000, arrived at 11_000, answered at 11_500: resting, not filled.
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 11_500);
+    match &out[0].1 {
+        SimEvent::Order(o) => assert_eq!(
+            (o.id, o.state, o.remaining),
+            (id, OrderState::Wait, a("0.1"))
+        ),
+        other => panic!("{other:?}"),
+    }
+}
