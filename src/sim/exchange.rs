@@ -4,7 +4,7 @@
 use super::accounts::{Accounts, BALANCE_SCALE};
 use super::fees::{fee_of, FeeMode, FeeSchedule};
 use super::order::{
-    reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, SimEvent,
+    reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, OrderTable, SimEvent,
 };
 use super::queue::QueueModel;
 use crate::book::{Book, Books};
@@ -35,7 +35,7 @@ pub struct Exchange {
     fees: FeeSchedule,
     queue: QueueModel,
     accounts: Accounts,
-    orders: BTreeMap<OrderId, Order>,
+    orders: OrderTable,
     next_order: OrderId,
     next_trade: u64,
     out: Vec<(i64, SimEvent)>,
@@ -74,7 +74,7 @@ impl Exchange {
             fees,
             queue,
             accounts: Accounts::new(),
-            orders: BTreeMap::new(),
+            orders: OrderTable::default(),
             next_order: 1,
             next_trade: 1,
             out: Vec::new(),
@@ -637,17 +637,21 @@ impl Exchange {
 
     /// Fills resting orders that the opposite best price (less what we took) has reached.
     fn cross(&mut self, now: i64, m: MarketId) {
-        if !self.books.get_mut(m).is_valid() {
+        let book = self.books.get_mut(m);
+        if !book.is_valid() {
             return;
         }
-        let best = |ex: &mut Self, side: BookSide| {
-            let consumed = &ex.markets[m.0 as usize].consumed;
-            ex.books.get_mut(m).levels(side).find_map(|l| {
+        let consumed = &self.markets[m.0 as usize].consumed;
+        let effective_best = |side: BookSide| {
+            if consumed.is_empty() {
+                return book.best(side).map(|l| l.price);
+            }
+            book.levels(side).find_map(|l| {
                 let left = l.amount - consumed.get(&(side, l.price)).copied().unwrap_or(0);
                 (left > 0).then_some(l.price)
             })
         };
-        let (ask, bid) = (best(self, BookSide::Ask), best(self, BookSide::Bid));
+        let (ask, bid) = (effective_best(BookSide::Ask), effective_best(BookSide::Bid));
         let mut fills = Vec::new();
         for id in &self.markets[m.0 as usize].resting {
             let o = &self.orders[id];

@@ -324,3 +324,37 @@ pub enum SimEvent {
         reject: Reject,
     },
 }
+
+/// Orders by id. Ids are handed out in sequence from 1, so a vector indexed by id serves.
+#[derive(Debug, Clone, Default)]
+pub struct OrderTable(Vec<Option<Order>>);
+
+impl OrderTable {
+    pub fn get(&self, id: &OrderId) -> Option<&Order> {
+        self.0.get(*id as usize).and_then(Option::as_ref)
+    }
+
+    pub fn get_mut(&mut self, id: &OrderId) -> Option<&mut Order> {
+        self.0.get_mut(*id as usize).and_then(Option::as_mut)
+    }
+
+    pub fn insert(&mut self, id: OrderId, order: Order) {
+        let i = id as usize;
+        if self.0.len() <= i {
+            self.0.resize(i + 1, None);
+        }
+        self.0[i] = Some(order);
+    }
+
+    /// Every order, by id.
+    pub fn values(&self) -> impl Iterator<Item = &Order> {
+        self.0.iter().flatten()
+    }
+}
+
+impl std::ops::Index<&OrderId> for OrderTable {
+    type Output = Order;
+    fn index(&self, id: &OrderId) -> &Order {
+        self.get(id).expect("an order the exchange created")
+    }
+}
