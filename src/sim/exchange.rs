@@ -595,6 +595,8 @@ impl Exchange {
     /// Moves the queue of our orders at a level whose shown volume went from `prev` to `new`.
     fn requeue(&mut self, m: MarketId, side: BookSide, price: i64, prev: i64, new: i64) {
         let queue = self.queue;
+        // Our own older orders at the level stand ahead too, outside the shown volume.
+        let mut own_ahead = 0;
         for id in &self.markets[m.0 as usize].resting {
             let o = self.orders.get_mut(id).expect("resting orders exist");
             if book_side(o.side) != side || o.price != Some(price) {
@@ -603,9 +605,9 @@ impl Exchange {
             // The part of the fall that trades already explained moved the queue already.
             let explained = o.traded_since_update.min((prev - new).max(0));
             o.traded_since_update = 0;
-            let own_ahead = o.queue_ahead.saturating_sub(prev).max(0);
-            let front = o.queue_ahead - own_ahead;
+            let front = (o.queue_ahead - own_ahead).max(0);
             o.queue_ahead = queue.on_level_change(front, prev - explained, new) + own_ahead;
+            own_ahead += o.remaining;
         }
     }
 
