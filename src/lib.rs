@@ -7,6 +7,7 @@
 pub mod book;
 pub mod fixed;
 pub mod inspect;
+pub mod serve;
 pub mod sim;
 pub mod tape;
 pub mod venue;

@@ -24,12 +24,141 @@ enum Command {
         #[arg(long)]
         markets: Option<PathBuf>,
     },
+    /// Play captures back as an emulated Altmarkets exchange: the ranger WebSocket at
+    /// /api/v2/ranger/public and Peatio's public REST at /api/v2/peatio/public. Prints the
+    /// base URL as the first line on stdout; GET /stats tells what each client was sent.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Captures to play; several are merged in receive-time order.
+    #[arg(required = true)]
+    captures: Vec<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Market rules for captures without a header [default: markets.json beside the first capture].
+    #[arg(long)]
+    markets: Option<PathBuf>,
+    /// Play at the recorded pace times this factor.
+    #[arg(long, default_value_t = 1.0, conflicts_with = "max_speed")]
+    speed: f64,
+    /// Play as fast as the slowest subscriber reads.
+    #[arg(long)]
+    max_speed: bool,
+    /// Play the captures again and again.
+    #[arg(long = "loop")]
+    looping: bool,
+    /// Skip this many seconds of the captures' start (the books still build from them).
+    #[arg(long, default_value_t = 0.0)]
+    start_offset: f64,
+    /// Start playing once this many clients have subscribed.
+    #[arg(long, default_value_t = 0)]
+    wait_clients: usize,
+    /// Exit when the captures have been played.
+    #[arg(long)]
+    exit_at_end: bool,
+    /// Fault: close each connection after this many frames.
+    #[arg(long, value_name = "N")]
+    drop_every_frames: Option<u64>,
+    /// Fault: close each connection this many seconds after it opened.
+    #[arg(long, value_name = "S")]
+    drop_every_secs: Option<f64>,
+    /// Fault: every Nth increment skips a sequence number.
+    #[arg(long, value_name = "N")]
+    skip_seq_every: Option<u64>,
+    /// Fault: every Nth increment restarts sequences at 1 (an engine restart).
+    #[arg(long, value_name = "N")]
+    restart_seq_every: Option<u64>,
+    /// Fault: send a malformed frame before every Nth frame.
+    #[arg(long, value_name = "N")]
+    malformed_every: Option<u64>,
+    /// Fault: after every Nth frame, stall (send nothing, keep the connection) ...
+    #[arg(long, value_name = "N", requires = "stall_secs")]
+    stall_every: Option<u64>,
+    /// ... for this many seconds.
+    #[arg(long, value_name = "S", requires = "stall_every")]
+    stall_secs: Option<f64>,
+    /// Seconds between protocol pings.
+    #[arg(long, default_value_t = 54.0)]
+    ping_secs: f64,
+    /// Drop a client silent for this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    timeout_secs: f64,
+}
+
+fn secs(s: f64, what: &str) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(s)
+        .map_err(|_| format!("--{what}: {s} is not a duration"))
+}
+
+fn run_serve(a: ServeArgs) -> Result<(), String> {
+    use altsim::serve::{Config, Faults, Pace};
+    let rules = inspect::default_markets(a.markets.as_deref(), &a.captures)?;
+    let mut cfg = Config::new(a.captures, rules);
+    cfg.listen = a.listen;
+    if !(a.speed > 0.0 && a.speed.is_finite()) {
+        return Err(format!("--speed: {} must be a positive number", a.speed));
+    }
+    cfg.pace = if a.max_speed {
+        Pace::Max
+    } else {
+        Pace::Recorded { speed: a.speed }
+    };
+    cfg.looping = a.looping;
+    cfg.start_offset_ns = secs(a.start_offset, "start-offset")?.as_nanos() as i64;
+    cfg.wait_clients = a.wait_clients;
+    cfg.ping = secs(a.ping_secs, "ping-secs")?;
+    cfg.timeout = secs(a.timeout_secs, "timeout-secs")?;
+    cfg.faults = Faults {
+        drop_after_frames: a.drop_every_frames,
+        drop_after: a
+            .drop_every_secs
+            .map(|s| secs(s, "drop-every-secs"))
+            .transpose()?,
+        skip_seq_every: a.skip_seq_every,
+        restart_seq_every: a.restart_seq_every,
+        malformed_every: a.malformed_every,
+        stall_every: a.stall_every,
+        stall_for: a.stall_secs.map(|s| secs(s, "stall-secs")).transpose()?,
+    };
+    let stats = altsim::serve::run_cli(cfg, a.exit_at_end)?;
+    eprintln!(
+        "altsim serve: {} frames published, playback {}",
+        stats.frames_published,
+        if stats.playback_done {
+            "complete"
+        } else {
+            "stopped"
+        }
+    );
+    for c in &stats.clients {
+        eprintln!(
+            "  client {} {}: {} frames sent{}{}",
+            c.id,
+            c.addr,
+            c.frames_sent,
+            if c.malformed_sent > 0 {
+                format!(", {} malformed", c.malformed_sent)
+            } else {
+                String::new()
+            },
+            if c.dropped_slow {
+                ", dropped as too slow"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect { files, markets } => run_inspect(files, markets),
+        Command::Serve(args) => run_serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -602,8 +602,14 @@ fn our_own_orders_at_one_price_queue_in_time_order() {
     let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
     ex.deposit("usdt", d("100000")).unwrap();
     snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60000.00", "1")]);
-    let a = place(&mut ex, NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")));
-    let b = place(&mut ex, NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")));
+    let a = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
+    );
+    let b = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
+    );
     assert_eq!(ex.order(b).unwrap().queue_ahead, 1_500_000);
     events(&mut ex);
     trade(&mut ex, BTCUSDT, Side::Sell, "59990.00", "1.2");
@@ -613,9 +619,16 @@ fn our_own_orders_at_one_price_queue_in_time_order() {
     // The feed's level falls by what traded: nobody moves twice.
     level(&mut ex, BTCUSDT, BookSide::Bid, "59990.00", "0");
     assert_eq!(ex.order(a).unwrap().queue_ahead, 0);
-    assert_eq!(ex.order(b).unwrap().queue_ahead, 300_000, "behind what is left of a");
+    assert_eq!(
+        ex.order(b).unwrap().queue_ahead,
+        300_000,
+        "behind what is left of a"
+    );
     trade(&mut ex, BTCUSDT, Side::Sell, "59990.00", "0.6");
-    let f: Vec<_> = fills(&events(&mut ex)).into_iter().map(|f| (f.1, f.2)).collect();
+    let f: Vec<_> = fills(&events(&mut ex))
+        .into_iter()
+        .map(|f| (f.1, f.2))
+        .collect();
     assert_eq!(f, [("0.3".to_string(), true), ("0.3".to_string(), true)]);
     assert_eq!(ex.order(a).unwrap().state, OrderState::Done);
     assert_eq!(ex.order(b).unwrap().remaining, 200_000);

@@ -1,0 +1,279 @@
+//! The server's shared state: each market's book and sequence as the emulated engine holds
+//! them, recent trades for REST, and who is subscribed to what.
+
+use crate::book::Book;
+use crate::fixed;
+use crate::tape::BookSide;
+use crate::venue::rest::{Depth, RestTrade, Ticker, TickerEntry};
+use crate::venue::{MarketRules, Side};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Levels a side in the snapshot a new subscriber gets (ranger's cache).
+pub const SNAPSHOT_LEVELS: usize = 301;
+/// Trades kept per market for `GET …/trades`.
+const KEEP_TRADES: usize = 1000;
+
+/// One market as the emulated engine holds it.
+pub struct MarketFeed {
+    pub rules: MarketRules,
+    pub book: Book,
+    /// Sequence of the last increment sent (or of the snapshot before any).
+    pub sequence: u64,
+    /// Newest last.
+    pub trades: VecDeque<RestTrade>,
+    /// (exchange seconds, price, amount) of the trades of the last 24 hours, for tickers.
+    pub day: VecDeque<(i64, i64, i64)>,
+}
+
+impl MarketFeed {
+    pub fn new(rules: MarketRules) -> Self {
+        MarketFeed {
+            rules,
+            book: Book::new(),
+            sequence: 0,
+            trades: VecDeque::new(),
+            day: VecDeque::new(),
+        }
+    }
+
+    fn price(&self, p: i64) -> String {
+        fixed::format(p.into(), self.rules.price_precision)
+    }
+
+    fn amount(&self, a: i64) -> String {
+        fixed::format(a.into(), self.rules.amount_precision)
+    }
+
+    fn levels(&self, side: BookSide, limit: usize) -> Vec<[String; 2]> {
+        self.book
+            .levels(side)
+            .take(limit)
+            .map(|l| [self.price(l.price), self.amount(l.amount)])
+            .collect()
+    }
+
+    /// `{"<m>.ob-snap":{…}}` of the current book.
+    pub fn snapshot_frame(&self) -> String {
+        let side = |s| {
+            let levels = self.levels(s, SNAPSHOT_LEVELS);
+            serde_json::to_string(&levels).expect("levels serialize")
+        };
+        format!(
+            "{{\"{}.ob-snap\":{{\"asks\":{},\"bids\":{},\"sequence\":{}}}}}",
+            self.rules.id,
+            side(BookSide::Ask),
+            side(BookSide::Bid),
+            self.sequence
+        )
+    }
+
+    /// `{"<m>.ob-inc":{"asks":[p,v],"sequence":S}}`
+    pub fn increment_frame(&self, side: BookSide, price: i64, amount: i64) -> String {
+        let name = match side {
+            BookSide::Ask => "asks",
+            BookSide::Bid => "bids",
+        };
+        let volume = if amount == 0 {
+            String::new()
+        } else {
+            self.amount(amount)
+        };
+        format!(
+            "{{\"{}.ob-inc\":{{\"{name}\":[\"{}\",\"{volume}\"],\"sequence\":{}}}}}",
+            self.rules.id,
+            self.price(price),
+            self.sequence
+        )
+    }
+
+    /// Records a trade and returns its `<m>.trades` frame.
+    pub fn trade(&mut self, tid: u64, taker: Side, price: i64, amount: i64, date: i64) -> String {
+        let (p, a) = (self.price(price), self.amount(amount));
+        let total = fixed::format(
+            i128::from(price) * i128::from(amount),
+            self.rules.total_scale(),
+        );
+        self.trades.push_back(RestTrade {
+            id: tid,
+            price: p.clone(),
+            amount: a.clone(),
+            total,
+            market: self.rules.id.clone(),
+            created_at: date,
+            taker_type: taker,
+        });
+        if self.trades.len() > KEEP_TRADES {
+            self.trades.pop_front();
+        }
+        self.day.push_back((date, price, amount));
+        while self.day.front().is_some_and(|(t, _, _)| *t < date - 86_400) {
+            self.day.pop_front();
+        }
+        format!(
+            "{{\"{}.trades\":{{\"trades\":[{{\"tid\":{tid},\"taker_type\":\"{}\",\"date\":{date},\"price\":\"{p}\",\"amount\":\"{a}\"}}]}}}}",
+            self.rules.id,
+            taker.as_str()
+        )
+    }
+
+    pub fn depth(&self, limit: usize, now_s: i64) -> Depth {
+        Depth {
+            timestamp: now_s,
+            asks: self.levels(BookSide::Ask, limit),
+            bids: self.levels(BookSide::Bid, limit),
+        }
+    }
+
+    /// The 24-hour ticker from the trades played so far.
+    pub fn ticker(&self, now_s: i64) -> TickerEntry {
+        let pp = self.rules.price_precision;
+        let ap = self.rules.amount_precision;
+        let first = self.day.front().map_or(0, |t| t.1);
+        let last = self.day.back().map_or(0, |t| t.1);
+        let low = self.day.iter().map(|t| t.1).min().unwrap_or(0);
+        let high = self.day.iter().map(|t| t.1).max().unwrap_or(0);
+        let base: i128 = self.day.iter().map(|t| i128::from(t.2)).sum();
+        let quote: i128 = self
+            .day
+            .iter()
+            .map(|t| i128::from(t.1) * i128::from(t.2))
+            .sum();
+        let avg = if base == 0 { 0 } else { quote / base };
+        let change = if first == 0 {
+            "+0.00%".to_string()
+        } else {
+            let bp = (i128::from(last - first) * 10_000) / i128::from(first);
+            format!(
+                "{}{}%",
+                if bp >= 0 { "+" } else { "-" },
+                fixed::format_fixed(bp.abs(), 2)
+            )
+        };
+        let quote_s = fixed::format(quote, pp + ap);
+        TickerEntry {
+            at: now_s,
+            ticker: Ticker {
+                low: fixed::format(low.into(), pp),
+                high: fixed::format(high.into(), pp),
+                open: fixed::format(first.into(), pp),
+                last: fixed::format(last.into(), pp),
+                volume: quote_s.clone(),
+                amount: fixed::format(base, ap),
+                vol: quote_s,
+                avg_price: fixed::format(avg, pp),
+                price_change_percent: change,
+                at: now_s,
+            },
+        }
+    }
+}
+
+/// What the server keeps about one connected client.
+pub struct ClientEntry {
+    pub tx: mpsc::Sender<Arc<str>>,
+    pub subs: BTreeSet<String>,
+    pub stats: Arc<ClientStats>,
+}
+
+/// Counters a client's tasks update and the stats endpoint reads.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub id: u64,
+    pub addr: String,
+    pub frames_sent: AtomicU64,
+    pub malformed_sent: AtomicU64,
+    pub dropped_slow: AtomicBool,
+    pub closed: AtomicBool,
+}
+
+/// Everything the playback, the sessions and REST share.
+pub struct Hub {
+    pub markets: Vec<MarketFeed>,
+    pub clients: BTreeMap<u64, ClientEntry>,
+    /// Every client that ever connected, for the report at exit.
+    pub history: Vec<Arc<ClientStats>>,
+    pub next_client: u64,
+    /// The playback's clock: receive time of the last event played, ns.
+    pub now_ns: i64,
+    pub frames_published: u64,
+    pub playback_done: bool,
+}
+
+impl Hub {
+    pub fn new(rules: Vec<MarketRules>) -> Self {
+        Hub {
+            markets: rules.into_iter().map(MarketFeed::new).collect(),
+            clients: BTreeMap::new(),
+            history: Vec::new(),
+            next_client: 1,
+            now_ns: 0,
+            frames_published: 0,
+            playback_done: false,
+        }
+    }
+
+    pub fn market(&self, id: &str) -> Option<&MarketFeed> {
+        self.markets.iter().find(|m| m.rules.id == id)
+    }
+
+    pub fn market_index(&self, id: &str) -> Option<usize> {
+        self.markets.iter().position(|m| m.rules.id == id)
+    }
+
+    /// Clients subscribed to at least one stream.
+    pub fn subscribed_clients(&self) -> usize {
+        self.clients.values().filter(|c| !c.subs.is_empty()).count()
+    }
+
+    /// Adds streams to a client's subscriptions, queueing the `success` answer and, for each
+    /// new `<m>.ob-inc`, a snapshot of the current book. False when the client is too far
+    /// behind to take them (it is dropped).
+    pub fn subscribe(&mut self, client: u64, streams: &[String], message: &str) -> bool {
+        let Some(c) = self.clients.get_mut(&client) else {
+            return false;
+        };
+        let mut snaps = Vec::new();
+        for s in streams {
+            let new = if message == "subscribed" {
+                c.subs.insert(s.clone())
+            } else {
+                c.subs.remove(s);
+                false
+            };
+            if let (true, Some(m)) = (new, s.strip_suffix(".ob-inc")) {
+                if let Some(feed) = self.markets.iter().find(|f| f.rules.id == m) {
+                    snaps.push(feed.snapshot_frame());
+                }
+            }
+        }
+        let c = self.clients.get_mut(&client).expect("checked above");
+        let answer = serde_json::json!({"success": {"message": message, "streams": c.subs}});
+        let mut ok = c.tx.try_send(Arc::from(answer.to_string())).is_ok();
+        for s in snaps {
+            ok &= c.tx.try_send(Arc::from(s)).is_ok();
+        }
+        if !ok {
+            self.drop_slow(client);
+        }
+        ok
+    }
+
+    /// Forgets a client that cannot keep up; its writer sees the channel close.
+    pub fn drop_slow(&mut self, client: u64) {
+        if let Some(c) = self.clients.remove(&client) {
+            c.stats.dropped_slow.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Senders of the clients subscribed to `stream`.
+    pub fn subscribers(&self, stream: &str) -> Vec<(u64, mpsc::Sender<Arc<str>>)> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.subs.contains(stream))
+            .map(|(id, c)| (*id, c.tx.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,286 @@
+//! `altsim serve`: an emulated Altmarkets exchange (ranger WebSocket and Peatio public REST)
+//! that plays captures back.
+
+pub mod hub;
+pub mod playback;
+pub mod rest;
+pub mod session;
+
+use crate::venue::MarketRules;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use hub::Hub;
+use rest::Stats;
+use session::Heartbeat;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tokio::time::Duration;
+
+/// How fast captures play.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// At the recorded pace times `speed`; a client that falls a whole queue behind is dropped.
+    Recorded { speed: f64 },
+    /// As fast as the slowest subscriber reads.
+    Max,
+}
+
+/// Faults to inject, for testing clients. Counts are per connection unless said otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// Close the connection once this many frames were sent on it.
+    pub drop_after_frames: Option<u64>,
+    /// Close the connection this long after it opened.
+    pub drop_after: Option<Duration>,
+    /// Every Nth increment (over all markets) skips a sequence number.
+    pub skip_seq_every: Option<u64>,
+    /// Every Nth increment (over all markets) restarts the sequence at 1, as an engine
+    /// restart does.
+    pub restart_seq_every: Option<u64>,
+    /// Send a malformed frame before every Nth frame.
+    pub malformed_every: Option<u64>,
+    /// After every Nth frame, send nothing for `stall_for` (without closing).
+    pub stall_every: Option<u64>,
+    pub stall_for: Option<Duration>,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub captures: Vec<PathBuf>,
+    /// Rules for captures without a header.
+    pub markets: Vec<MarketRules>,
+    pub pace: Pace,
+    pub looping: bool,
+    /// Skip (without sending) this much of the captures' start, ns.
+    pub start_offset_ns: i64,
+    /// Start playing once this many clients have subscribed.
+    pub wait_clients: usize,
+    pub faults: Faults,
+    pub ping: Duration,
+    pub timeout: Duration,
+}
+
+impl Config {
+    pub fn new(captures: Vec<PathBuf>, markets: Vec<MarketRules>) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            captures,
+            markets,
+            pace: Pace::Recorded { speed: 1.0 },
+            looping: false,
+            start_offset_ns: 0,
+            wait_clients: 0,
+            faults: Faults::default(),
+            ping: Duration::from_secs(54),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    hub: Arc<Mutex<Hub>>,
+    shutdown: watch::Sender<bool>,
+    playback: tokio::task::JoinHandle<Result<(), String>>,
+    http: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    hub: Arc<Mutex<Hub>>,
+    faults: Faults,
+    heartbeat: Heartbeat,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl axum::extract::FromRef<AppState> for rest::Shared {
+    fn from_ref(s: &AppState) -> rest::Shared {
+        s.hub.clone()
+    }
+}
+
+async fn ranger(
+    ws: WebSocketUpgrade,
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let streams: Vec<String> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("stream="))
+        .map(|s| s.replace("%2E", ".").replace("%2e", "."))
+        .collect();
+    ws.max_message_size(1 << 16).on_upgrade(move |socket| {
+        session::run(
+            socket,
+            app.hub,
+            peer.to_string(),
+            streams,
+            app.faults,
+            app.heartbeat,
+            app.shutdown,
+        )
+    })
+}
+
+impl Server {
+    /// Binds, starts playback and returns at once.
+    pub async fn start(cfg: Config) -> Result<Server, String> {
+        // Open every capture once here so that a bad path or header fails the start.
+        let mut rules = cfg.markets.clone();
+        for p in &cfg.captures {
+            let s = crate::tape::EventStream::open(vec![p.clone()], cfg.markets.clone())
+                .map_err(|e| e.to_string())?;
+            for r in s.normalizer().markets() {
+                if !rules.iter().any(|x| x.id == r.id) {
+                    rules.push(r.clone());
+                }
+            }
+        }
+        let names: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+        let hub = Arc::new(Mutex::new(Hub::new(rules.clone())));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let app = AppState {
+            hub: hub.clone(),
+            faults: cfg.faults,
+            heartbeat: Heartbeat {
+                ping: cfg.ping,
+                timeout: cfg.timeout,
+            },
+            shutdown: shutdown_rx.clone(),
+        };
+        let base = "/api/v2/peatio/public";
+        let router = Router::new()
+            .route("/api/v2/ranger/public", get(ranger))
+            .route("/api/v2/ranger/public/", get(ranger))
+            .route(&format!("{base}/timestamp"), get(rest::timestamp))
+            .route(&format!("{base}/markets"), get(rest::markets))
+            .route(&format!("{base}/markets/tickers"), get(rest::tickers))
+            .route(
+                &format!("{base}/markets/{{market}}/tickers"),
+                get(rest::ticker),
+            )
+            .route(
+                &format!("{base}/markets/{{market}}/depth"),
+                get(rest::depth),
+            )
+            .route(
+                &format!("{base}/markets/{{market}}/trades"),
+                get(rest::trades),
+            )
+            .route("/stats", get(rest::stats))
+            .with_state(app);
+        let mut stop = shutdown_rx.clone();
+        let http = tokio::spawn(async move {
+            let svc = router.into_make_service_with_connect_info::<SocketAddr>();
+            let _ = axum::serve(listener, svc)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        });
+        let batches = playback::spawn_reader(
+            cfg.captures.clone(),
+            cfg.markets.clone(),
+            names,
+            cfg.looping,
+        );
+        let playback = tokio::spawn(playback::run(
+            hub.clone(),
+            batches,
+            cfg.pace,
+            cfg.faults,
+            cfg.start_offset_ns,
+            cfg.wait_clients,
+            shutdown_rx,
+        ));
+        Ok(Server {
+            addr,
+            hub,
+            shutdown,
+            playback,
+            http,
+        })
+    }
+
+    /// `http://ADDR`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://ADDR/api/v2/ranger/public`
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/api/v2/ranger/public", self.addr)
+    }
+
+    pub fn stats(&self) -> Stats {
+        rest::stats_of(&self.hub.lock().expect("hub lock"))
+    }
+
+    /// The server's current book of a market as (asks, bids) best first.
+    pub fn book(&self, market: &str) -> Option<crate::book::Book> {
+        let h = self.hub.lock().expect("hub lock");
+        h.market(market).map(|m| m.book.clone())
+    }
+
+    /// Waits until the captures have been played (or playback failed).
+    pub async fn wait_playback(&mut self) -> Result<(), String> {
+        (&mut self.playback).await.map_err(|e| e.to_string())?
+    }
+
+    pub fn playback_done(&self) -> bool {
+        self.hub.lock().expect("hub lock").playback_done
+    }
+
+    /// Stops everything and returns the final stats.
+    pub async fn stop(self) -> Stats {
+        let _ = self.shutdown.send(true);
+        let _ = self.playback.await;
+        let _ = self.http.await;
+        rest::stats_of(&self.hub.lock().expect("hub lock"))
+    }
+}
+
+/// Runs a server from the command line: prints its base URL as the first line on stdout,
+/// serves until Ctrl-C (or, with `exit_at_end`, until the captures are played), and returns
+/// the final stats.
+pub fn run_cli(cfg: Config, exit_at_end: bool) -> Result<Stats, String> {
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let mut server = Server::start(cfg).await?;
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", server.base_url());
+            let _ = out.flush();
+        }
+        eprintln!(
+            "altsim serve: ranger at {}, REST at {}/api/v2/peatio/public, stats at {}/stats",
+            server.ws_url(),
+            server.base_url(),
+            server.base_url()
+        );
+        if exit_at_end {
+            tokio::select! {
+                r = server.wait_playback() => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        } else {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        Ok(server.stop().await)
+    })
+}

@@ -1,0 +1,292 @@
+//! Playing captures back: events are read on a blocking thread, merged in time order, turned
+//! into the frames an engine with this book would send, and published to subscribers at the
+//! chosen pace.
+
+use super::hub::Hub;
+use super::{Faults, Pace};
+use crate::book::Book;
+use crate::tape::{BookSide, Event, EventKind, EventStream};
+use crate::venue::MarketRules;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Duration, Instant};
+
+/// A batch of events, each tagged with its market's index in the hub.
+type Batch = Vec<(usize, Event)>;
+
+/// Reads every capture (merged by receive time) on a thread, again and again when looping.
+pub fn spawn_reader(
+    paths: Vec<PathBuf>,
+    rules: Vec<MarketRules>,
+    names: Vec<String>,
+    looping: bool,
+) -> mpsc::Receiver<Result<Batch, String>> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || loop {
+        if let Err(e) = read_once(&paths, &rules, &names, &tx) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        if !looping || tx.is_closed() {
+            return;
+        }
+    });
+    rx
+}
+
+fn read_once(
+    paths: &[PathBuf],
+    rules: &[MarketRules],
+    names: &[String],
+    tx: &mpsc::Sender<Result<Batch, String>>,
+) -> Result<(), String> {
+    let mut streams = Vec::new();
+    for p in paths {
+        streams
+            .push(EventStream::open(vec![p.clone()], rules.to_vec()).map_err(|e| e.to_string())?);
+    }
+    let mut heads: Vec<Option<Event>> = Vec::new();
+    for s in &mut streams {
+        heads.push(s.next_event().map_err(|e| e.to_string())?);
+    }
+    let mut batch = Vec::with_capacity(1024);
+    loop {
+        let next = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.map(|e| (e.recv_ns, i)))
+            .min();
+        let Some((_, i)) = next else { break };
+        let ev = heads[i].take().expect("chosen above");
+        heads[i] = streams[i].next_event().map_err(|e| e.to_string())?;
+        let market = if ev.market == crate::tape::MarketId::ALL {
+            usize::MAX
+        } else {
+            let name = &streams[i].normalizer().rules(ev.market).id;
+            names.iter().position(|n| n == name).unwrap_or(usize::MAX)
+        };
+        batch.push((market, ev));
+        if batch.len() == 1024 {
+            if tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+                return Ok(());
+            }
+            batch.reserve(1024);
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Ok(batch));
+    }
+    Ok(())
+}
+
+/// The engine's side of playback: what each event makes it send.
+pub struct Engine {
+    faults: Faults,
+    increments: u64,
+    /// A capture snapshot being read, per market.
+    pending: Vec<Option<Book>>,
+    /// Whether a market has had its first snapshot.
+    started: Vec<bool>,
+}
+
+impl Engine {
+    pub fn new(markets: usize, faults: Faults) -> Self {
+        Engine {
+            faults,
+            increments: 0,
+            pending: vec![None; markets],
+            started: vec![false; markets],
+        }
+    }
+
+    fn next_sequence(&mut self, current: u64) -> u64 {
+        self.increments += 1;
+        let n = self.increments;
+        if self.faults.restart_seq_every.is_some_and(|k| n % k == 0) {
+            return 1;
+        }
+        if self.faults.skip_seq_every.is_some_and(|k| n % k == 0) {
+            return current + 2;
+        }
+        current + 1
+    }
+
+    /// Applies one event to the hub and returns the frames it makes, with their streams.
+    pub fn apply(&mut self, hub: &mut Hub, m: usize, ev: &Event) -> Vec<(String, Arc<str>)> {
+        let mut out = Vec::new();
+        if m >= hub.markets.len() {
+            return out;
+        }
+        match ev.kind {
+            EventKind::Level {
+                side,
+                price,
+                amount,
+                ..
+            } => {
+                self.increment(hub, m, side, price, amount, &mut out);
+            }
+            EventKind::SnapshotStart { sequence } => {
+                self.pending[m] = Some(Book::new());
+                if !self.started[m] {
+                    hub.markets[m].sequence = sequence.unwrap_or(0);
+                }
+            }
+            EventKind::SnapshotLevel {
+                side,
+                price,
+                amount,
+            } => {
+                if let Some(b) = self.pending[m].as_mut() {
+                    b.set(side, price, amount);
+                }
+            }
+            EventKind::SnapshotEnd => {
+                let Some(new) = self.pending[m].take() else {
+                    return out;
+                };
+                if !self.started[m] {
+                    self.started[m] = true;
+                    hub.markets[m].book = new;
+                } else {
+                    // Existing subscribers never get a second snapshot: tell them the
+                    // difference as increments, as the engine's own book changes would.
+                    for (side, price, amount) in diff(&hub.markets[m].book, &new) {
+                        self.increment(hub, m, side, price, amount, &mut out);
+                    }
+                }
+            }
+            EventKind::Trade {
+                id,
+                taker,
+                price,
+                amount,
+                exch_ns,
+            } => {
+                let feed = &mut hub.markets[m];
+                let frame = feed.trade(id, taker, price, amount, exch_ns.div_euclid(1_000_000_000));
+                out.push((format!("{}.trades", feed.rules.id), Arc::from(frame)));
+            }
+            EventKind::Gap { .. }
+            | EventKind::Connect
+            | EventKind::Disconnect
+            | EventKind::Resync => {}
+        }
+        out
+    }
+
+    fn increment(
+        &mut self,
+        hub: &mut Hub,
+        m: usize,
+        side: BookSide,
+        price: i64,
+        amount: i64,
+        out: &mut Vec<(String, Arc<str>)>,
+    ) {
+        let seq = self.next_sequence(hub.markets[m].sequence);
+        let feed = &mut hub.markets[m];
+        feed.book.set(side, price, amount);
+        feed.sequence = seq;
+        let frame = feed.increment_frame(side, price, amount);
+        out.push((format!("{}.ob-inc", feed.rules.id), Arc::from(frame)));
+    }
+}
+
+/// The level changes that turn `old` into `new`.
+fn diff(old: &Book, new: &Book) -> Vec<(BookSide, i64, i64)> {
+    let mut out = Vec::new();
+    for side in [BookSide::Ask, BookSide::Bid] {
+        for l in old.levels(side) {
+            if new.level(side, l.price) == 0 {
+                out.push((side, l.price, 0));
+            }
+        }
+        for l in new.levels(side) {
+            if old.level(side, l.price) != l.amount {
+                out.push((side, l.price, l.amount));
+            }
+        }
+    }
+    out
+}
+
+/// Runs playback until the captures end (or for ever when looping) or shutdown.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    hub: Arc<Mutex<Hub>>,
+    mut batches: mpsc::Receiver<Result<Batch, String>>,
+    pace: Pace,
+    faults: Faults,
+    start_offset_ns: i64,
+    wait_clients: usize,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let markets = hub.lock().expect("hub lock").markets.len();
+    let mut engine = Engine::new(markets, faults);
+    while hub.lock().expect("hub lock").subscribed_clients() < wait_clients {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+    let mut clock: Option<(i64, Instant)> = None;
+    let mut last_t = i64::MIN;
+    let mut pending = Vec::new();
+    while let Some(batch) = tokio::select! {
+        b = batches.recv() => b,
+        _ = shutdown.changed() => None,
+    } {
+        for (m, ev) in batch? {
+            // A loop starts the capture's clock again: keep ours running.
+            if ev.recv_ns < last_t {
+                clock = None;
+            }
+            last_t = ev.recv_ns;
+            let (t0, start) = *clock.get_or_insert((ev.recv_ns, Instant::now()));
+            let live = ev.recv_ns - t0 >= start_offset_ns;
+            if live {
+                if let Pace::Recorded { speed } = pace {
+                    let wait = (ev.recv_ns - t0 - start_offset_ns) as f64 / speed;
+                    let at = start + Duration::from_nanos(wait.max(0.0) as u64);
+                    if at > Instant::now() {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(at) => {}
+                            _ = shutdown.changed() => return Ok(()),
+                        }
+                    }
+                }
+            }
+            {
+                let mut h = hub.lock().expect("hub lock");
+                h.now_ns = ev.recv_ns;
+                let frames = engine.apply(&mut h, m, &ev);
+                if live {
+                    h.frames_published += frames.len() as u64;
+                    for (stream, frame) in frames {
+                        for (client, tx) in h.subscribers(&stream) {
+                            match pace {
+                                Pace::Recorded { .. } => {
+                                    if tx.try_send(frame.clone()).is_err() {
+                                        h.drop_slow(client);
+                                    }
+                                }
+                                Pace::Max => pending.push((tx, frame.clone())),
+                            }
+                        }
+                    }
+                }
+            }
+            for (tx, frame) in pending.drain(..) {
+                // A client that has gone away is simply skipped.
+                tokio::select! {
+                    _ = tx.send(frame) => {}
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            }
+        }
+    }
+    hub.lock().expect("hub lock").playback_done = true;
+    Ok(())
+}

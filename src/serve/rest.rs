@@ -1,0 +1,155 @@
+//! Peatio's public REST, answered from the playback's state, and the server's stats.
+
+use super::hub::Hub;
+use crate::venue::rest::{codes, ErrorBody, Tickers, Timestamp};
+use crate::venue::MarketJson;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+pub type Shared = Arc<Mutex<Hub>>;
+
+fn error(status: StatusCode, code: &str) -> Response {
+    let body = ErrorBody {
+        errors: vec![code.to_string()],
+    };
+    (status, Json(body)).into_response()
+}
+
+fn now_s(h: &Hub) -> i64 {
+    h.now_ns.div_euclid(1_000_000_000)
+}
+
+pub async fn timestamp(State(hub): State<Shared>) -> Json<Timestamp> {
+    Json(Timestamp::Seconds(now_s(&hub.lock().expect("hub lock"))))
+}
+
+pub async fn markets(State(hub): State<Shared>) -> Json<Vec<MarketJson>> {
+    let h = hub.lock().expect("hub lock");
+    Json(h.markets.iter().map(|m| m.rules.json.clone()).collect())
+}
+
+pub async fn tickers(State(hub): State<Shared>) -> Json<Tickers> {
+    let h = hub.lock().expect("hub lock");
+    let now = now_s(&h);
+    Json(
+        h.markets
+            .iter()
+            .map(|m| (m.rules.id.clone(), m.ticker(now)))
+            .collect(),
+    )
+}
+
+pub async fn ticker(State(hub): State<Shared>, Path(market): Path<String>) -> Response {
+    let h = hub.lock().expect("hub lock");
+    match h.market(&market) {
+        Some(m) => Json(m.ticker(now_s(&h))).into_response(),
+        None => error(StatusCode::NOT_FOUND, codes::NOT_FOUND),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Limit {
+    limit: Option<String>,
+}
+
+fn limit(q: &Limit, default: usize, max: usize) -> Result<usize, Response> {
+    match &q.limit {
+        None => Ok(default),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "public.market.invalid_limit",
+            )),
+        },
+    }
+}
+
+pub async fn depth(
+    State(hub): State<Shared>,
+    Path(market): Path<String>,
+    Query(q): Query<Limit>,
+) -> Response {
+    let n = match limit(&q, 300, 1000) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let h = hub.lock().expect("hub lock");
+    match h.market(&market) {
+        Some(m) => Json(m.depth(n, now_s(&h))).into_response(),
+        None => error(StatusCode::NOT_FOUND, codes::NOT_FOUND),
+    }
+}
+
+pub async fn trades(
+    State(hub): State<Shared>,
+    Path(market): Path<String>,
+    Query(q): Query<Limit>,
+) -> Response {
+    let n = match limit(&q, 100, 1000) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let h = hub.lock().expect("hub lock");
+    match h.market(&market) {
+        Some(m) => {
+            let newest_first: Vec<_> = m.trades.iter().rev().take(n).cloned().collect();
+            Json(newest_first).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, codes::NOT_FOUND),
+    }
+}
+
+/// One client in the stats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientReport {
+    pub id: u64,
+    pub addr: String,
+    pub frames_sent: u64,
+    pub malformed_sent: u64,
+    pub dropped_slow: bool,
+    pub closed: bool,
+}
+
+/// `GET /stats`: what the server sent to whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub frames_published: u64,
+    pub playback_done: bool,
+    /// Sequence of the last increment, per market.
+    pub sequences: std::collections::BTreeMap<String, u64>,
+    pub clients: Vec<ClientReport>,
+}
+
+pub fn stats_of(h: &Hub) -> Stats {
+    Stats {
+        frames_published: h.frames_published,
+        playback_done: h.playback_done,
+        sequences: h
+            .markets
+            .iter()
+            .map(|m| (m.rules.id.clone(), m.sequence))
+            .collect(),
+        clients: h
+            .history
+            .iter()
+            .map(|c| ClientReport {
+                id: c.id,
+                addr: c.addr.clone(),
+                frames_sent: c.frames_sent.load(Ordering::Relaxed),
+                malformed_sent: c.malformed_sent.load(Ordering::Relaxed),
+                dropped_slow: c.dropped_slow.load(Ordering::Relaxed),
+                closed: c.closed.load(Ordering::Relaxed),
+            })
+            .collect(),
+    }
+}
+
+pub async fn stats(State(hub): State<Shared>) -> Json<Stats> {
+    Json(stats_of(&hub.lock().expect("hub lock")))
+}
