@@ -26,6 +26,8 @@ pub struct MarketFeed {
     pub trades: VecDeque<RestTrade>,
     /// (exchange seconds, price, amount) of the trades of the last 24 hours, for tickers.
     pub day: VecDeque<(i64, i64, i64)>,
+    /// True once the engine has a book (the captures' first snapshot).
+    pub started: bool,
 }
 
 impl MarketFeed {
@@ -36,6 +38,7 @@ impl MarketFeed {
             sequence: 0,
             trades: VecDeque::new(),
             day: VecDeque::new(),
+            started: false,
         }
     }
 
@@ -244,7 +247,9 @@ impl Hub {
                 false
             };
             if let (true, Some(m)) = (new, s.strip_suffix(".ob-inc")) {
-                if let Some(feed) = self.markets.iter().find(|f| f.rules.id == m) {
+                // Before its first snapshot a market has no book to show: the subscriber gets
+                // it when the engine has one.
+                if let Some(feed) = self.markets.iter().find(|f| f.rules.id == m && f.started) {
                     snaps.push(feed.snapshot_frame());
                 }
             }

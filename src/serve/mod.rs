@@ -89,7 +89,7 @@ pub struct Server {
     pub addr: SocketAddr,
     hub: Arc<Mutex<Hub>>,
     shutdown: watch::Sender<bool>,
-    playback: tokio::task::JoinHandle<Result<(), String>>,
+    playback: Option<tokio::task::JoinHandle<Result<(), String>>>,
     http: tokio::task::JoinHandle<()>,
 }
 
@@ -211,7 +211,7 @@ impl Server {
             addr,
             hub,
             shutdown,
-            playback,
+            playback: Some(playback),
             http,
         })
     }
@@ -238,7 +238,10 @@ impl Server {
 
     /// Waits until the captures have been played (or playback failed).
     pub async fn wait_playback(&mut self) -> Result<(), String> {
-        (&mut self.playback).await.map_err(|e| e.to_string())?
+        match self.playback.take() {
+            Some(task) => task.await.map_err(|e| e.to_string())?,
+            None => Ok(()),
+        }
     }
 
     pub fn playback_done(&self) -> bool {
@@ -248,7 +251,9 @@ impl Server {
     /// Stops everything and returns the final stats.
     pub async fn stop(self) -> Stats {
         let _ = self.shutdown.send(true);
-        let _ = self.playback.await;
+        if let Some(task) = self.playback {
+            let _ = task.await;
+        }
         let _ = self.http.await;
         rest::stats_of(&self.hub.lock().expect("hub lock"))
     }

@@ -86,8 +86,6 @@ pub struct Engine {
     increments: u64,
     /// A capture snapshot being read, per market.
     pending: Vec<Option<Book>>,
-    /// Whether a market has had its first snapshot.
-    started: Vec<bool>,
 }
 
 impl Engine {
@@ -96,7 +94,6 @@ impl Engine {
             faults,
             increments: 0,
             pending: vec![None; markets],
-            started: vec![false; markets],
         }
     }
 
@@ -129,7 +126,7 @@ impl Engine {
             }
             EventKind::SnapshotStart { sequence } => {
                 self.pending[m] = Some(Book::new());
-                if !self.started[m] {
+                if !hub.markets[m].started {
                     hub.markets[m].sequence = sequence.unwrap_or(0);
                 }
             }
@@ -146,9 +143,13 @@ impl Engine {
                 let Some(new) = self.pending[m].take() else {
                     return out;
                 };
-                if !self.started[m] {
-                    self.started[m] = true;
-                    hub.markets[m].book = new;
+                let feed = &mut hub.markets[m];
+                if !feed.started {
+                    // The first book: those who subscribed before it get their snapshot now.
+                    feed.started = true;
+                    feed.book = new;
+                    let stream = format!("{}.ob-inc", feed.rules.id);
+                    out.push((stream, Arc::from(feed.snapshot_frame())));
                 } else {
                     // Existing subscribers never get a second snapshot: tell them the
                     // difference as increments, as the engine's own book changes would.

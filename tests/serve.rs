@@ -1,0 +1,418 @@
+//! The emulated exchange, observed from tokio-tungstenite clients.
+
+use altsim::book::Book;
+use altsim::serve::{Config, Faults, Pace, Server};
+use altsim::tape::{Body, BookSide, Normalizer, Record};
+use altsim::venue::market::load_markets;
+use altsim::venue::{Frame, MarketRules};
+use futures_util::{SinkExt, StreamExt};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
+
+fn markets() -> Vec<MarketRules> {
+    load_markets(Path::new("data/markets.json")).unwrap()
+}
+
+fn config(pace: Pace) -> Config {
+    let mut c = Config::new(vec![PathBuf::from(SAMPLE)], markets());
+    c.pace = pace;
+    c
+}
+
+async fn connect(url: &str) -> Ws {
+    timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    .expect("connect in time")
+    .expect("connect")
+    .0
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::Text(text.into())).await.unwrap();
+}
+
+/// The next text frame, or None when the connection ends or nothing comes within `wait`.
+async fn next_text(ws: &mut Ws, wait: Duration) -> Option<String> {
+    loop {
+        match timeout(wait, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(t.to_string()),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// A client's view: its book built from snapshot + increments, with sequence checks.
+struct View {
+    norm: Normalizer,
+    book: Book,
+    sequences: Vec<u64>,
+    trades: u64,
+    frames: u64,
+    gaps: u64,
+}
+
+impl View {
+    fn new() -> Self {
+        View {
+            norm: Normalizer::new(markets()),
+            book: Book::new(),
+            sequences: Vec::new(),
+            trades: 0,
+            frames: 0,
+            gaps: 0,
+        }
+    }
+
+    fn apply(&mut self, text: &str) {
+        self.frames += 1;
+        if let Ok(Frame::Increment(inc)) = Frame::parse(text) {
+            self.sequences.push(inc.sequence.unwrap());
+        }
+        let rec = Record {
+            recv_ns: 0,
+            body: Body::Frame(Cow::Borrowed(text)),
+        };
+        let mut evs = Vec::new();
+        self.norm.push(&rec, &mut evs).unwrap();
+        for e in &evs {
+            match e.kind {
+                altsim::tape::EventKind::Trade { .. } => self.trades += 1,
+                altsim::tape::EventKind::Gap { .. } => self.gaps += 1,
+                _ => {}
+            }
+            self.book.apply(e);
+        }
+    }
+
+    fn contiguous(&self) -> bool {
+        self.sequences.windows(2).all(|w| w[1] == w[0] + 1)
+    }
+}
+
+fn same_book(a: &Book, b: &Book) -> bool {
+    [BookSide::Bid, BookSide::Ask]
+        .iter()
+        .all(|s| a.levels(*s).eq(b.levels(*s)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mid_playback_subscriber_holds_the_server_book() {
+    let mut server = Server::start(config(Pace::Recorded { speed: 400.0 }))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        r#"{"event":"subscribe","streams":["btcusdt.ob-inc","btcusdt.trades"]}"#,
+    )
+    .await;
+    let first = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        first,
+        r#"{"success":{"message":"subscribed","streams":["btcusdt.ob-inc","btcusdt.trades"]}}"#
+    );
+    let snap = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert!(
+        snap.starts_with(r#"{"btcusdt.ob-snap":"#),
+        "{}",
+        &snap[..60]
+    );
+    let mut view = View::new();
+    view.apply(&snap);
+    assert!(view.book.depth_len(BookSide::Ask) <= 301 && view.book.depth_len(BookSide::Ask) > 100);
+    // Read as the frames come (a client that lets its queue fill up is dropped).
+    for _ in 0..1_000_000 {
+        let Some(t) = next_text(&mut ws, Duration::from_secs(2)).await else {
+            break;
+        };
+        view.apply(&t);
+    }
+    timeout(Duration::from_secs(20), server.wait_playback())
+        .await
+        .expect("playback ends")
+        .unwrap();
+    assert!(!server.stats().clients[0].dropped_slow);
+    assert!(
+        view.sequences.len() > 100_000,
+        "{} increments",
+        view.sequences.len()
+    );
+    assert!(view.contiguous());
+    assert_eq!(view.gaps, 0);
+    let server_book = server.book("btcusdt").unwrap();
+    // Levels deeper than the 301 of the snapshot may differ; every level the client holds is
+    // the server's, and the top 301 agree entirely.
+    for side in [BookSide::Bid, BookSide::Ask] {
+        for l in view.book.levels(side) {
+            assert_eq!(server_book.level(side, l.price), l.amount);
+        }
+        let top = |b: &Book| b.levels(side).take(301).collect::<Vec<_>>();
+        assert_eq!(top(&view.book), top(&server_book));
+    }
+    assert_eq!(server_book.best_bid().unwrap().price, 6_160_201);
+    let stats = server.stop().await;
+    assert_eq!(stats.clients[0].frames_sent, view.frames + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_answer_as_ranger_does() {
+    let mut cfg = config(Pace::Recorded { speed: 1.0 });
+    cfg.ping = Duration::from_millis(100);
+    cfg.timeout = Duration::from_millis(1500);
+    let server = Server::start(cfg).await.unwrap();
+    let url = format!(
+        "{}?stream=btcusdt.trades&stream=btcusdt.ob-inc",
+        server.ws_url()
+    );
+    let mut ws = connect(&url).await;
+    let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        t,
+        r#"{"success":{"message":"subscribed","streams":["btcusdt.ob-inc","btcusdt.trades"]}}"#
+    );
+    assert!(next_text(&mut ws, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .contains("ob-snap"));
+    send(
+        &mut ws,
+        r#"{"event":"unsubscribe","streams":["btcusdt.ob-inc"]}"#,
+    )
+    .await;
+    let mut answer = None;
+    for _ in 0..10_000 {
+        let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        if t.starts_with(r#"{"success""#) {
+            answer = Some(t);
+            break;
+        }
+    }
+    assert_eq!(
+        answer.unwrap(),
+        r#"{"success":{"message":"unsubscribed","streams":["btcusdt.trades"]}}"#
+    );
+    send(&mut ws, "ping").await;
+    send(&mut ws, "{nonsense").await;
+    send(
+        &mut ws,
+        &format!(
+            r#"{{"event":"subscribe","streams":["{}"]}}"#,
+            "x".repeat(600)
+        ),
+    )
+    .await;
+    let mut seen = Vec::new();
+    for _ in 0..10_000 {
+        let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        if t.contains("ob-inc") {
+            panic!("an increment after unsubscribing: {t}");
+        }
+        if t == "pong" || t.starts_with(r#"{"error""#) {
+            seen.push(t);
+        }
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(seen[0], "pong");
+    assert!(seen[1].contains("Could not parse"), "{}", seen[1]);
+    assert!(seen[2].contains("over 512"), "{}", seen[2]);
+    // A client that stops answering protocol pings is dropped after the timeout.
+    let silent = connect(&server.ws_url()).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let stats = server.stats();
+    assert!(stats.clients.iter().any(|c| c.closed), "{stats:?}");
+    drop(silent);
+    server.stop().await;
+}
+
+async fn faulty(faults: Faults) -> (Server, Ws) {
+    let mut cfg = config(Pace::Max);
+    cfg.faults = faults;
+    cfg.wait_clients = 1;
+    let server = Server::start(cfg).await.unwrap();
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        r#"{"event":"subscribe","streams":["btcusdt.ob-inc","btcusdt.trades"]}"#,
+    )
+    .await;
+    (server, ws)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_drop_after_frames() {
+    let (server, mut ws) = faulty(Faults {
+        drop_after_frames: Some(1000),
+        ..Faults::default()
+    })
+    .await;
+    let mut n = 0;
+    while next_text(&mut ws, Duration::from_secs(5)).await.is_some() {
+        n += 1;
+        assert!(n <= 1000);
+    }
+    assert_eq!(n, 1000);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_drop_after_seconds() {
+    let (server, mut ws) = faulty(Faults {
+        drop_after: Some(Duration::from_millis(300)),
+        ..Faults::default()
+    })
+    .await;
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    while next_text(&mut ws, Duration::from_secs(5)).await.is_some() {
+        n += 1;
+        assert!(n < 300_000);
+    }
+    assert!(start.elapsed() >= Duration::from_millis(250));
+    assert!(n < 288_081 + 2, "closed before the end");
+    server.stop().await;
+}
+
+async fn sequences_until(ws: &mut Ws, count: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    while seqs.len() < count {
+        let t = next_text(ws, Duration::from_secs(5))
+            .await
+            .expect("frames keep coming");
+        if let Ok(Frame::Increment(inc)) = Frame::parse(&t) {
+            seqs.push(inc.sequence.unwrap());
+        }
+    }
+    seqs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_skip_and_restart_sequences() {
+    let (server, mut ws) = faulty(Faults {
+        skip_seq_every: Some(100),
+        ..Faults::default()
+    })
+    .await;
+    let s = sequences_until(&mut ws, 350).await;
+    let jumps: Vec<_> = s.windows(2).filter(|w| w[1] != w[0] + 1).collect();
+    assert_eq!(jumps.len(), 3, "{jumps:?}");
+    assert!(jumps.iter().all(|w| w[1] == w[0] + 2));
+    server.stop().await;
+
+    let (server, mut ws) = faulty(Faults {
+        restart_seq_every: Some(100),
+        ..Faults::default()
+    })
+    .await;
+    let s = sequences_until(&mut ws, 250).await;
+    assert_eq!(
+        s.iter().filter(|x| **x == 1).count(),
+        2,
+        "{:?}",
+        &s[95..105]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_malformed_frames() {
+    let (server, mut ws) = faulty(Faults {
+        malformed_every: Some(50),
+        ..Faults::default()
+    })
+    .await;
+    let mut bad = 0;
+    for _ in 0..500 {
+        let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        if Frame::parse(&t).is_err() {
+            bad += 1;
+        }
+    }
+    assert!((9..=10).contains(&bad), "{bad}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_stall() {
+    let (server, mut ws) = faulty(Faults {
+        stall_every: Some(200),
+        stall_for: Some(Duration::from_millis(400)),
+        ..Faults::default()
+    })
+    .await;
+    let mut longest = Duration::ZERO;
+    let mut last = std::time::Instant::now();
+    for _ in 0..450 {
+        next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        longest = longest.max(last.elapsed());
+        last = std::time::Instant::now();
+    }
+    assert!(longest >= Duration::from_millis(350), "{longest:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_clients_get_every_frame_in_order() {
+    const CLIENTS: usize = 50;
+    let mut cfg = config(Pace::Max);
+    cfg.wait_clients = CLIENTS;
+    let mut server = Server::start(cfg).await.unwrap();
+    let url = server.ws_url();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ws = connect(&url).await;
+            send(
+                &mut ws,
+                r#"{"event":"subscribe","streams":["btcusdt.ob-inc","btcusdt.trades"]}"#,
+            )
+            .await;
+            let mut view = View::new();
+            while let Some(t) = next_text(&mut ws, Duration::from_secs(3)).await {
+                if !t.starts_with(r#"{"success""#) {
+                    view.apply(&t);
+                }
+            }
+            view
+        }));
+    }
+    timeout(Duration::from_secs(240), server.wait_playback())
+        .await
+        .expect("playback in time")
+        .unwrap();
+    let book = server.book("btcusdt").unwrap();
+    for t in tasks {
+        let view = timeout(Duration::from_secs(60), t).await.unwrap().unwrap();
+        assert_eq!(view.trades, 19_903);
+        assert_eq!(view.sequences.len(), 268_176);
+        assert!(view.contiguous());
+        assert!(same_book(&view.book, &book));
+    }
+    let stats = server.stats();
+    assert_eq!(stats.clients.len(), CLIENTS);
+    assert!(
+        stats
+            .clients
+            .iter()
+            .all(|c| c.frames_sent == 288_081 && !c.dropped_slow),
+        "{:?}",
+        stats.clients[0]
+    );
+    server.stop().await;
+}
