@@ -100,10 +100,18 @@ impl Engine {
     fn next_sequence(&mut self, current: u64) -> u64 {
         self.increments += 1;
         let n = self.increments;
-        if self.faults.restart_seq_every.is_some_and(|k| n % k == 0) {
+        if self
+            .faults
+            .restart_seq_every
+            .is_some_and(|k| n.is_multiple_of(k))
+        {
             return 1;
         }
-        if self.faults.skip_seq_every.is_some_and(|k| n % k == 0) {
+        if self
+            .faults
+            .skip_seq_every
+            .is_some_and(|k| n.is_multiple_of(k))
+        {
             return current + 2;
         }
         current + 1

@@ -57,17 +57,19 @@ pub struct Limit {
     limit: Option<String>,
 }
 
-fn limit(q: &Limit, default: usize, max: usize) -> Result<usize, Response> {
+/// The `limit` asked for, `None` when it is not a number in `1..=max`.
+fn limit(q: &Limit, default: usize, max: usize) -> Option<usize> {
     match &q.limit {
-        None => Ok(default),
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "public.market.invalid_limit",
-            )),
-        },
+        None => Some(default),
+        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=max).contains(n)),
     }
+}
+
+fn bad_limit() -> Response {
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "public.market.invalid_limit",
+    )
 }
 
 pub async fn depth(
@@ -75,9 +77,8 @@ pub async fn depth(
     Path(market): Path<String>,
     Query(q): Query<Limit>,
 ) -> Response {
-    let n = match limit(&q, 300, 1000) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(n) = limit(&q, 300, 1000) else {
+        return bad_limit();
     };
     let h = hub.lock().expect("hub lock");
     match h.market(&market) {
@@ -91,9 +92,8 @@ pub async fn trades(
     Path(market): Path<String>,
     Query(q): Query<Limit>,
 ) -> Response {
-    let n = match limit(&q, 100, 1000) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(n) = limit(&q, 100, 1000) else {
+        return bad_limit();
     };
     let h = hub.lock().expect("hub lock");
     match h.market(&market) {
