@@ -416,3 +416,75 @@ async fn fifty_clients_get_every_frame_in_order() {
     );
     server.stop().await;
 }
+
+/// A plain HTTP/1.1 GET: (status, body).
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1.to_string();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peatio_public_rest() {
+    use altsim::venue::rest::{Depth, ErrorBody, RestTrade, TickerEntry, Tickers};
+    let mut server = Server::start(config(Pace::Max)).await.unwrap();
+    timeout(Duration::from_secs(30), server.wait_playback())
+        .await
+        .unwrap()
+        .unwrap();
+    let base = "/api/v2/peatio/public";
+    let (s, body) = get(server.addr, &format!("{base}/timestamp")).await;
+    assert_eq!((s, body.as_str()), (200, "1723161904"));
+    let (_, body) = get(server.addr, &format!("{base}/markets")).await;
+    let m: Vec<altsim::venue::MarketJson> = serde_json::from_str(&body).unwrap();
+    assert_eq!(m.len(), 4);
+    let (_, body) = get(
+        server.addr,
+        &format!("{base}/markets/btcusdt/depth?limit=3"),
+    )
+    .await;
+    let d: Depth = serde_json::from_str(&body).unwrap();
+    assert_eq!(d.asks.len(), 3);
+    assert_eq!(d.bids[0], ["61602.01".to_string(), "1.67177".to_string()]);
+    assert_eq!(d.asks[0], ["61602.02".to_string(), "2.66795".to_string()]);
+    let (_, body) = get(
+        server.addr,
+        &format!("{base}/markets/btcusdt/trades?limit=2"),
+    )
+    .await;
+    let t: Vec<RestTrade> = serde_json::from_str(&body).unwrap();
+    assert_eq!(t.len(), 2);
+    assert!(t[0].id > t[1].id, "newest first");
+    let (_, body) = get(server.addr, &format!("{base}/markets/tickers")).await;
+    let all: Tickers = serde_json::from_str(&body).unwrap();
+    assert_eq!(all["btcusdt"].ticker.amount, "437.89552");
+    let (_, body) = get(server.addr, &format!("{base}/markets/btcusdt/tickers")).await;
+    let one: TickerEntry = serde_json::from_str(&body).unwrap();
+    assert_eq!(one, all["btcusdt"]);
+    let (s, body) = get(server.addr, &format!("{base}/markets/nosuch/depth")).await;
+    assert_eq!(s, 404);
+    assert_eq!(
+        serde_json::from_str::<ErrorBody>(&body).unwrap().errors,
+        ["record.not_found"]
+    );
+    let (s, _) = get(
+        server.addr,
+        &format!("{base}/markets/btcusdt/depth?limit=5000"),
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, body) = get(server.addr, "/stats").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("\"playback_done\":true"), "{body}");
+    server.stop().await;
+}

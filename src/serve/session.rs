@@ -65,34 +65,30 @@ pub async fn run(
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval(heartbeat.ping);
     ping.tick().await;
-    let mut since_stall = 0u64;
-    let mut since_malformed = 0u64;
+    let mut counters = Counters::default();
     loop {
         tokio::select! {
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
-                if faults.drop_after_frames.is_some_and(|n| stats.frames_sent.load(Ordering::Relaxed) >= n)
-                    || faults.drop_after.is_some_and(|d| connected.elapsed() >= d)
-                {
-                    break;
-                }
-                if faults.malformed_every.is_some_and(|n| { since_malformed += 1; since_malformed >= n }) {
-                    since_malformed = 0;
-                    if sink.send(Message::Text(Utf8Bytes::from_static("{\"malformed\":"))).await.is_err() {
+                // Write what is queued in one go and flush once: a flush per frame would cost
+                // a system call per frame.
+                let mut next = Some(frame);
+                let mut open = true;
+                let mut written = 0;
+                while let Some(frame) = next.take() {
+                    open = deliver(&mut sink, frame, &stats, &faults, &mut counters, connected).await;
+                    written += 1;
+                    if !open || written == 512 {
                         break;
                     }
-                    stats.malformed_sent.fetch_add(1, Ordering::Relaxed);
+                    next = rx.try_recv().ok();
                 }
-                if sink.send(Message::Text(Utf8Bytes::from(frame.as_ref()))).await.is_err() {
+                if sink.flush().await.is_err() {
                     break;
                 }
-                stats.frames_sent.fetch_add(1, Ordering::Relaxed);
-                if let (Some(n), Some(d)) = (faults.stall_every, faults.stall_for) {
-                    since_stall += 1;
-                    if since_stall >= n {
-                        since_stall = 0;
-                        tokio::time::sleep(d).await;
-                    }
+                counters.flushed(&stats);
+                if !open {
+                    break;
                 }
             }
             msg = stream.next() => {
@@ -125,6 +121,74 @@ pub async fn run(
     hub.lock().expect("hub lock").clients.remove(&id);
     stats.closed.store(true, Ordering::Relaxed);
     let _ = sink.send(Message::Close(None)).await;
+}
+
+/// Frames since the last stall and since the last malformed frame.
+#[derive(Default)]
+struct Counters {
+    since_stall: u64,
+    since_malformed: u64,
+    /// Frames handed to the socket since its last flush.
+    unflushed: u64,
+}
+
+impl Counters {
+    /// Counts the frames written once a flush has succeeded.
+    fn flushed(&mut self, stats: &ClientStats) {
+        stats
+            .frames_sent
+            .fetch_add(std::mem::take(&mut self.unflushed), Ordering::Relaxed);
+    }
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Queues one frame on the socket, applying the faults; false when the connection is to end.
+async fn deliver(
+    sink: &mut Sink,
+    frame: Arc<str>,
+    stats: &ClientStats,
+    faults: &Faults,
+    c: &mut Counters,
+    connected: Instant,
+) -> bool {
+    let sent = stats.frames_sent.load(Ordering::Relaxed) + c.unflushed;
+    if faults.drop_after_frames.is_some_and(|n| sent >= n)
+        || faults.drop_after.is_some_and(|d| connected.elapsed() >= d)
+    {
+        return false;
+    }
+    if let Some(n) = faults.malformed_every {
+        c.since_malformed += 1;
+        if c.since_malformed >= n {
+            c.since_malformed = 0;
+            let bad = Message::Text(Utf8Bytes::from_static("{\"malformed\":"));
+            if sink.feed(bad).await.is_err() {
+                return false;
+            }
+            stats.malformed_sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if sink
+        .feed(Message::Text(Utf8Bytes::from(frame.as_ref())))
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    c.unflushed += 1;
+    if let (Some(n), Some(d)) = (faults.stall_every, faults.stall_for) {
+        c.since_stall += 1;
+        if c.since_stall >= n {
+            c.since_stall = 0;
+            if sink.flush().await.is_err() {
+                return false;
+            }
+            c.flushed(stats);
+            tokio::time::sleep(d).await;
+        }
+    }
+    true
 }
 
 /// Handles one text request; returns a frame to send that is not queued by the hub.
