@@ -7,7 +7,9 @@
 pub mod book;
 pub mod fixed;
 pub mod inspect;
+pub mod record;
 pub mod serve;
 pub mod sim;
 pub mod tape;
+pub mod utc;
 pub mod venue;

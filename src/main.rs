@@ -28,6 +28,11 @@ enum Command {
     /// /api/v2/ranger/public and Peatio's public REST at /api/v2/peatio/public. Prints the
     /// base URL as the first line on stdout; GET /stats tells what each client was sent.
     Serve(ServeArgs),
+    /// Record a ranger endpoint's order book and trade streams to zstd capture files, verbatim
+    /// with receive times, through disconnects (reconnecting with backoff) and sequence gaps
+    /// (resubscribing). Files are flushed every second; Ctrl-C or SIGTERM closes them and
+    /// prints a summary.
+    Record(RecordArgs),
 }
 
 #[derive(clap::Args)]
@@ -86,6 +91,69 @@ struct ServeArgs {
     /// Drop a client silent for this many seconds.
     #[arg(long, default_value_t = 60.0)]
     timeout_secs: f64,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["markets", "all_markets"])))]
+struct RecordArgs {
+    /// Ranger WebSocket to record from (any Peatio/ranger exchange).
+    #[arg(long, default_value = altsim::record::DEFAULT_WS)]
+    ws: String,
+    /// Peatio REST base, for market rules and depth snapshots.
+    #[arg(long, default_value = altsim::record::DEFAULT_REST)]
+    rest: String,
+    /// Markets to record, comma-separated (btcusdt,ethusdt).
+    #[arg(long, value_delimiter = ',')]
+    markets: Vec<String>,
+    /// Record every enabled market that public/markets lists.
+    #[arg(long)]
+    all_markets: bool,
+    /// Folder for the capture files.
+    #[arg(long)]
+    out: PathBuf,
+    /// Start a new file every UTC hour or day.
+    #[arg(long, value_enum, default_value = "hour")]
+    rotate: altsim::record::Rotate,
+    /// Start a new file past this many MB on disk.
+    #[arg(long, default_value_t = 1024)]
+    max_file_mb: u64,
+    /// Also record REST depth snapshots this often, in seconds.
+    #[arg(long)]
+    depth_every: Option<f64>,
+    /// Seconds between pings.
+    #[arg(long, default_value_t = 30.0)]
+    ping_secs: f64,
+    /// A connection silent this many seconds is dead.
+    #[arg(long, default_value_t = 60.0)]
+    silence_secs: f64,
+    /// Longest wait between reconnection attempts, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    max_backoff_secs: f64,
+    /// No status line or log lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn run_record(a: RecordArgs) -> Result<(), String> {
+    use altsim::record::{Config, Markets};
+    let which = if a.all_markets {
+        Markets::AllEnabled
+    } else {
+        Markets::List(a.markets)
+    };
+    let mut cfg = Config::new(a.out, which);
+    cfg.ws = a.ws;
+    cfg.rest = a.rest;
+    cfg.rotate = a.rotate;
+    cfg.max_bytes = Some(a.max_file_mb.max(1) << 20);
+    cfg.depth_every = a.depth_every.map(|s| secs(s, "depth-every")).transpose()?;
+    cfg.ping_every = secs(a.ping_secs, "ping-secs")?;
+    cfg.silence = secs(a.silence_secs, "silence-secs")?;
+    cfg.backoff_max = secs(a.max_backoff_secs, "max-backoff-secs")?;
+    cfg.progress = !a.quiet;
+    let summary = altsim::record::run_cli(cfg)?;
+    eprint!("{summary}");
+    Ok(())
 }
 
 fn secs(s: f64, what: &str) -> Result<std::time::Duration, String> {
@@ -159,6 +227,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect { files, markets } => run_inspect(files, markets),
         Command::Serve(args) => run_serve(args),
+        Command::Record(args) => run_record(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
