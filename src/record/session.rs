@@ -192,7 +192,8 @@ impl Recorder {
             self.session(Session::Subscribe { streams })?;
         }
         let mut flush = tokio::time::interval(self.cfg.flush_every);
-        let mut ping = tokio::time::interval(self.cfg.ping_every);
+        // Ping often enough that a quiet but live server answers before the silence limit.
+        let mut ping = tokio::time::interval(self.cfg.ping_every.min(self.cfg.silence / 2));
         ping.tick().await;
         let far = Duration::from_secs(86_400 * 365);
         let mut depth = tokio::time::interval(self.cfg.depth_every.unwrap_or(far));

@@ -190,6 +190,8 @@ pub struct ClientStats {
     pub malformed_sent: AtomicU64,
     pub dropped_slow: AtomicBool,
     pub closed: AtomicBool,
+    /// Wakes the client's writer when the server drops it.
+    pub kill: tokio::sync::Notify,
 }
 
 /// Everything the playback, the sessions and REST share.
@@ -231,12 +233,13 @@ impl Hub {
         self.clients.values().filter(|c| !c.subs.is_empty()).count()
     }
 
-    /// Adds streams to a client's subscriptions, queueing the `success` answer and, for each
-    /// new `<m>.ob-inc`, a snapshot of the current book. False when the client is too far
-    /// behind to take them (it is dropped).
-    pub fn subscribe(&mut self, client: u64, streams: &[String], message: &str) -> bool {
+    /// Adds (or with `message` "unsubscribed", removes) streams of a client's subscriptions
+    /// and returns what to queue for it, in order: the `success` answer listing all its
+    /// subscriptions and, for each new `<m>.ob-inc`, a snapshot of the current book. The
+    /// caller queues them under the ordering lock, so no increment can slip in between.
+    pub fn subscribe(&mut self, client: u64, streams: &[String], message: &str) -> Vec<Arc<str>> {
         let Some(c) = self.clients.get_mut(&client) else {
-            return false;
+            return Vec::new();
         };
         let mut snaps = Vec::new();
         for s in streams {
@@ -250,26 +253,21 @@ impl Hub {
                 // Before its first snapshot a market has no book to show: the subscriber gets
                 // it when the engine has one.
                 if let Some(feed) = self.markets.iter().find(|f| f.rules.id == m && f.started) {
-                    snaps.push(feed.snapshot_frame());
+                    snaps.push(Arc::from(feed.snapshot_frame()));
                 }
             }
         }
-        let c = self.clients.get_mut(&client).expect("checked above");
         let answer = serde_json::json!({"success": {"message": message, "streams": c.subs}});
-        let mut ok = c.tx.try_send(Arc::from(answer.to_string())).is_ok();
-        for s in snaps {
-            ok &= c.tx.try_send(Arc::from(s)).is_ok();
-        }
-        if !ok {
-            self.drop_slow(client);
-        }
-        ok
+        let mut out = vec![Arc::from(answer.to_string())];
+        out.extend(snaps);
+        out
     }
 
     /// Forgets a client that cannot keep up; its writer sees the channel close.
     pub fn drop_slow(&mut self, client: u64) {
         if let Some(c) = self.clients.remove(&client) {
             c.stats.dropped_slow.store(true, Ordering::Relaxed);
+            c.stats.kill.notify_one();
         }
     }
 

@@ -96,6 +96,8 @@ pub struct Server {
 #[derive(Clone)]
 struct AppState {
     hub: Arc<Mutex<Hub>>,
+    /// Held while anything is queued for clients (see `playback::run`).
+    order: Arc<tokio::sync::Mutex<()>>,
     faults: Faults,
     heartbeat: Heartbeat,
     shutdown: watch::Receiver<bool>,
@@ -123,6 +125,7 @@ async fn ranger(
         session::run(
             socket,
             app.hub,
+            app.order,
             peer.to_string(),
             streams,
             app.faults,
@@ -153,8 +156,10 @@ impl Server {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let order = Arc::new(tokio::sync::Mutex::new(()));
         let app = AppState {
             hub: hub.clone(),
+            order: order.clone(),
             faults: cfg.faults,
             heartbeat: Heartbeat {
                 ping: cfg.ping,
@@ -205,6 +210,7 @@ impl Server {
             cfg.faults,
             cfg.start_offset_ns,
             cfg.wait_clients,
+            order,
             shutdown_rx,
         ));
         Ok(Server {

@@ -230,6 +230,7 @@ pub async fn run(
     faults: Faults,
     start_offset_ns: i64,
     wait_clients: usize,
+    order: Arc<tokio::sync::Mutex<()>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let markets = hub.lock().expect("hub lock").markets.len();
@@ -267,6 +268,9 @@ pub async fn run(
                     }
                 }
             }
+            // Everything queued for clients is queued under this lock, so a subscriber's
+            // snapshot and the increments around it stay in order.
+            let _order = order.lock().await;
             {
                 let mut h = hub.lock().expect("hub lock");
                 h.now_ns = ev.recv_ns;

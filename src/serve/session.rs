@@ -25,17 +25,20 @@ pub struct Heartbeat {
     pub timeout: Duration,
 }
 
-/// Serves one connection until it closes, a fault drops it, or the server stops.
+/// Serves one connection until it closes, a fault drops it, or the server stops. A writer
+/// task sends what is queued for the client; this task reads its requests.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     socket: WebSocket,
     hub: Arc<Mutex<Hub>>,
+    order: Arc<tokio::sync::Mutex<()>>,
     addr: String,
     initial: Vec<String>,
     faults: Faults,
     heartbeat: Heartbeat,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let (tx, mut rx) = mpsc::channel::<Arc<str>>(CLIENT_QUEUE);
+    let (tx, rx) = mpsc::channel::<Arc<str>>(CLIENT_QUEUE);
     let stats = {
         let mut h = hub.lock().expect("hub lock");
         let id = h.next_client;
@@ -54,16 +57,80 @@ pub async fn run(
                 stats: stats.clone(),
             },
         );
-        if !initial.is_empty() {
-            h.subscribe(id, &initial, "subscribed");
-        }
         stats
     };
     let id = stats.id;
-    let (mut sink, mut stream) = socket.split();
-    let connected = Instant::now();
+    let (sink, mut stream) = socket.split();
+    let mut writer = tokio::spawn(write_loop(sink, rx, stats.clone(), faults, heartbeat.ping));
+    if !initial.is_empty() {
+        subscribe(&hub, &order, &tx, id, &initial, "subscribed").await;
+    }
     let mut last_seen = Instant::now();
-    let mut ping = tokio::time::interval(heartbeat.ping);
+    let mut writer_done = false;
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(Ok(msg)) = msg else { break };
+                last_seen = Instant::now();
+                let text = match msg {
+                    Message::Text(t) => t.to_string(),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                if !handle_request(&hub, &order, &tx, id, &text).await {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep(heartbeat.timeout.saturating_sub(last_seen.elapsed())) => break,
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    hub.lock().expect("hub lock").clients.remove(&id);
+    stats.kill.notify_one();
+    drop(tx);
+    if !writer_done {
+        let _ = writer.await;
+    }
+    stats.closed.store(true, Ordering::Relaxed);
+}
+
+/// Queues the subscription answer and snapshots in order with the increments.
+async fn subscribe(
+    hub: &Arc<Mutex<Hub>>,
+    order: &tokio::sync::Mutex<()>,
+    tx: &mpsc::Sender<Arc<str>>,
+    id: u64,
+    streams: &[String],
+    message: &str,
+) -> bool {
+    let _order = order.lock().await;
+    let frames = hub
+        .lock()
+        .expect("hub lock")
+        .subscribe(id, streams, message);
+    for f in frames {
+        if tx.send(f).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Sends what is queued for the client, with the faults and protocol pings; ends when the
+/// queue closes, the server drops the client, a fault closes it, or a send fails.
+async fn write_loop(
+    mut sink: Sink,
+    mut rx: mpsc::Receiver<Arc<str>>,
+    stats: Arc<ClientStats>,
+    faults: Faults,
+    ping_every: Duration,
+) {
+    let connected = Instant::now();
+    let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut counters = Counters::default();
     loop {
@@ -91,35 +158,14 @@ pub async fn run(
                     break;
                 }
             }
-            msg = stream.next() => {
-                let Some(Ok(msg)) = msg else { break };
-                last_seen = Instant::now();
-                let text = match msg {
-                    Message::Text(t) => t.to_string(),
-                    Message::Close(_) => break,
-                    _ => continue,
-                };
-                let answer = handle_request(&hub, id, &text);
-                if let Some(a) = answer {
-                    if tx.try_send(Arc::from(a)).is_err() {
-                        hub.lock().expect("hub lock").drop_slow(id);
-                        break;
-                    }
-                }
-            }
             _ = ping.tick() => {
-                if last_seen.elapsed() >= heartbeat.timeout {
-                    break;
-                }
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     break;
                 }
             }
-            _ = shutdown.changed() => break,
+            _ = stats.kill.notified() => break,
         }
     }
-    hub.lock().expect("hub lock").clients.remove(&id);
-    stats.closed.store(true, Ordering::Relaxed);
     let _ = sink.send(Message::Close(None)).await;
 }
 
@@ -191,30 +237,32 @@ async fn deliver(
     true
 }
 
-/// Handles one text request; returns a frame to send that is not queued by the hub.
-fn handle_request(hub: &Arc<Mutex<Hub>>, id: u64, text: &str) -> Option<String> {
-    if text.len() > MAX_REQUEST {
-        return Some(error_frame(&format!(
+/// Handles one text request; false when the client is gone.
+async fn handle_request(
+    hub: &Arc<Mutex<Hub>>,
+    order: &tokio::sync::Mutex<()>,
+    tx: &mpsc::Sender<Arc<str>>,
+    id: u64,
+    text: &str,
+) -> bool {
+    let answer = if text.len() > MAX_REQUEST {
+        error_frame(&format!(
             "Could not parse: request of {} bytes is over {MAX_REQUEST}",
             text.len()
-        )));
-    }
-    match ClientRequest::parse(text) {
-        Ok(ClientRequest::Ping) => Some("pong".into()),
-        Ok(ClientRequest::Subscribe(streams)) => {
-            hub.lock()
-                .expect("hub lock")
-                .subscribe(id, &streams, "subscribed");
-            None
+        ))
+    } else {
+        match ClientRequest::parse(text) {
+            Ok(ClientRequest::Ping) => "pong".into(),
+            Ok(ClientRequest::Subscribe(streams)) => {
+                return subscribe(hub, order, tx, id, &streams, "subscribed").await
+            }
+            Ok(ClientRequest::Unsubscribe(streams)) => {
+                return subscribe(hub, order, tx, id, &streams, "unsubscribed").await
+            }
+            Err(e) => error_frame(&e.reason),
         }
-        Ok(ClientRequest::Unsubscribe(streams)) => {
-            hub.lock()
-                .expect("hub lock")
-                .subscribe(id, &streams, "unsubscribed");
-            None
-        }
-        Err(e) => Some(error_frame(&e.reason)),
-    }
+    };
+    tx.send(Arc::from(answer)).await.is_ok()
 }
 
 fn error_frame(message: &str) -> String {

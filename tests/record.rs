@@ -1,0 +1,406 @@
+//! The recorder against the project's own emulated exchange.
+
+use altsim::book::Book;
+use altsim::record::{self, Markets, Summary};
+use altsim::serve::{Config as ServeConfig, Faults, Pace, Server};
+use altsim::tape::{Body, BookSide, CaptureReader, EventStream};
+use altsim::venue::market::load_markets;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::watch;
+
+const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("record")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn serve_config(pace: Pace, faults: Faults) -> ServeConfig {
+    let mut c = ServeConfig::new(
+        vec![PathBuf::from(SAMPLE)],
+        load_markets(Path::new("data/markets.json")).unwrap(),
+    );
+    c.pace = pace;
+    c.faults = faults;
+    c.wait_clients = 1;
+    c
+}
+
+fn record_config(server: &Server, out: &Path) -> record::Config {
+    let mut c = record::Config::new(out.to_path_buf(), Markets::List(vec!["btcusdt".into()]));
+    c.ws = server.ws_url();
+    c.rest = format!("{}/api/v2/peatio", server.base_url());
+    c.backoff_min = Duration::from_millis(20);
+    c.backoff_max = Duration::from_millis(100);
+    c.flush_every = Duration::from_millis(200);
+    c
+}
+
+/// Waits until playback is over and clients are sent nothing but `pong`s for a second.
+async fn settle(server: &Server) {
+    let mut last = u64::MAX;
+    for _ in 0..120 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let s = server.stats();
+        let sent: u64 = s
+            .clients
+            .iter()
+            .map(|c| c.frames_sent + c.malformed_sent)
+            .sum();
+        let quiet = sent.saturating_sub(last) < 20;
+        last = sent;
+        if s.playback_done && quiet {
+            return;
+        }
+    }
+    panic!(
+        "the server did not settle: {:?}",
+        server.stats().frames_published
+    );
+}
+
+/// Frames readable so far in the files of `dir` (an open file reads up to its last flush).
+fn frames_on_disk(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut n = 0;
+    for f in files {
+        let Ok(mut r) = CaptureReader::open(&f) else {
+            continue;
+        };
+        while let Ok(Some(rec)) = r.next_record() {
+            n += u64::from(matches!(rec.body, Body::Frame(_)));
+        }
+    }
+    n
+}
+
+/// Waits until the recorder has written at least every frame the server sent.
+async fn wait_recorded(server: &Server, dir: &Path) {
+    for _ in 0..300 {
+        let s = server.stats();
+        let sent: u64 = s
+            .clients
+            .iter()
+            .map(|c| c.frames_sent + c.malformed_sent)
+            .sum();
+        if frames_on_disk(dir) >= sent {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every frame in the capture files, in order.
+fn frames_in(files: &[PathBuf]) -> (Vec<String>, Vec<String>) {
+    let mut frames = Vec::new();
+    let mut sessions = Vec::new();
+    for f in files {
+        let mut r = CaptureReader::open(f).unwrap();
+        assert!(r.header().is_some());
+        while let Some(rec) = r.next_record().unwrap() {
+            match rec.body {
+                Body::Frame(t) => frames.push(t.into_owned()),
+                Body::Session(s) => sessions.push(s.name().to_string()),
+                Body::Binary(_) => panic!("no binary frames here"),
+            }
+        }
+        assert!(r.warning().is_none(), "{:?}", r.warning());
+    }
+    (frames, sessions)
+}
+
+async fn record_with(
+    faults: Faults,
+    silence: Duration,
+    name: &str,
+) -> (Summary, Server, Vec<String>, Vec<String>) {
+    let server = Server::start(serve_config(Pace::Max, faults))
+        .await
+        .unwrap();
+    let out = out_dir(name);
+    let mut cfg = record_config(&server, &out);
+    cfg.silence = silence;
+    let (stop, stop_rx) = watch::channel(false);
+    let rec = tokio::spawn(record::run(cfg, stop_rx));
+    settle(&server).await;
+    wait_recorded(&server, &out).await;
+    stop.send(true).unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(10), rec)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let (frames, sessions) = frames_in(&summary.files);
+    (summary, server, frames, sessions)
+}
+
+fn replayed_book(files: &[PathBuf]) -> Book {
+    let mut s = EventStream::open(files.to_vec(), vec![]).unwrap();
+    let mut book = Book::new();
+    while let Some(ev) = s.next_event().unwrap() {
+        if ev.market.0 == 0 || ev.market == altsim::tape::MarketId::ALL {
+            book.apply(&ev);
+        }
+    }
+    book
+}
+
+/// Every level the replay holds is the server's, and the top `depth` levels agree entirely.
+/// (After a resubscription a client knows only the 301 levels of its snapshot plus what
+/// changed since, so levels that later move into the server's top 301 from deeper down can
+/// be unknown to it, as to any ranger client.)
+fn assert_same_book(replayed: &Book, server: &Book, depth: usize) {
+    for side in [BookSide::Bid, BookSide::Ask] {
+        for l in replayed.levels(side) {
+            assert_eq!(
+                server.level(side, l.price),
+                l.amount,
+                "{side:?} {}",
+                l.price
+            );
+        }
+        let top = |b: &Book| b.levels(side).take(depth).collect::<Vec<_>>();
+        let same = top(replayed)
+            .iter()
+            .zip(top(server))
+            .take_while(|(a, b)| **a == *b)
+            .count();
+        assert!(
+            same >= depth.min(top(server).len()),
+            "{side:?}: the top {same} levels agree, not {depth}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_loss_under_every_fault() {
+    let cases: Vec<(&str, Faults, Duration)> = vec![
+        ("none", Faults::default(), Duration::from_secs(60)),
+        (
+            "drop-frames",
+            Faults {
+                drop_after_frames: Some(60_000),
+                ..Faults::default()
+            },
+            Duration::from_secs(60),
+        ),
+        (
+            "drop-secs",
+            Faults {
+                drop_after: Some(Duration::from_millis(250)),
+                ..Faults::default()
+            },
+            Duration::from_secs(60),
+        ),
+        (
+            "skip-seq",
+            Faults {
+                skip_seq_every: Some(50_000),
+                ..Faults::default()
+            },
+            Duration::from_secs(60),
+        ),
+        (
+            "restart-seq",
+            Faults {
+                restart_seq_every: Some(70_000),
+                ..Faults::default()
+            },
+            Duration::from_secs(60),
+        ),
+        (
+            "malformed",
+            Faults {
+                malformed_every: Some(10_000),
+                ..Faults::default()
+            },
+            Duration::from_secs(60),
+        ),
+        (
+            "stall",
+            Faults {
+                stall_every: Some(100_000),
+                stall_for: Some(Duration::from_millis(1500)),
+                ..Faults::default()
+            },
+            Duration::from_secs(5),
+        ),
+    ];
+    for (name, faults, silence) in cases {
+        let (summary, server, frames, sessions) = record_with(faults, silence, name).await;
+        let stats = server.stats();
+        let sent: u64 = stats
+            .clients
+            .iter()
+            .map(|c| c.frames_sent + c.malformed_sent)
+            .sum();
+        assert_eq!(
+            frames.len() as u64,
+            sent,
+            "{name}: every frame sent is in the capture"
+        );
+        assert_eq!(summary.total_frames(), sent, "{name}");
+        let connects = sessions.iter().filter(|s| *s == "connect").count();
+        let disconnects = sessions.iter().filter(|s| *s == "disconnect").count();
+        assert_eq!(connects, stats.clients.len(), "{name}");
+        assert_eq!(disconnects, connects, "{name}");
+        assert_eq!(summary.reconnects as usize, connects - 1, "{name}");
+        match name {
+            "none" | "malformed" | "stall" => assert_eq!(connects, 1, "{name}"),
+            "skip-seq" | "restart-seq" => {
+                assert!(
+                    summary.gaps >= 2 && summary.resyncs == summary.gaps,
+                    "{name}: {summary:?}"
+                );
+                assert_eq!(
+                    sessions.iter().filter(|s| *s == "gap").count() as u64,
+                    summary.gaps
+                );
+            }
+            _ => assert!(connects >= 2, "{name}: {connects} connections"),
+        }
+        if name == "malformed" {
+            assert!(
+                frames
+                    .iter()
+                    .filter(|f| f.starts_with("{\"malformed\""))
+                    .count()
+                    >= 20
+            );
+        }
+        let book = server.book("btcusdt").unwrap();
+        let depth = if connects == 1 && summary.gaps == 0 {
+            301
+        } else {
+            50
+        };
+        eprintln!("{name}: {} connections, {} gaps", connects, summary.gaps);
+        assert_same_book(&replayed_book(&summary.files), &book, depth);
+        // Frames of one connection arrive in order: ob-inc sequences only ever rise by one
+        // between the recorded gaps.
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_dropped_and_replaced() {
+    let faults = Faults {
+        stall_every: Some(100_000),
+        stall_for: Some(Duration::from_secs(2)),
+        ..Faults::default()
+    };
+    let server = Server::start(serve_config(Pace::Max, faults))
+        .await
+        .unwrap();
+    let out = out_dir("silence");
+    let mut cfg = record_config(&server, &out);
+    cfg.silence = Duration::from_millis(500);
+    let (stop, stop_rx) = watch::channel(false);
+    let rec = tokio::spawn(record::run(cfg, stop_rx));
+    settle(&server).await;
+    stop.send(true).unwrap();
+    let summary = rec.await.unwrap().unwrap();
+    assert!(summary.reconnects >= 1, "{summary:?}");
+    let (frames, sessions) = frames_in(&summary.files);
+    assert!(sessions.iter().filter(|s| *s == "disconnect").count() >= 2);
+    // What the server wrote after the recorder gave up on the connection is lost with it;
+    // everything before is there.
+    let first = server.stats().clients[0].frames_sent;
+    assert!(frames.len() as u64 >= 100_000 && first >= 100_000);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_by_size_reads_back_as_one_stream() {
+    let server = Server::start(serve_config(Pace::Max, Faults::default()))
+        .await
+        .unwrap();
+    let out = out_dir("rotation");
+    let mut cfg = record_config(&server, &out);
+    cfg.max_bytes = Some(150_000);
+    cfg.flush_every = Duration::from_millis(20);
+    let (stop, stop_rx) = watch::channel(false);
+    let rec = tokio::spawn(record::run(cfg, stop_rx));
+    settle(&server).await;
+    wait_recorded(&server, &out).await;
+    stop.send(true).unwrap();
+    let summary = rec.await.unwrap().unwrap();
+    assert!(summary.files.len() >= 4, "{} files", summary.files.len());
+    let mut sorted = summary.files.clone();
+    sorted.sort();
+    assert_eq!(sorted, summary.files, "names sort in time");
+    let report = altsim::inspect::inspect(summary.files.clone(), vec![]).unwrap();
+    assert_eq!(report.stats.total_frames(), 288_081);
+    assert!(report.gaps.is_empty());
+    assert_eq!(report.markets[0].trades, 19_903);
+    assert_same_book(
+        &replayed_book(&summary.files),
+        &server.book("btcusdt").unwrap(),
+        301,
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_at_most_the_last_flush() {
+    let server = Server::start(serve_config(
+        Pace::Recorded { speed: 10.0 },
+        Faults::default(),
+    ))
+    .await
+    .unwrap();
+    let out = out_dir("crash");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_altsim"))
+        .args(["record", "--quiet", "--markets", "btcusdt", "--out"])
+        .arg(&out)
+        .args([
+            "--ws",
+            &server.ws_url(),
+            "--rest",
+            &format!("{}/api/v2/peatio", server.base_url()),
+        ])
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    child.kill().unwrap(); // SIGKILL
+    let sent_at_kill = server
+        .stats()
+        .clients
+        .iter()
+        .map(|c| c.frames_sent)
+        .sum::<u64>();
+    child.wait().unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let mut r = CaptureReader::open(&files[0]).unwrap();
+    let mut frames = 0u64;
+    while let Some(rec) = r.next_record().unwrap() {
+        if matches!(rec.body, Body::Frame(_)) {
+            frames += 1;
+        }
+    }
+    // At 10× the sample sends about 4,400 frames a second: a flush a second loses at most
+    // about that many, plus what was in flight.
+    assert!(frames <= sent_at_kill, "{frames} > {sent_at_kill}");
+    assert!(
+        frames + 9_000 >= sent_at_kill,
+        "only {frames} of {sent_at_kill} frames survived"
+    );
+    assert!(frames > 5_000);
+    let w = r
+        .warning()
+        .expect("the reader says where the cut file stopped");
+    assert!(w.contains("stopped after line"), "{w}");
+    server.stop().await;
+}
