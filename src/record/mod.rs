@@ -48,6 +48,8 @@ pub struct Config {
     pub depth_every: Option<Duration>,
     /// Show a live status line (on a terminal) or log lines; nothing when false.
     pub progress: bool,
+    /// Counts every frame written, for a caller embedding the recorder.
+    pub frames_written: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Config {
@@ -66,6 +68,7 @@ impl Config {
             backoff_max: Duration::from_secs(30),
             depth_every: None,
             progress: false,
+            frames_written: None,
         }
     }
 }

@@ -212,6 +212,9 @@ impl Recorder {
                         Message::Text(text) => {
                             // Verbatim, before anything else looks at it.
                             self.writer.write_frame(t, text.as_bytes()).map_err(|e| self.io(e))?;
+                            if let Some(n) = &self.cfg.frames_written {
+                                n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
                             if let Some(resync) = self.observe(t, text.as_str())? {
                                 for (req, streams) in requests(&[format!("{resync}.ob-inc")], false) {
                                     let _ = ws.send(Message::Text(req.into())).await;
