@@ -4,12 +4,16 @@
 //! Modules depend one way: [`venue`] (the wire) → [`tape`] (recordings and normalized events)
 //! → [`book`] → the rest.
 
+pub mod backtest;
 pub mod book;
 pub mod fixed;
 pub mod inspect;
 pub mod record;
+pub mod report;
+pub mod scenario;
 pub mod serve;
 pub mod sim;
+pub mod strategy;
 pub mod tape;
 pub mod utc;
 pub mod venue;

@@ -13,6 +13,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a scenario (a TOML file: captures, balances, fees, latency, queue model, strategy)
+    /// and write its result folder: fills, orders and equity tables (CSV and Parquet),
+    /// summary.json and charts (PNG and SVG).
+    Backtest {
+        scenario: PathBuf,
+        /// Result folder [default: the scenario's run.out].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar and no summary table.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Render the summary and charts of a result folder again, or with --compare put two runs'
+    /// PnL on one chart.
+    Report {
+        /// A result folder.
+        #[arg(required_unless_present = "compare")]
+        dir: Option<PathBuf>,
+        /// Two result folders to compare.
+        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        compare: Option<Vec<PathBuf>>,
+        /// Where the comparison chart goes [default: the first folder].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Summarize captures: markets, time span, frames by kind, sequence gaps, traded volume and
     /// the book at the end. Several files are read as one stream, in the order given.
     Inspect {
@@ -226,6 +251,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect { files, markets } => run_inspect(files, markets),
+        Command::Backtest {
+            scenario,
+            out,
+            quiet,
+        } => run_backtest(scenario, out, quiet),
+        Command::Report { dir, compare, out } => run_report(dir, compare, out),
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
     };
@@ -236,6 +267,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<(), String> {
+    use altsim::backtest::{run, Progress};
+    let s = altsim::scenario::load(&scenario)?;
+    let progress = if quiet {
+        Progress::Quiet
+    } else {
+        Progress::Auto
+    };
+    let outcome = run(&s, out.as_deref(), progress)?;
+    if !quiet {
+        print!("{}", outcome.summary);
+        println!("results    {}", out.as_deref().unwrap_or(&s.out).display());
+    }
+    Ok(())
+}
+
+fn run_report(
+    dir: Option<PathBuf>,
+    compare: Option<Vec<PathBuf>>,
+    out: Option<PathBuf>,
+) -> Result<(), String> {
+    if let Some(pair) = compare {
+        let dest = out.unwrap_or_else(|| pair[0].clone());
+        altsim::report::compare(&pair[0], &pair[1], &dest)?;
+        println!("wrote {}", dest.join("compare.png").display());
+        return Ok(());
+    }
+    let dir = dir.expect("clap requires a folder without --compare");
+    let summary = altsim::report::rerender(&dir)?;
+    print!("{summary}");
+    Ok(())
 }
 
 fn run_inspect(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), String> {

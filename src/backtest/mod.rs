@@ -1,0 +1,323 @@
+//! `altsim backtest`: one scenario replayed through the paper exchange with its strategy,
+//! into a result folder.
+
+use crate::fixed;
+use crate::report::{self, EquityRow, FillRow, OrderRow, RunInfo, Summary, Tables};
+use crate::scenario::Scenario;
+use crate::sim::{Exchange, Fill, Order, Sim, SimEvent, BALANCE_SCALE};
+use crate::strategy::{Ctx, Strategy};
+use crate::tape::{EventKind, EventStream, MarketId};
+use crate::utc::utc;
+use crate::venue::MarketRules;
+use std::io::IsTerminal;
+
+/// How the run reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A progress bar on a terminal, nothing otherwise.
+    Auto,
+    Quiet,
+}
+
+/// What a run produced.
+pub struct Outcome {
+    pub summary: Summary,
+    pub tables: Tables,
+    pub info: RunInfo,
+}
+
+struct Recorder<'a> {
+    rules: &'a [MarketRules],
+    market: MarketId,
+    tables: Tables,
+    orders_placed: u64,
+    volume_placed: i128,
+    first_equity: Option<i128>,
+}
+
+impl Recorder<'_> {
+    fn order(&mut self, at: i64, o: &Order, reason: String) {
+        let r = &self.rules[o.market.0 as usize];
+        let w = o.to_wire(r);
+        if o.state == crate::sim::OrderState::Wait && o.trades_count == 0 && o.remaining == o.origin
+        {
+            self.orders_placed += 1;
+            self.volume_placed += i128::from(o.origin);
+        }
+        self.tables.orders.push(OrderRow {
+            time_ns: at,
+            time_utc: utc(at),
+            order_id: o.id,
+            market: r.id.clone(),
+            side: o.side.as_str().into(),
+            ord_type: o.ord_type.as_str().into(),
+            price: w.price.unwrap_or_default(),
+            state: w.state,
+            origin_volume: w.origin_volume,
+            remaining_volume: w.remaining_volume,
+            executed_volume: w.executed_volume,
+            avg_price: w.avg_price,
+            reason,
+        });
+    }
+
+    fn fill(&mut self, at: i64, f: &Fill) {
+        let r = &self.rules[f.market.0 as usize];
+        let w = f.to_wire(r);
+        self.tables.fills.push(FillRow {
+            time_ns: at,
+            time_utc: utc(at),
+            trade_id: f.trade_id,
+            order_id: f.order_id,
+            market: r.id.clone(),
+            side: f.side.as_str().into(),
+            price: w.price,
+            amount: w.amount,
+            total: w.total,
+            liquidity: if f.maker { "maker" } else { "taker" }.into(),
+            fee_rate: w.fee.unwrap_or_default(),
+            fee: w.fee_amount.unwrap_or_default(),
+            fee_currency: f.fee_currency.clone(),
+        });
+    }
+
+    /// A row of `equity.csv` at `t`, valued at the market's mid.
+    fn equity(&mut self, t: i64, sim: &Sim) {
+        let ex = sim.exchange();
+        let Some(book) = ex.books().get(self.market) else {
+            return;
+        };
+        let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) else {
+            return;
+        };
+        let r = &self.rules[self.market.0 as usize];
+        let pp = r.price_precision;
+        let base = ex.accounts().balance(&r.base_unit).total();
+        let quote = ex.accounts().balance(&r.quote_unit).total();
+        // mid at pp + 1 decimals; equity at 16 + pp + 1.
+        let mid = i128::from(bid.price + ask.price) * 5;
+        let equity = quote * 10i128.pow(pp + 1) + base * mid;
+        let first = *self.first_equity.get_or_insert(equity);
+        let es = BALANCE_SCALE + pp + 1;
+        self.tables.equity.push(EquityRow {
+            time_ns: t,
+            time_utc: utc(t),
+            best_bid: fixed::format(bid.price.into(), pp),
+            best_ask: fixed::format(ask.price.into(), pp),
+            mid: fixed::format(mid, pp + 1),
+            base: fixed::format(base, BALANCE_SCALE),
+            quote: fixed::format(quote, BALANCE_SCALE),
+            equity: fixed::format(equity, es),
+            pnl: fixed::format(equity - first, es),
+        });
+    }
+}
+
+fn deliver(
+    answers: &mut Vec<(i64, SimEvent)>,
+    rec: &mut Recorder,
+    strategy: &mut dyn Strategy,
+    sim: &mut Sim,
+) {
+    for (at, ev) in answers.drain(..) {
+        let mut ctx = Ctx::new(sim);
+        match ev {
+            SimEvent::Order(o) => {
+                rec.order(at, &o, String::new());
+                strategy.on_order(&mut ctx, &o);
+            }
+            SimEvent::Fill(f) => {
+                rec.fill(at, &f);
+                strategy.on_fill(&mut ctx, &f);
+            }
+            SimEvent::Rejected { order_id, reject } => {
+                rec.tables.orders.push(OrderRow {
+                    time_ns: at,
+                    time_utc: utc(at),
+                    order_id,
+                    market: String::new(),
+                    side: String::new(),
+                    ord_type: String::new(),
+                    price: String::new(),
+                    state: "reject".into(),
+                    origin_volume: String::new(),
+                    remaining_volume: String::new(),
+                    executed_volume: String::new(),
+                    avg_price: String::new(),
+                    reason: format!("{}: {}", reject.code, reject.reason),
+                });
+                strategy.on_reject(&mut ctx, order_id, &reject);
+            }
+            SimEvent::CancelFailed { order_id, reject } => {
+                strategy.on_reject(&mut ctx, order_id, &reject)
+            }
+        }
+    }
+}
+
+fn bar(s: &Scenario, progress: Progress) -> Option<indicatif::ProgressBar> {
+    if progress == Progress::Quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let style = |t: &str| indicatif::ProgressStyle::with_template(t).expect("valid template");
+    Some(match (s.start_ns, s.end_ns) {
+        (Some(a), Some(b)) => {
+            let pb = indicatif::ProgressBar::new(((b - a) / 1_000_000) as u64);
+            pb.set_style(style("{bar:40} {percent}% sim time, {msg} (ETA {eta})"));
+            pb
+        }
+        _ => {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.set_style(style("{spinner} {msg} ({elapsed})"));
+            pb
+        }
+    })
+}
+
+/// Runs a scenario and writes its result folder (`out` overrides the scenario's).
+pub fn run(
+    s: &Scenario,
+    out: Option<&std::path::Path>,
+    progress: Progress,
+) -> Result<Outcome, String> {
+    let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
+    let mut stream = EventStream::open(s.captures.clone(), rules).map_err(|e| e.to_string())?;
+    let markets = stream.normalizer().markets().to_vec();
+    let market_name = s.strategy.market().unwrap_or_default().to_string();
+    let market = stream.normalizer().market_id(&market_name).ok_or_else(|| {
+        format!(
+            "{}: strategy.market: no rules for market {market_name:?}",
+            s.path.display()
+        )
+    })?;
+    let mut exchange = Exchange::new(markets.clone(), s.fees.clone(), s.queue);
+    for (c, v) in &s.balances {
+        exchange.deposit(c, *v)?;
+    }
+    let mut sim = Sim::new(exchange, s.latencies.clone(), s.seed);
+    let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
+    let mut strategy = s.strategy.build(base_dir)?;
+    let mut rec = Recorder {
+        rules: &markets,
+        market,
+        tables: Tables::default(),
+        orders_placed: 0,
+        volume_placed: 0,
+        first_equity: None,
+    };
+    let pb = bar(s, progress);
+    let mut answers = Vec::new();
+    let (mut started, mut events) = (false, 0u64);
+    let (mut next_timer, mut next_equity) = (0i64, 0i64);
+    let timer = strategy.timer_ns();
+    while let Some(ev) = stream.next_event().map_err(|e| e.to_string())? {
+        if s.end_ns.is_some_and(|e| ev.recv_ns > e) {
+            break;
+        }
+        events += 1;
+        sim.on_event(&ev);
+        if s.start_ns.is_some_and(|st| ev.recv_ns < st) {
+            continue;
+        }
+        let now = ev.recv_ns;
+        if !started {
+            // The run starts once the strategy's market has a valid book to value the account at.
+            if !sim
+                .exchange()
+                .books()
+                .get(market)
+                .is_some_and(|b| b.is_valid())
+            {
+                continue;
+            }
+            rec.equity(now, &sim);
+            if rec.first_equity.is_none() {
+                continue;
+            }
+            started = true;
+            strategy.on_start(&mut Ctx::new(&mut sim));
+            next_timer = now;
+            next_equity = now + s.equity_interval_ns;
+        }
+        sim.poll(&mut answers);
+        deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
+        match ev.kind {
+            EventKind::Trade {
+                taker,
+                price,
+                amount,
+                ..
+            } => strategy.on_trade(&mut Ctx::new(&mut sim), ev.market, taker, price, amount),
+            EventKind::Level { .. } | EventKind::SnapshotEnd => {
+                strategy.on_book(&mut Ctx::new(&mut sim), ev.market)
+            }
+            _ => {}
+        }
+        if let Some(step) = timer {
+            if now >= next_timer {
+                strategy.on_timer(&mut Ctx::new(&mut sim));
+                next_timer = (next_timer + step).max(now - now.rem_euclid(step) + step);
+            }
+        }
+        while now >= next_equity {
+            rec.equity(next_equity, &sim);
+            next_equity += s.equity_interval_ns;
+        }
+        if let Some(pb) = &pb {
+            if events % 4096 == 0 {
+                if let Some(st) = s.start_ns {
+                    pb.set_position(((now - st) / 1_000_000) as u64);
+                }
+                pb.set_message(format!(
+                    "{} events, sim time {}",
+                    crate::inspect::thousands(events),
+                    utc(now)
+                ));
+            }
+        }
+    }
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    sim.finish(&mut answers);
+    deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
+    if started {
+        rec.equity(sim.now(), &sim);
+    }
+    let r = &markets[market.0 as usize];
+    let info = RunInfo {
+        scenario: s
+            .path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or("scenario")
+            .to_string(),
+        strategy: strategy_name(&s.strategy).into(),
+        market: r.id.clone(),
+        base_unit: r.base_unit.clone(),
+        quote_unit: r.quote_unit.clone(),
+        price_precision: r.price_precision,
+        amount_precision: r.amount_precision,
+        equity_scale: BALANCE_SCALE + r.price_precision + 1,
+        equity_interval_ns: s.equity_interval_ns,
+        events,
+        orders_placed: rec.orders_placed,
+        volume_placed: fixed::format(rec.volume_placed, r.amount_precision),
+    };
+    let tables = rec.tables;
+    let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
+    let summary = report::write_all(&dir, &info, &tables)?;
+    Ok(Outcome {
+        summary,
+        tables,
+        info,
+    })
+}
+
+fn strategy_name(c: &crate::strategy::StrategyConfig) -> &'static str {
+    match c {
+        crate::strategy::StrategyConfig::PureMarketMaking(_) => "pure_market_making",
+        crate::strategy::StrategyConfig::Twap(_) => "twap",
+        crate::strategy::StrategyConfig::Scripted(_) => "scripted",
+    }
+}

@@ -1,0 +1,135 @@
+//! The result tables, as written to CSV (and Parquet): money as exact decimal strings.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One row of `fills.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillRow {
+    pub time_ns: i64,
+    pub time_utc: String,
+    pub trade_id: u64,
+    pub order_id: u64,
+    pub market: String,
+    pub side: String,
+    pub price: String,
+    pub amount: String,
+    pub total: String,
+    /// `maker` or `taker`.
+    pub liquidity: String,
+    pub fee_rate: String,
+    pub fee: String,
+    pub fee_currency: String,
+}
+
+/// One row of `orders.csv`: an order after a change of state (or a fill).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub time_ns: i64,
+    pub time_utc: String,
+    pub order_id: u64,
+    pub market: String,
+    pub side: String,
+    pub ord_type: String,
+    pub price: String,
+    pub state: String,
+    pub origin_volume: String,
+    pub remaining_volume: String,
+    pub executed_volume: String,
+    pub avg_price: String,
+    /// Peatio's code and the reason, for refused orders.
+    pub reason: String,
+}
+
+/// One row of `equity.csv`, at a fixed sim-clock interval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EquityRow {
+    pub time_ns: i64,
+    pub time_utc: String,
+    pub best_bid: String,
+    pub best_ask: String,
+    pub mid: String,
+    /// Base held (available + locked).
+    pub base: String,
+    /// Quote held (available + locked).
+    pub quote: String,
+    /// Equity in quote: quote + base × mid.
+    pub equity: String,
+    /// Equity less the first row's.
+    pub pnl: String,
+}
+
+/// What a run knows beyond its tables, kept as `run.json` so `report` can work from a folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub scenario: String,
+    pub strategy: String,
+    pub market: String,
+    pub base_unit: String,
+    pub quote_unit: String,
+    pub price_precision: u32,
+    pub amount_precision: u32,
+    /// Decimals of the equity column.
+    pub equity_scale: u32,
+    pub equity_interval_ns: i64,
+    pub events: u64,
+    pub orders_placed: u64,
+    /// Base volume of every order accepted, at amount precision, for the fill ratio.
+    pub volume_placed: String,
+}
+
+/// The three tables of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tables {
+    pub fills: Vec<FillRow>,
+    pub orders: Vec<OrderRow>,
+    pub equity: Vec<EquityRow>,
+}
+
+fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let mut w = csv::Writer::from_path(path).map_err(|e| err(&e))?;
+    for r in rows {
+        w.serialize(r).map_err(|e| err(&e))?;
+    }
+    w.flush().map_err(|e| err(&e))
+}
+
+fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, String> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    r.deserialize()
+        .enumerate()
+        .map(|(i, row)| row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2)))
+        .collect()
+}
+
+impl Tables {
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        write_csv(&dir.join("fills.csv"), &self.fills)?;
+        write_csv(&dir.join("orders.csv"), &self.orders)?;
+        write_csv(&dir.join("equity.csv"), &self.equity)
+    }
+
+    pub fn read(dir: &Path) -> Result<Tables, String> {
+        Ok(Tables {
+            fills: read_csv(&dir.join("fills.csv"))?,
+            orders: read_csv(&dir.join("orders.csv"))?,
+            equity: read_csv(&dir.join("equity.csv"))?,
+        })
+    }
+}
+
+impl RunInfo {
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        let p = dir.join("run.json");
+        let text = serde_json::to_string_pretty(self).expect("run info serializes");
+        std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    pub fn read(dir: &Path) -> Result<RunInfo, String> {
+        let p = dir.join("run.json");
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| format!("{}: {e} (is this a result folder?)", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    }
+}

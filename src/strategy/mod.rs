@@ -1,0 +1,147 @@
+//! Strategies: the `Strategy` trait a user implements, the context it acts through, and the
+//! built-in strategies a scenario names.
+
+mod pmm;
+mod scripted;
+mod twap;
+
+pub use pmm::{PureMarketMaking, PureMarketMakingConfig};
+pub use scripted::{Scripted, ScriptedConfig, ScriptedOrder};
+pub use twap::{Twap, TwapConfig};
+
+use crate::book::Book;
+use crate::sim::{Balance, Fill, NewOrder, Order, OrderId, Reject, Sim, BALANCE_SCALE};
+use crate::tape::MarketId;
+use crate::venue::{MarketRules, Side};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// What a strategy can see and do while a callback runs.
+pub struct Ctx<'a> {
+    sim: &'a mut Sim,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(sim: &'a mut Sim) -> Self {
+        Ctx { sim }
+    }
+
+    /// The local clock (receive time of the last market event), ns.
+    pub fn now(&self) -> i64 {
+        self.sim.now()
+    }
+
+    /// Sends an order; the answer arrives later through `on_order` / `on_reject`.
+    pub fn place(&mut self, order: NewOrder) -> OrderId {
+        self.sim.place(order)
+    }
+
+    pub fn cancel(&mut self, id: OrderId) {
+        self.sim.cancel(id)
+    }
+
+    pub fn market_id(&self, name: &str) -> Option<MarketId> {
+        self.sim.exchange().market_id(name)
+    }
+
+    pub fn rules(&self, m: MarketId) -> &MarketRules {
+        &self.sim.exchange().rules()[m.0 as usize]
+    }
+
+    /// The book as the feed has shown it so far.
+    pub fn book(&self, m: MarketId) -> Option<&Book> {
+        self.sim.exchange().books().get(m)
+    }
+
+    /// A currency's balance at 16 decimals.
+    pub fn balance(&self, currency: &str) -> Balance {
+        self.sim.exchange().accounts().balance(currency)
+    }
+
+    /// A currency's available balance as a decimal.
+    pub fn available(&self, currency: &str) -> Decimal {
+        Decimal::from_i128_with_scale(self.balance(currency).available, BALANCE_SCALE)
+    }
+}
+
+/// A trading strategy driven by the replay. Every callback may place and cancel orders.
+pub trait Strategy {
+    /// Once, before the first event of the sim time range.
+    fn on_start(&mut self, _ctx: &mut Ctx) {}
+    /// The book of `market` changed.
+    fn on_book(&mut self, _ctx: &mut Ctx, _market: MarketId) {}
+    /// A public trade printed.
+    fn on_trade(
+        &mut self,
+        _ctx: &mut Ctx,
+        _market: MarketId,
+        _taker: Side,
+        _price: i64,
+        _amount: i64,
+    ) {
+    }
+    /// One of our orders changed state (accepted, filled in part, done, cancelled).
+    fn on_order(&mut self, _ctx: &mut Ctx, _order: &Order) {}
+    /// One of our orders was filled.
+    fn on_fill(&mut self, _ctx: &mut Ctx, _fill: &Fill) {}
+    /// An order was refused, or a cancel failed.
+    fn on_reject(&mut self, _ctx: &mut Ctx, _order: OrderId, _reject: &Reject) {}
+    /// Every [`timer_ns`](Self::timer_ns) of local time.
+    fn on_timer(&mut self, _ctx: &mut Ctx) {}
+    fn timer_ns(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// `[strategy]` of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StrategyConfig {
+    PureMarketMaking(PureMarketMakingConfig),
+    Twap(TwapConfig),
+    Scripted(ScriptedConfig),
+}
+
+impl StrategyConfig {
+    /// Checks values serde cannot: (key, reason) of the first bad one.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        match self {
+            StrategyConfig::PureMarketMaking(c) => c.check(),
+            StrategyConfig::Twap(c) => c.check(),
+            StrategyConfig::Scripted(c) => c.check(),
+        }
+    }
+
+    /// The market the strategy trades.
+    pub fn market(&self) -> Option<&str> {
+        match self {
+            StrategyConfig::PureMarketMaking(c) => Some(&c.market),
+            StrategyConfig::Twap(c) => Some(&c.market),
+            StrategyConfig::Scripted(c) => c.orders.first().map(|o| o.market.as_str()),
+        }
+    }
+
+    /// Builds the strategy; `base_dir` anchors relative paths.
+    pub fn build(&self, base_dir: &std::path::Path) -> Result<Box<dyn Strategy>, String> {
+        Ok(match self {
+            StrategyConfig::PureMarketMaking(c) => Box::new(PureMarketMaking::new(c.clone())),
+            StrategyConfig::Twap(c) => Box::new(Twap::new(c.clone())),
+            StrategyConfig::Scripted(c) => Box::new(Scripted::new(c.clone(), base_dir)?),
+        })
+    }
+}
+
+/// A decimal at a market's precision, rounded toward zero or away from it.
+pub fn round_to(d: Decimal, scale: u32, up: bool) -> Decimal {
+    let strategy = if up {
+        rust_decimal::RoundingStrategy::AwayFromZero
+    } else {
+        rust_decimal::RoundingStrategy::ToZero
+    };
+    d.round_dp_with_strategy(scale, strategy).normalize()
+}
+
+/// A fixed-point price at precision `pp` as a decimal.
+pub fn price_decimal(p: i64, pp: u32) -> Decimal {
+    Decimal::new(p, pp)
+}

@@ -1,0 +1,290 @@
+//! `pure_market_making`: Hummingbot's strategy of the same name, with its parameter names and
+//! meanings (spreads and percentages in percent, times in seconds).
+
+use super::{price_decimal, round_to, Ctx, Strategy};
+use crate::sim::{Fill, NewOrder, Order, OrderId, Reject};
+use crate::tape::MarketId;
+use crate::venue::Side;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PureMarketMakingConfig {
+    pub market: String,
+    /// Distance of the first bid below the mid price, percent.
+    pub bid_spread: Decimal,
+    /// Distance of the first ask above the mid price, percent.
+    pub ask_spread: Decimal,
+    /// Base amount of each first-level order.
+    pub order_amount: Decimal,
+    #[serde(default = "one")]
+    pub order_levels: u32,
+    /// Extra distance per further level, percent.
+    #[serde(default = "one_dec")]
+    pub order_level_spread: Decimal,
+    /// Extra base amount per further level.
+    #[serde(default)]
+    pub order_level_amount: Decimal,
+    /// Seconds between refreshes of the orders.
+    #[serde(default = "thirty")]
+    pub order_refresh_time: f64,
+    /// Keep orders whose price is within this percent of the new proposal.
+    #[serde(default)]
+    pub order_refresh_tolerance_pct: Decimal,
+    /// Seconds to wait after a fill before placing new orders.
+    #[serde(default = "sixty")]
+    pub filled_order_delay: f64,
+    #[serde(default)]
+    pub inventory_skew_enabled: bool,
+    /// Target share of the portfolio value held in base, percent.
+    #[serde(default = "fifty")]
+    pub inventory_target_base_pct: Decimal,
+    /// Width of the skew's range, in multiples of the total order amount.
+    #[serde(default = "one_dec")]
+    pub inventory_range_multiplier: Decimal,
+    /// Cancel orders closer to the mid than this, percent (negative: off).
+    #[serde(default = "minus_hundred")]
+    pub minimum_spread: Decimal,
+    /// Above this mid price only sell (negative: off).
+    #[serde(default = "minus_one")]
+    pub price_ceiling: Decimal,
+    /// Below this mid price only buy (negative: off).
+    #[serde(default = "minus_one")]
+    pub price_floor: Decimal,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one_dec() -> Decimal {
+    Decimal::ONE
+}
+fn thirty() -> f64 {
+    30.0
+}
+fn sixty() -> f64 {
+    60.0
+}
+fn fifty() -> Decimal {
+    Decimal::new(50, 0)
+}
+fn minus_hundred() -> Decimal {
+    Decimal::new(-100, 0)
+}
+fn minus_one() -> Decimal {
+    Decimal::NEGATIVE_ONE
+}
+
+impl PureMarketMakingConfig {
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let bad = |k: &str, why: &str| Err((k.to_string(), why.to_string()));
+        if self.bid_spread.is_sign_negative() {
+            return bad("bid_spread", "must not be negative");
+        }
+        if self.ask_spread.is_sign_negative() {
+            return bad("ask_spread", "must not be negative");
+        }
+        if self.order_amount <= Decimal::ZERO {
+            return bad("order_amount", "must be positive");
+        }
+        if self.order_levels == 0 {
+            return bad("order_levels", "must be at least 1");
+        }
+        if !(self.order_refresh_time > 0.0 && self.order_refresh_time.is_finite()) {
+            return bad("order_refresh_time", "must be a positive number of seconds");
+        }
+        if !(self.filled_order_delay >= 0.0 && self.filled_order_delay.is_finite()) {
+            return bad("filled_order_delay", "must be a number of seconds");
+        }
+        if self.inventory_target_base_pct < Decimal::ZERO
+            || self.inventory_target_base_pct > Decimal::ONE_HUNDRED
+        {
+            return bad("inventory_target_base_pct", "must be between 0 and 100");
+        }
+        if self.inventory_range_multiplier <= Decimal::ZERO {
+            return bad("inventory_range_multiplier", "must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// An order of ours the strategy tracks.
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    side: Side,
+    price: Decimal,
+}
+
+pub struct PureMarketMaking {
+    cfg: PureMarketMakingConfig,
+    market: Option<MarketId>,
+    live: BTreeMap<OrderId, Live>,
+    refresh_at: i64,
+    hold_until: i64,
+}
+
+fn secs(s: f64) -> i64 {
+    (s * 1e9).round() as i64
+}
+
+impl PureMarketMaking {
+    pub fn new(cfg: PureMarketMakingConfig) -> Self {
+        PureMarketMaking {
+            cfg,
+            market: None,
+            live: BTreeMap::new(),
+            refresh_at: i64::MIN,
+            hold_until: i64::MIN,
+        }
+    }
+
+    /// The orders Hummingbot's strategy would want now: (side, price, amount).
+    fn proposal(&self, ctx: &Ctx, m: MarketId, mid: Decimal) -> Vec<(Side, Decimal, Decimal)> {
+        let c = &self.cfg;
+        let r = ctx.rules(m);
+        let (pp, ap) = (r.price_precision, r.amount_precision);
+        let hundred = Decimal::ONE_HUNDRED;
+        let (mut bid_ratio, mut ask_ratio) = (Decimal::ONE, Decimal::ONE);
+        if c.inventory_skew_enabled {
+            let base = ctx.available(&r.base_unit) + locked(ctx, &r.base_unit);
+            let quote = ctx.available(&r.quote_unit) + locked(ctx, &r.quote_unit);
+            let total_value = base * mid + quote;
+            let levels = Decimal::from(c.order_levels);
+            let total_amount = c.order_amount * levels
+                + c.order_level_amount * levels * (levels - Decimal::ONE) / Decimal::TWO;
+            let range = total_amount * c.inventory_range_multiplier;
+            if mid > Decimal::ZERO && range > Decimal::ZERO {
+                let target = total_value * c.inventory_target_base_pct / hundred / mid;
+                let ratio =
+                    (Decimal::ONE + (target - base) / range).clamp(Decimal::ZERO, Decimal::TWO);
+                bid_ratio = ratio;
+                ask_ratio = Decimal::TWO - ratio;
+            }
+        }
+        let buys = !(c.price_ceiling > Decimal::ZERO && mid > c.price_ceiling);
+        let sells = !(c.price_floor > Decimal::ZERO && mid < c.price_floor);
+        let mut out = Vec::new();
+        for i in 0..c.order_levels {
+            let i = Decimal::from(i);
+            let amount = c.order_amount + c.order_level_amount * i;
+            let step = c.order_level_spread * i;
+            let bid = round_to(
+                mid * (Decimal::ONE - (c.bid_spread + step) / hundred),
+                pp,
+                false,
+            );
+            let ask = round_to(
+                mid * (Decimal::ONE + (c.ask_spread + step) / hundred),
+                pp,
+                true,
+            );
+            if buys {
+                out.push((Side::Buy, bid, round_to(amount * bid_ratio, ap, false)));
+            }
+            if sells {
+                out.push((Side::Sell, ask, round_to(amount * ask_ratio, ap, false)));
+            }
+        }
+        let min = Decimal::new(r.min_amount, ap);
+        out.retain(|(_, p, a)| *a >= min && *p > Decimal::ZERO);
+        out
+    }
+
+    fn within_tolerance(&self, want: &[(Side, Decimal, Decimal)]) -> bool {
+        if want.len() != self.live.len() {
+            return false;
+        }
+        let tol = self.cfg.order_refresh_tolerance_pct / Decimal::ONE_HUNDRED;
+        let mut have: Vec<_> = self.live.values().map(|l| (l.side, l.price)).collect();
+        let mut want: Vec<_> = want.iter().map(|(s, p, _)| (*s, *p)).collect();
+        have.sort();
+        want.sort();
+        have.iter()
+            .zip(&want)
+            .all(|((s1, p1), (s2, p2))| s1 == s2 && ((*p1 - *p2).abs() <= tol * *p2))
+    }
+}
+
+fn locked(ctx: &Ctx, currency: &str) -> Decimal {
+    Decimal::from_i128_with_scale(ctx.balance(currency).locked, crate::sim::BALANCE_SCALE)
+}
+
+impl Strategy for PureMarketMaking {
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        self.market = ctx.market_id(&self.cfg.market);
+    }
+
+    fn timer_ns(&self) -> Option<i64> {
+        Some(100_000_000)
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx) {
+        let Some(m) = self.market else { return };
+        let Some(book) = ctx.book(m) else { return };
+        if !book.is_valid() {
+            return;
+        }
+        let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) else {
+            return;
+        };
+        let pp = ctx.rules(m).price_precision;
+        let mid = (price_decimal(bid.price, pp) + price_decimal(ask.price, pp)) / Decimal::TWO;
+        let now = ctx.now();
+        if self.cfg.minimum_spread >= Decimal::ZERO {
+            let min = self.cfg.minimum_spread / Decimal::ONE_HUNDRED * mid;
+            let close: Vec<OrderId> = self
+                .live
+                .iter()
+                .filter(|(_, l)| (l.price - mid).abs() < min)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in close {
+                ctx.cancel(id);
+                self.live.remove(&id);
+            }
+        }
+        if now < self.refresh_at || now < self.hold_until {
+            return;
+        }
+        let want = self.proposal(ctx, m, mid);
+        self.refresh_at = now + secs(self.cfg.order_refresh_time);
+        if self.within_tolerance(&want) {
+            return;
+        }
+        for id in std::mem::take(&mut self.live).into_keys() {
+            ctx.cancel(id);
+        }
+        let r = ctx.rules(m).clone();
+        let mut quote = ctx.available(&r.quote_unit);
+        let mut base = ctx.available(&r.base_unit);
+        for (side, price, amount) in want {
+            // Orders the balance cannot cover would only be refused.
+            match side {
+                Side::Buy if price * amount > quote => continue,
+                Side::Sell if amount > base => continue,
+                Side::Buy => quote -= price * amount,
+                Side::Sell => base -= amount,
+            }
+            let id = ctx.place(NewOrder::limit(&self.cfg.market, side, amount, price));
+            self.live.insert(id, Live { side, price });
+        }
+    }
+
+    fn on_order(&mut self, _ctx: &mut Ctx, order: &Order) {
+        if !order.state.is_open() {
+            self.live.remove(&order.id);
+        }
+    }
+
+    fn on_fill(&mut self, ctx: &mut Ctx, _fill: &Fill) {
+        let until = ctx.now() + secs(self.cfg.filled_order_delay);
+        self.hold_until = until;
+        self.refresh_at = self.refresh_at.max(until);
+    }
+
+    fn on_reject(&mut self, _ctx: &mut Ctx, order: OrderId, _reject: &Reject) {
+        self.live.remove(&order);
+    }
+}
