@@ -109,7 +109,7 @@ pub struct ScenarioFile {
     pub fees: Option<Fees>,
     pub latency: Option<LatencySpec>,
     pub queue: Option<QueueSpec>,
-    pub strategy: StrategyConfig,
+    pub strategy: toml::Table,
 }
 
 /// A scenario ready to run.
@@ -128,6 +128,28 @@ pub struct Scenario {
     pub latencies: Latencies,
     pub queue: QueueModel,
     pub strategy: StrategyConfig,
+}
+
+/// Line (1-based) where `section.key = …` is written, looking under `[section]` first.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let (section, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    let section = section.split('.').next().unwrap_or("");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("[{section}]"))
+        .unwrap_or(0);
+    let is_key = |l: &&str| {
+        l.trim_start()
+            .strip_prefix(leaf)
+            .is_some_and(|r| r.trim_start().starts_with('='))
+    };
+    lines[start..]
+        .iter()
+        .position(is_key)
+        .map(|i| start + i + 1)
+        .or_else(|| lines.iter().position(is_key).map(|i| i + 1))
 }
 
 /// Line (1-based) of a byte offset.
@@ -155,16 +177,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
         let msg = e.message().replace('\n', " ");
         format!("{}:{line} {msg}", path.display())
     })?;
-    let err = |key: &str, why: String| {
-        let line = text
-            .lines()
-            .position(|l| {
-                l.trim_start()
-                    .starts_with(key.rsplit('.').next().unwrap_or(key))
-            })
-            .map(|i| format!(" line {}:", i + 1))
-            .unwrap_or_default();
-        format!("{}:{line} {key}: {why}", path.display())
+    let err = |key: &str, why: String| match key_line(text, key) {
+        Some(n) => format!("{}: line {n}: {key}: {why}", path.display()),
+        None => format!("{}: {key}: {why}", path.display()),
     };
     let base = path.parent().unwrap_or(Path::new("."));
     let mut captures = Vec::new();
@@ -256,8 +271,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
             }
         },
     };
-    file.strategy
-        .check()
+    let strategy = StrategyConfig::from_table(file.strategy.clone())
+        .and_then(|s| s.check().map(|_| s))
         .map_err(|(k, e)| err(&format!("strategy.{k}"), e))?;
     Ok(Scenario {
         path: path.to_path_buf(),
@@ -272,7 +287,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
         fees,
         latencies,
         queue,
-        strategy: file.strategy,
+        strategy,
     })
 }
 

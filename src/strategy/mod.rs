@@ -14,7 +14,6 @@ use crate::sim::{Balance, Fill, NewOrder, Order, OrderId, Reject, Sim, BALANCE_S
 use crate::tape::MarketId;
 use crate::venue::{MarketRules, Side};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 /// What a strategy can see and do while a callback runs.
 pub struct Ctx<'a> {
@@ -93,16 +92,56 @@ pub trait Strategy {
     }
 }
 
-/// `[strategy]` of a scenario.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// `[strategy]` of a scenario: `kind` names the strategy, the other keys are its parameters.
+#[derive(Debug, Clone)]
 pub enum StrategyConfig {
     PureMarketMaking(PureMarketMakingConfig),
     Twap(TwapConfig),
     Scripted(ScriptedConfig),
 }
 
+/// Reads one strategy's parameters; errors as (key, reason).
+fn parameters<T: serde::de::DeserializeOwned>(t: toml::Table) -> Result<T, (String, String)> {
+    T::deserialize(toml::Value::Table(t)).map_err(|e| {
+        let text = e.to_string();
+        let (msg, key) = match text.split_once("\nin `") {
+            Some((m, k)) => (
+                m.to_string(),
+                k.trim_end().trim_end_matches('`').to_string(),
+            ),
+            None => (text.trim_end().to_string(), String::new()),
+        };
+        let key = if key.is_empty() {
+            msg.strip_prefix("unknown field `")
+                .and_then(|r| r.split_once('`'))
+                .map_or(String::new(), |(k, _)| k.to_string())
+        } else {
+            key
+        };
+        (key, msg)
+    })
+}
+
 impl StrategyConfig {
+    /// Reads a `[strategy]` table.
+    pub fn from_table(mut t: toml::Table) -> Result<Self, (String, String)> {
+        const KINDS: &str = "pure_market_making, twap or scripted";
+        let kind = match t.remove("kind") {
+            Some(toml::Value::String(k)) => k,
+            Some(_) => return Err(("kind".into(), format!("must be a string: {KINDS}"))),
+            None => return Err(("kind".into(), format!("missing: {KINDS}"))),
+        };
+        match kind.as_str() {
+            "pure_market_making" => parameters(t).map(StrategyConfig::PureMarketMaking),
+            "twap" => parameters(t).map(StrategyConfig::Twap),
+            "scripted" => parameters(t).map(StrategyConfig::Scripted),
+            other => Err((
+                "kind".into(),
+                format!("unknown strategy {other:?}: {KINDS}"),
+            )),
+        }
+    }
+
     /// Checks values serde cannot: (key, reason) of the first bad one.
     pub fn check(&self) -> Result<(), (String, String)> {
         match self {

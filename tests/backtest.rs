@@ -1,0 +1,263 @@
+//! Backtests from scenario files: determinism, accounting, scripted fills and bad input.
+
+use altsim::backtest::{run, Progress};
+use altsim::fixed;
+use altsim::report::{RunInfo, Tables};
+use altsim::scenario;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("backtest")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn two_runs_write_identical_files() {
+    let s = scenario::load(Path::new("scenarios/mm-tight.toml")).unwrap();
+    let (a, b) = (tmp("det-a"), tmp("det-b"));
+    run(&s, Some(&a), Progress::Quiet).unwrap();
+    run(&s, Some(&b), Progress::Quiet).unwrap();
+    let (fa, fb) = (files(&a), files(&b));
+    let names: Vec<_> = fa.iter().map(|f| f.0.as_str()).collect();
+    for want in [
+        "fills.csv",
+        "orders.csv",
+        "equity.csv",
+        "summary.json",
+        "price.png",
+        "price.svg",
+        "pnl.png",
+        "inventory.svg",
+        "drawdown.png",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    #[cfg(feature = "parquet")]
+    assert!(names.contains(&"fills.parquet"));
+    assert_eq!(fa.len(), fb.len());
+    for ((na, ca), (nb, cb)) in fa.iter().zip(&fb) {
+        assert_eq!(na, nb);
+        assert!(ca == cb, "{na} differs between two runs");
+    }
+}
+
+#[test]
+fn pnl_equals_the_equity_change_recomputed_from_fills() {
+    let s = scenario::load(Path::new("scenarios/mm-tight.toml")).unwrap();
+    let dir = tmp("accounting");
+    let out = run(&s, Some(&dir), Progress::Quiet).unwrap();
+    let info = RunInfo::read(&dir).unwrap();
+    let t = Tables::read(&dir).unwrap();
+    assert!(t.fills.len() > 20, "a run with fills: {}", t.fills.len());
+    let w = |s: &str, scale| fixed::parse_wide(s, scale).unwrap();
+    let (first, last) = (t.equity.first().unwrap(), t.equity.last().unwrap());
+    // Balances at the start, then every fill applied by hand.
+    let (mut base, mut quote) = (w(&first.base, 16), w(&first.quote, 16));
+    let total_scale = info.price_precision + info.amount_precision;
+    for f in &t.fills {
+        let amount = w(&f.amount, info.amount_precision) * 10i128.pow(16 - info.amount_precision);
+        let total = w(&f.total, total_scale) * 10i128.pow(16 - total_scale);
+        let fee = w(&f.fee, 16);
+        let (fee_base, fee_quote) = if f.fee_currency == info.base_unit {
+            (fee, 0)
+        } else {
+            (0, fee)
+        };
+        if f.side == "buy" {
+            base += amount - fee_base;
+            quote -= total + fee_quote;
+        } else {
+            base -= amount;
+            quote += total - fee_quote;
+        }
+    }
+    assert_eq!(fixed::format(base, 16), last.base);
+    assert_eq!(fixed::format(quote, 16), last.quote);
+    let mid_scale = info.price_precision + 1;
+    let value = |b: i128, q: i128, mid: &str| q * 10i128.pow(mid_scale) + b * w(mid, mid_scale);
+    let start = value(w(&first.base, 16), w(&first.quote, 16), &first.mid);
+    let end = value(base, quote, &last.mid);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["pnl_total"],
+        fixed::format(end - start, info.equity_scale)
+    );
+    assert_eq!(
+        out.summary.pnl_total,
+        fixed::format(end - start, info.equity_scale)
+    );
+}
+
+const SCRIPTED: &str = r#"
+[run]
+captures = ["../../../../data/btcusdt-20240808T2354Z.ranger.gz"]
+markets = "../../../../data/markets.json"
+out = "out"
+
+[balances]
+usdt = "10000"
+
+[strategy]
+kind = "scripted"
+orders = [
+  { at_secs = 1, market = "btcusdt", side = "buy", ord_type = "market", volume = "0.01" },
+  { at_secs = 2, market = "btcusdt", side = "buy", ord_type = "limit", volume = "0.001", price = "1000", cancel_after_secs = 1 },
+  { at_secs = 3, market = "btcusdt", side = "buy", ord_type = "limit", volume = "0.0000001", price = "1000" },
+]
+"#;
+
+#[test]
+fn scripted_orders_fill_as_the_book_allows() {
+    let dir = tmp("scripted");
+    let path = dir.join("s.toml");
+    std::fs::write(&path, SCRIPTED).unwrap();
+    let s = scenario::load(&path).unwrap();
+    let out = run(&s, None, Progress::Quiet).unwrap();
+    let t = &out.tables;
+    // The market buy took the best ask a second in (one level there covers it).
+    assert_eq!(t.fills.len(), 1);
+    let f = &t.fills[0];
+    assert_eq!(
+        (f.side.as_str(), f.amount.as_str(), f.liquidity.as_str()),
+        ("buy", "0.01", "taker")
+    );
+    assert_eq!(f.fee, "0.000025");
+    let states: Vec<_> = t
+        .orders
+        .iter()
+        .map(|o| (o.order_id, o.state.as_str()))
+        .collect();
+    assert!(
+        states.contains(&(2, "wait")) && states.contains(&(2, "cancel")),
+        "{states:?}"
+    );
+    let reject = t.orders.iter().find(|o| o.order_id == 3).unwrap();
+    assert_eq!(reject.state, "reject");
+    assert!(
+        reject
+            .reason
+            .starts_with("market.order.invalid_volume_or_price"),
+        "{}",
+        reject.reason
+    );
+    assert_eq!(out.summary.orders_placed, 2);
+    assert!(dir.join("out/summary.json").is_file());
+}
+
+fn altsim(args: &[&str]) -> (bool, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_altsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn bad_scenarios_give_one_line_errors() {
+    let dir = tmp("bad");
+    let good = std::fs::read_to_string("scenarios/mm-tight.toml")
+        .unwrap()
+        .replace("../", "../../../../");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "unknown-key",
+            good.replace("seed = 7", "seed = 7\nspeed = 3"),
+            "unknown field `speed`",
+        ),
+        (
+            "wrong-type",
+            good.replace("order_levels = 2", "order_levels = \"two\""),
+            "order_levels",
+        ),
+        (
+            "missing-file",
+            good.replace("btcusdt-*.ranger.gz", "nothing-*.gz"),
+            "matches no file",
+        ),
+        (
+            "bad-time",
+            good.replace("# start = \"2024-08-08T23:55:00Z\"", "start = \"tomorrow\""),
+            "run.start",
+        ),
+        (
+            "bad-queue",
+            good.replace("model = \"power_prob\"", "model = \"fifo\""),
+            "queue.model",
+        ),
+        (
+            "bad-strategy",
+            good.replace("kind = \"pure_market_making\"", "kind = \"arbitrage\""),
+            "unknown strategy \"arbitrage\"",
+        ),
+        (
+            "bad-value",
+            good.replace("order_amount = \"0.01\"", "order_amount = \"-1\""),
+            "strategy.order_amount",
+        ),
+        ("not-toml", "[run\n".to_string(), "line 1"),
+    ];
+    for (name, text, want) in cases {
+        let p = dir.join(format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let (ok, _, err) = altsim(&["backtest", "--quiet", p.to_str().unwrap()]);
+        assert!(!ok, "{name} ran");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(&format!("{name}.toml")), "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+    }
+    let (ok, _, err) = altsim(&["backtest", "no/such.toml"]);
+    assert!(!ok && err.contains("no/such.toml"), "{err}");
+}
+
+#[test]
+fn report_renders_again_and_compares() {
+    let s = scenario::load(Path::new("scenarios/mm-tight.toml")).unwrap();
+    let (a, b) = (tmp("report-a"), tmp("report-b"));
+    run(&s, Some(&a), Progress::Quiet).unwrap();
+    let w = scenario::load(Path::new("scenarios/mm-wide.toml")).unwrap();
+    run(&w, Some(&b), Progress::Quiet).unwrap();
+    let before = std::fs::read(a.join("summary.json")).unwrap();
+    let png = std::fs::read(a.join("pnl.png")).unwrap();
+    std::fs::remove_file(a.join("summary.json")).unwrap();
+    std::fs::remove_file(a.join("pnl.png")).unwrap();
+    let (ok, out, err) = altsim(&["report", a.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("PnL"), "{out}");
+    assert_eq!(std::fs::read(a.join("summary.json")).unwrap(), before);
+    assert_eq!(std::fs::read(a.join("pnl.png")).unwrap(), png);
+    let (ok, _, err) = altsim(&[
+        "report",
+        "--compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(a.join("compare.png").is_file() && a.join("compare.svg").is_file());
+    let (ok, _, err) = altsim(&["report", "/nonexistent/folder"]);
+    assert!(!ok && err.contains("run.json"), "{err}");
+}
