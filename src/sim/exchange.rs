@@ -4,7 +4,8 @@
 use super::accounts::{Accounts, BALANCE_SCALE};
 use super::fees::{fee_of, FeeMode, FeeSchedule};
 use super::order::{
-    reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, OrderTable, SimEvent,
+    reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, OrderTable, Reject,
+    SimEvent,
 };
 use super::queue::QueueModel;
 use crate::book::{Book, Books};
@@ -167,92 +168,18 @@ impl Exchange {
 
     /// An order reaches the exchange at `now`.
     pub fn submit(&mut self, now: i64, id: OrderId, req: &NewOrder) {
-        let Some(m) = self.market_id(&req.market) else {
-            let r = reject(
-                codes::MARKET_NOT_ENABLED,
-                format!("no market {:?}", req.market),
-            );
-            return self.emit(
-                now,
-                SimEvent::Rejected {
-                    order_id: id,
-                    reject: r,
-                },
-            );
-        };
-        let checked = match validate(req, m, &self.rules[m.0 as usize]) {
-            Ok(c) => c,
-            Err(r) => {
+        let order = match self.admit(now, id, req) {
+            Ok(order) => order,
+            Err(reject) => {
                 return self.emit(
                     now,
                     SimEvent::Rejected {
                         order_id: id,
-                        reject: r,
+                        reject,
                     },
-                )
+                );
             }
         };
-        if !self.books.get_mut(m).is_valid() {
-            let r = reject(
-                codes::CREATE_ERROR,
-                "the order book is not valid (no snapshot since a gap or disconnect)",
-            );
-            return self.emit(
-                now,
-                SimEvent::Rejected {
-                    order_id: id,
-                    reject: r,
-                },
-            );
-        }
-        let mut order = Order {
-            id,
-            market: m,
-            side: req.side,
-            ord_type: req.ord_type,
-            price: checked.price,
-            origin: checked.volume,
-            remaining: checked.volume,
-            cost: 0,
-            state: OrderState::Wait,
-            trades_count: 0,
-            created_ns: now,
-            updated_ns: now,
-            locked: 0,
-            queue_ahead: 0,
-            traded_since_update: 0,
-        };
-        let (base, quote) = {
-            let r = &self.rules[m.0 as usize];
-            (r.base_unit.clone(), r.quote_unit.clone())
-        };
-        let lock = match (req.side, checked.price) {
-            (Side::Buy, Some(p)) => Ok(self.buy_funds(m, p, checked.volume)),
-            (Side::Sell, _) => Ok(self.scale_amount(m, checked.volume)),
-            (Side::Buy, None) => self.market_buy_lock(m, checked.volume, &quote),
-        };
-        let lock = lock.and_then(|amount| {
-            if req.ord_type == OrdType::Market && req.side == Side::Sell {
-                self.check_liquidity(m, req.side, checked.volume)?;
-            }
-            let currency = if req.side == Side::Buy { &quote } else { &base };
-            self.accounts
-                .lock(currency, amount)
-                .map(|_| amount)
-                .map_err(|e| reject(codes::INSUFFICIENT_BALANCE, e.to_string()))
-        });
-        match lock {
-            Ok(amount) => order.locked = amount,
-            Err(r) => {
-                return self.emit(
-                    now,
-                    SimEvent::Rejected {
-                        order_id: id,
-                        reject: r,
-                    },
-                )
-            }
-        }
         self.orders.insert(id, order);
         self.emit_order(now, id);
         self.take(now, id);
@@ -267,12 +194,57 @@ impl Exchange {
         }
     }
 
-    fn check_liquidity(
-        &mut self,
-        m: MarketId,
-        side: Side,
-        volume: i64,
-    ) -> Result<i128, super::order::Reject> {
+    /// Peatio's checks, then the lock of the funds the order needs.
+    fn admit(&mut self, now: i64, id: OrderId, req: &NewOrder) -> Result<Order, Reject> {
+        let m = self.market_id(&req.market).ok_or_else(|| {
+            reject(
+                codes::MARKET_NOT_ENABLED,
+                format!("no market {:?}", req.market),
+            )
+        })?;
+        let checked = validate(req, m, &self.rules[m.0 as usize])?;
+        if !self.books.get_mut(m).is_valid() {
+            return Err(reject(
+                codes::CREATE_ERROR,
+                "the order book is not valid (no snapshot since a gap or disconnect)",
+            ));
+        }
+        let (base, quote) = {
+            let r = &self.rules[m.0 as usize];
+            (r.base_unit.clone(), r.quote_unit.clone())
+        };
+        let amount = match (req.side, checked.price) {
+            (Side::Buy, Some(p)) => self.buy_funds(m, p, checked.volume),
+            (Side::Sell, _) => self.scale_amount(m, checked.volume),
+            (Side::Buy, None) => self.market_buy_lock(m, checked.volume, &quote)?,
+        };
+        if req.ord_type == OrdType::Market && req.side == Side::Sell {
+            self.check_liquidity(m, req.side, checked.volume)?;
+        }
+        let currency = if req.side == Side::Buy { &quote } else { &base };
+        self.accounts
+            .lock(currency, amount)
+            .map_err(|e| reject(codes::INSUFFICIENT_BALANCE, e.to_string()))?;
+        Ok(Order {
+            id,
+            market: m,
+            side: req.side,
+            ord_type: req.ord_type,
+            price: checked.price,
+            origin: checked.volume,
+            remaining: checked.volume,
+            cost: 0,
+            state: OrderState::Wait,
+            trades_count: 0,
+            created_ns: now,
+            updated_ns: now,
+            locked: amount,
+            queue_ahead: 0,
+            traded_since_update: 0,
+        })
+    }
+
+    fn check_liquidity(&mut self, m: MarketId, side: Side, volume: i64) -> Result<i128, Reject> {
         let w = self.walk_effective(m, side, volume, None);
         if w.0 < volume {
             return Err(reject(
@@ -284,12 +256,7 @@ impl Exchange {
     }
 
     /// A market buy locks min(estimate × 1.1, available quote).
-    fn market_buy_lock(
-        &mut self,
-        m: MarketId,
-        volume: i64,
-        quote: &str,
-    ) -> Result<i128, super::order::Reject> {
+    fn market_buy_lock(&mut self, m: MarketId, volume: i64, quote: &str) -> Result<i128, Reject> {
         let cost = self.check_liquidity(m, Side::Buy, volume)?;
         let estimate = self.scale_total(m, cost);
         let estimate = match self.fees.mode {
