@@ -98,6 +98,36 @@ pub fn parse(s: &[u8], scale: u32) -> Result<i64, FixedError> {
     Ok(if neg { -value } else { value })
 }
 
+/// Parses an unsigned decimal integer of ASCII digits, faster than `str::parse` for the
+/// timestamps and sequence numbers on every record. `None` for an empty, non-digit or too
+/// large number.
+#[inline]
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    if s.len() < 20 {
+        // 19 digits always fit.
+        for &b in s {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        return Some(v);
+    }
+    for &b in s {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
 /// Parses into 128 bits, for balances held at 16 decimals; see [`parse`].
 pub fn parse_wide(s: &str, scale: u32) -> Result<i128, FixedError> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
@@ -209,6 +239,19 @@ mod tests {
         assert_eq!(parse_str("1.500000000", 2), Ok(150));
         assert_eq!(parse_str("-3.5", 1), Ok(-35));
         assert_eq!(parse_str(".5", 1), Ok(5));
+    }
+
+    #[test]
+    fn parses_integers() {
+        assert_eq!(
+            parse_u64(b"1723161254206652067"),
+            Some(1_723_161_254_206_652_067)
+        );
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_u64(b"12a"), None);
+        assert_eq!(parse_u64(b"-1"), None);
     }
 
     #[test]

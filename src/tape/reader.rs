@@ -281,12 +281,11 @@ impl<'r> CaptureReader<'r> {
 
 /// Parses `<ns> <payload>`.
 pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
-    let (ns, payload) = line
-        .split_once(' ')
-        .ok_or("expected \"<receive ns> <frame>\"")?;
-    let recv_ns: i64 = ns
-        .parse()
-        .map_err(|_| format!("receive time {:?} is not an integer", truncate(ns)))?;
+    let space = memchr::memchr(b' ', line.as_bytes()).ok_or("expected \"<receive ns> <frame>\"")?;
+    let (ns, payload) = (&line[..space], &line[space + 1..]);
+    let recv_ns = crate::fixed::parse_u64(ns.as_bytes())
+        .and_then(|v| i64::try_from(v).ok())
+        .ok_or_else(|| format!("receive time {:?} is not an integer", truncate(ns)))?;
     let body = match payload.strip_prefix('!') {
         None => Body::Frame(Cow::Borrowed(payload)),
         Some(rest) => {

@@ -414,7 +414,7 @@ fn fast_increment(text: &str) -> Option<Increment<'_>> {
     if &b[digits_end..] != b"}}" || digits_end == i || digits_end - i > 19 {
         return None;
     }
-    let sequence = text[i..digits_end].parse().ok()?;
+    let sequence = crate::fixed::parse_u64(&b[i..digits_end])?;
     let level = Some(IncLevels::Flat(Level { price, volume }));
     let (asks, bids) = if asks { (level, None) } else { (None, level) };
     Some(Increment {
