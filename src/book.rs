@@ -176,6 +176,18 @@ impl Book {
     /// Walks `side` from its best level, taking up to `amount` and stopping at `limit` (a
     /// price no level beyond may be taken at; `None` for no limit).
     pub fn walk(&self, side: BookSide, amount: i64, limit: Option<i64>) -> Walk {
+        self.walk_with(side, amount, limit, |_, shown| shown)
+    }
+
+    /// [`walk`](Self::walk), with what each level offers given by `available(price, shown)`
+    /// (the simulator subtracts the liquidity it already took).
+    pub fn walk_with(
+        &self,
+        side: BookSide,
+        amount: i64,
+        limit: Option<i64>,
+        available: impl Fn(i64, i64) -> i64,
+    ) -> Walk {
         let mut w = Walk::default();
         for l in self.levels(side) {
             if w.filled >= amount {
@@ -189,7 +201,10 @@ impl Book {
             if beyond {
                 break;
             }
-            let take = (amount - w.filled).min(l.amount);
+            let take = (amount - w.filled).min(available(l.price, l.amount).max(0));
+            if take == 0 {
+                continue;
+            }
             w.filled += take;
             w.cost += i128::from(take) * i128::from(l.price);
             w.worst_price = Some(l.price);

@@ -210,22 +210,6 @@ pub fn format_fixed(value: i128, scale: u32) -> String {
     )
 }
 
-/// Converts a scaled integer to a `rust_decimal::Decimal` for the edges.
-pub fn to_decimal(value: i128, scale: u32) -> rust_decimal::Decimal {
-    rust_decimal::Decimal::from_i128_with_scale(value, scale).normalize()
-}
-
-/// Converts a decimal to a scaled integer, refusing to round.
-pub fn from_decimal(d: rust_decimal::Decimal, scale: u32) -> Result<i64, FixedError> {
-    parse_str(&d.to_string(), scale)
-}
-
-/// Moves an integer from scale `from` to scale `to` (`to` ≥ `from`).
-#[inline]
-pub fn rescale_up(value: i128, from: u32, to: u32) -> i128 {
-    value * 10i128.pow(to - from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -245,14 +245,14 @@ impl Exchange {
     }
 
     fn check_liquidity(&mut self, m: MarketId, side: Side, volume: i64) -> Result<i128, Reject> {
-        let w = self.walk_effective(m, side, volume, None);
-        if w.0 < volume {
+        let w = self.walk_effective(m, side, volume);
+        if w.filled < volume {
             return Err(reject(
                 codes::INSUFFICIENT_LIQUIDITY,
                 "the book cannot fill the whole volume",
             ));
         }
-        Ok(w.1)
+        Ok(w.cost)
     }
 
     /// A market buy locks min(estimate × 1.1, available quote).
@@ -280,28 +280,15 @@ impl Exchange {
         Ok(want.min(available))
     }
 
-    /// (amount, Σ price × amount) the shown book, less what we took, offers to a taker.
-    fn walk_effective(
-        &mut self,
-        m: MarketId,
-        side: Side,
-        amount: i64,
-        limit: Option<i64>,
-    ) -> (i64, i128) {
+    /// What the shown book, less what we took, offers a taker of `amount` on `side`.
+    fn walk_effective(&mut self, m: MarketId, side: Side, amount: i64) -> crate::book::Walk {
         let opp = opposite(book_side(side));
         let consumed = &self.markets[m.0 as usize].consumed;
-        let book = self.books.get_mut(m);
-        let (mut filled, mut cost) = (0i64, 0i128);
-        for l in book.levels(opp) {
-            if filled >= amount || limit.is_some_and(|p| !within(side, l.price, p)) {
-                break;
-            }
-            let avail = l.amount - consumed.get(&(opp, l.price)).copied().unwrap_or(0);
-            let take = avail.max(0).min(amount - filled);
-            filled += take;
-            cost += i128::from(take) * i128::from(l.price);
-        }
-        (filled, cost)
+        self.books
+            .get_mut(m)
+            .walk_with(opp, amount, None, |price, shown| {
+                shown - consumed.get(&(opp, price)).copied().unwrap_or(0)
+            })
     }
 
     /// Takes liquidity for a new order: level by level at each level's price.

@@ -4,7 +4,7 @@
 use super::format::Session;
 use super::reader::{Body, Record};
 use crate::fixed;
-use crate::venue::{Frame, FrameKind, IncLevels, Level, MarketRules, Side};
+use crate::venue::{Frame, FrameKind, Level, MarketRules, Side};
 
 /// A market's index in the [`Normalizer`]'s table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -236,11 +236,7 @@ impl Normalizer {
                 }
                 for (side, levels) in [(BookSide::Ask, &inc.asks), (BookSide::Bid, &inc.bids)] {
                     let Some(levels) = levels else { continue };
-                    let list: &[Level<'_>] = match levels {
-                        IncLevels::Flat(l) => std::slice::from_ref(l),
-                        IncLevels::Nested(v) => v,
-                    };
-                    for l in list {
+                    for l in levels.as_slice() {
                         let (price, amount) = level(l, pp, ap)?;
                         out.push(Event {
                             recv_ns: t,
