@@ -488,3 +488,69 @@ async fn peatio_public_rest() {
     assert!(body.contains("\"playback_done\":true"), "{body}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_offset_and_loop() {
+    // Skip the first 600 s: the subscriber gets the book as it stands there, then the rest.
+    let mut cfg = config(Pace::Max);
+    cfg.wait_clients = 1;
+    cfg.start_offset_ns = 600_000_000_000;
+    let mut server = Server::start(cfg).await.unwrap();
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        r#"{"event":"subscribe","streams":["btcusdt.ob-inc","btcusdt.trades"]}"#,
+    )
+    .await;
+    let mut view = View::new();
+    let mut first_frames = Vec::new();
+    while let Some(t) = next_text(&mut ws, Duration::from_secs(2)).await {
+        if first_frames.len() < 2 {
+            first_frames.push(t.clone());
+        }
+        if !t.starts_with(r#"{"success""#) {
+            view.apply(&t);
+        }
+    }
+    timeout(Duration::from_secs(30), server.wait_playback())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first_frames[1].starts_with(r#"{"btcusdt.ob-snap""#));
+    assert!(
+        view.sequences.len() > 1_000 && view.sequences.len() < 60_000,
+        "{}",
+        view.sequences.len()
+    );
+    assert!(view.contiguous());
+    assert_eq!(view.gaps, 0);
+    assert_eq!(
+        view.book.best_bid(),
+        server.book("btcusdt").unwrap().best_bid()
+    );
+    server.stop().await;
+
+    // Looping: the second pass goes on from the first one's book, sequences unbroken.
+    let mut cfg = config(Pace::Max);
+    cfg.wait_clients = 1;
+    cfg.looping = true;
+    let server = Server::start(cfg).await.unwrap();
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        r#"{"event":"subscribe","streams":["btcusdt.ob-inc"]}"#,
+    )
+    .await;
+    let mut view = View::new();
+    while view.sequences.len() < 300_000 {
+        let t = next_text(&mut ws, Duration::from_secs(10))
+            .await
+            .expect("the loop keeps playing");
+        if !t.starts_with(r#"{"success""#) {
+            view.apply(&t);
+        }
+    }
+    assert!(view.contiguous());
+    assert_eq!(view.gaps, 0);
+    server.stop().await;
+}

@@ -243,6 +243,7 @@ pub async fn run(
     }
     let mut clock: Option<(i64, Instant)> = None;
     let mut last_t = i64::MIN;
+    let mut went_live = false;
     let mut pending = Vec::new();
     while let Some(batch) = tokio::select! {
         b = batches.recv() => b,
@@ -274,7 +275,17 @@ pub async fn run(
             {
                 let mut h = hub.lock().expect("hub lock");
                 h.now_ns = ev.recv_ns;
-                let frames = engine.apply(&mut h, m, &ev);
+                let mut frames = Vec::new();
+                if live && !went_live {
+                    // The skipped start built the books unseen: whoever subscribed meanwhile
+                    // gets them as they stand where playback begins.
+                    went_live = true;
+                    for feed in h.markets.iter().filter(|f| f.started) {
+                        let stream = format!("{}.ob-inc", feed.rules.id);
+                        frames.push((stream, Arc::from(feed.snapshot_frame())));
+                    }
+                }
+                frames.extend(engine.apply(&mut h, m, &ev));
                 if live {
                     h.frames_published += frames.len() as u64;
                     for (stream, frame) in frames {
