@@ -3,6 +3,7 @@
 
 pub mod frame;
 pub mod market;
+mod parse;
 pub mod rest;
 pub mod scan;
 
