@@ -633,3 +633,18 @@ fn our_own_orders_at_one_price_queue_in_time_order() {
     assert_eq!(ex.order(a).unwrap().state, OrderState::Done);
     assert_eq!(ex.order(b).unwrap().remaining, 200_000);
 }
+
+#[test]
+fn events_of_an_unknown_market_are_ignored() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    let t = EventKind::Trade {
+        id: 1,
+        taker: Side::Buy,
+        price: 1,
+        amount: 1,
+        exch_ns: 0,
+    };
+    ex.on_event(0, &ev(MarketId(99), t));
+    ex.on_event(0, &ev(MarketId(99), EventKind::SnapshotEnd));
+    assert!(events(&mut ex).is_empty());
+}
