@@ -98,6 +98,24 @@ async fn wait_recorded(server: &Server, dir: &Path) {
     }
 }
 
+/// Records until the server has played everything and gone quiet, then stops the recorder;
+/// with `all_sent`, first waits until the files hold every frame the server sent.
+async fn record_until_quiet(server: &Server, cfg: record::Config, all_sent: bool) -> Summary {
+    let out = cfg.out.clone();
+    let (stop, stop_rx) = watch::channel(false);
+    let rec = tokio::spawn(record::run(cfg, stop_rx));
+    settle(server).await;
+    if all_sent {
+        wait_recorded(server, &out).await;
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), rec)
+        .await
+        .expect("the recorder stops in time")
+        .unwrap()
+        .unwrap()
+}
+
 /// Every frame in the capture files, in order.
 fn frames_in(files: &[PathBuf]) -> (Vec<String>, Vec<String>) {
     let mut frames = Vec::new();
@@ -128,16 +146,7 @@ async fn record_with(
     let out = out_dir(name);
     let mut cfg = record_config(&server, &out);
     cfg.silence = silence;
-    let (stop, stop_rx) = watch::channel(false);
-    let rec = tokio::spawn(record::run(cfg, stop_rx));
-    settle(&server).await;
-    wait_recorded(&server, &out).await;
-    stop.send(true).unwrap();
-    let summary = tokio::time::timeout(Duration::from_secs(10), rec)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let summary = record_until_quiet(&server, cfg, true).await;
     let (frames, sessions) = frames_in(&summary.files);
     (summary, server, frames, sessions)
 }
@@ -316,11 +325,7 @@ async fn a_silent_connection_is_dropped_and_replaced() {
     let out = out_dir("silence");
     let mut cfg = record_config(&server, &out);
     cfg.silence = Duration::from_millis(500);
-    let (stop, stop_rx) = watch::channel(false);
-    let rec = tokio::spawn(record::run(cfg, stop_rx));
-    settle(&server).await;
-    stop.send(true).unwrap();
-    let summary = rec.await.unwrap().unwrap();
+    let summary = record_until_quiet(&server, cfg, false).await;
     assert!(summary.reconnects >= 1, "{summary:?}");
     let (frames, sessions) = frames_in(&summary.files);
     assert!(sessions.iter().filter(|s| *s == "disconnect").count() >= 2);
@@ -340,12 +345,7 @@ async fn rotation_by_size_reads_back_as_one_stream() {
     let mut cfg = record_config(&server, &out);
     cfg.max_bytes = Some(150_000);
     cfg.flush_every = Duration::from_millis(20);
-    let (stop, stop_rx) = watch::channel(false);
-    let rec = tokio::spawn(record::run(cfg, stop_rx));
-    settle(&server).await;
-    wait_recorded(&server, &out).await;
-    stop.send(true).unwrap();
-    let summary = rec.await.unwrap().unwrap();
+    let summary = record_until_quiet(&server, cfg, true).await;
     assert!(summary.files.len() >= 4, "{} files", summary.files.len());
     let mut sorted = summary.files.clone();
     sorted.sort();
