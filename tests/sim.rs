@@ -1,5 +1,7 @@
 //! The paper exchange against hand-computed numbers.
 
+mod common;
+
 use altsim::fixed;
 use altsim::sim::{
     Exchange, FeeMode, FeeSchedule, Latencies, Latency, NewOrder, OrderState, QueueModel, Rates,
@@ -9,110 +11,9 @@ use altsim::tape::{BookSide, Event, EventKind, GapReason, MarketId};
 use altsim::venue::market::load_markets;
 use altsim::venue::rest::codes;
 use altsim::venue::{MarketState, Side};
+use common::*;
 use rust_decimal::Decimal;
 use std::path::Path;
-
-const BTCUSDT: MarketId = MarketId(0);
-const DOGEBTC: MarketId = MarketId(2);
-
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
-fn exchange(fees: FeeSchedule, queue: QueueModel) -> Exchange {
-    let rules = load_markets(Path::new("data/markets.json")).unwrap();
-    Exchange::new(rules, fees, queue)
-}
-
-fn ev(market: MarketId, kind: EventKind) -> Event {
-    Event {
-        recv_ns: 0,
-        market,
-        kind,
-    }
-}
-
-/// A snapshot with (price, amount) levels given as decimals.
-fn snapshot(ex: &mut Exchange, m: MarketId, bids: &[(&str, &str)], asks: &[(&str, &str)]) {
-    let r = ex.rules()[m.0 as usize].clone();
-    ex.on_event(0, &ev(m, EventKind::SnapshotStart { sequence: Some(1) }));
-    for (side, list) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
-        for (p, a) in list {
-            let kind = EventKind::SnapshotLevel {
-                side,
-                price: fixed::parse_str(p, r.price_precision).unwrap(),
-                amount: fixed::parse_str(a, r.amount_precision).unwrap(),
-            };
-            ex.on_event(0, &ev(m, kind));
-        }
-    }
-    ex.on_event(0, &ev(m, EventKind::SnapshotEnd));
-}
-
-fn level(ex: &mut Exchange, m: MarketId, side: BookSide, p: &str, a: &str) {
-    let r = ex.rules()[m.0 as usize].clone();
-    let kind = EventKind::Level {
-        side,
-        price: fixed::parse_str(p, r.price_precision).unwrap(),
-        amount: fixed::parse_str(a, r.amount_precision).unwrap(),
-        sequence: None,
-    };
-    ex.on_event(1, &ev(m, kind));
-}
-
-fn trade(ex: &mut Exchange, m: MarketId, taker: Side, p: &str, a: &str) {
-    let r = ex.rules()[m.0 as usize].clone();
-    let kind = EventKind::Trade {
-        id: 1,
-        taker,
-        price: fixed::parse_str(p, r.price_precision).unwrap(),
-        amount: fixed::parse_str(a, r.amount_precision).unwrap(),
-        exch_ns: 0,
-    };
-    ex.on_event(2, &ev(m, kind));
-}
-
-fn bal(ex: &Exchange, c: &str) -> (String, String) {
-    let b = ex.accounts().balance(c);
-    (
-        fixed::format(b.available, BALANCE_SCALE),
-        fixed::format(b.locked, BALANCE_SCALE),
-    )
-}
-
-fn events(ex: &mut Exchange) -> Vec<SimEvent> {
-    let mut v = Vec::new();
-    ex.drain(&mut v);
-    v.into_iter().map(|(_, e)| e).collect()
-}
-
-fn place(ex: &mut Exchange, o: NewOrder) -> u64 {
-    let id = ex.reserve_id();
-    ex.submit(10, id, &o);
-    id
-}
-
-fn rejected_code(ex: &mut Exchange, o: NewOrder) -> &'static str {
-    place(ex, o);
-    match events(ex).as_slice() {
-        [SimEvent::Rejected { reject, .. }] => reject.code,
-        other => panic!("expected one rejection, got {other:?}"),
-    }
-}
-
-fn fills(evs: &[SimEvent]) -> Vec<(String, String, bool, String)> {
-    evs.iter()
-        .filter_map(|e| match e {
-            SimEvent::Fill(f) => Some((
-                fixed::format(f.price.into(), 2),
-                fixed::format(f.amount.into(), 6),
-                f.maker,
-                fixed::format(f.fee, BALANCE_SCALE),
-            )),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn taker_buy_pays_fee_in_base() {
@@ -274,8 +175,9 @@ fn marketable_limit_walks_levels_with_price_improvement_and_rests_the_rest() {
             ("60005.0".into(), "0.3".into(), false, "0.00075".into())
         ]
     );
-    // Paid 18000 + 18001.5; 0.4 × 60010 = 24004 stays locked; 6.5 of improvement came back.
-    assert_eq!(bal(&ex, "usdt"), ("4.5".into(), "24004.0".into()));
+    // Paid 18000 + 18001.5 of the 60010 locked; the 6.5 of price improvement stays locked
+    // with the 0.4 × 60010 = 24004 of the rest until the order ends (Peatio's `strike`).
+    assert_eq!(bal(&ex, "usdt"), ("0.0".into(), "24008.5".into()));
     let o = ex.order(id).unwrap();
     assert_eq!((o.state, o.remaining), (OrderState::Wait, 400_000));
     assert_eq!(fixed::format(o.avg_price().into(), 2), "60002.5");
@@ -333,20 +235,33 @@ fn market_orders_follow_peatio() {
         rejected_code(&mut ex, NewOrder::market("btcusdt", Side::Sell, d("0.6"))),
         codes::INSUFFICIENT_LIQUIDITY
     );
-    // Estimate 600 + 600.1 = 1200.1; ×1.1 = 1320.11 > 1000 available: locks 1000, so the
-    // second level (600.1 more after 600) does not fit and the rest is cancelled.
+    // Estimate 600 + 600.1 = 1200.1; ×1.1 = 1320.11 > 1000 available: locks 1000. The first
+    // level costs 600; the 400 left buys 400 / 60010 = 0.006665 (floored to 6 decimals) of the
+    // second, and the rest is cancelled.
     let id = place(&mut ex, NewOrder::market("btcusdt", Side::Buy, d("0.02")));
     let evs = events(&mut ex);
-    assert_eq!(fills(&evs).len(), 1);
+    assert_eq!(
+        fills(&evs),
+        [
+            ("60000.0".into(), "0.01".into(), false, "0.000025".into()),
+            (
+                "60010.0".into(),
+                "0.006665".into(),
+                false,
+                "0.0000166625".into()
+            )
+        ]
+    );
     let o = ex.order(id).unwrap();
-    assert_eq!((o.state, o.remaining), (OrderState::Cancel, 10_000));
-    assert_eq!(bal(&ex, "usdt"), ("400.0".into(), "0.0".into()));
-    assert_eq!(bal(&ex, "btc"), ("1.009975".into(), "0.0".into()));
+    assert_eq!((o.state, o.remaining), (OrderState::Cancel, 3_335));
+    // 1000 − 600 − 399.96665 = 0.03335 back; 0.016665 BTC less 0.25 %.
+    assert_eq!(bal(&ex, "usdt"), ("0.03335".into(), "0.0".into()));
+    assert_eq!(bal(&ex, "btc"), ("1.0166233375".into(), "0.0".into()));
     // A market sell fills at the bid and is done.
     let id = place(&mut ex, NewOrder::market("btcusdt", Side::Sell, d("0.1")));
     assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
     // 0.1 × 59990 = 5999, less 0.25 % = 5984.0025.
-    assert_eq!(bal(&ex, "usdt"), ("6384.0025".into(), "0.0".into()));
+    assert_eq!(bal(&ex, "usdt"), ("5984.03585".into(), "0.0".into()));
     ex.accounts().check_conservation().unwrap();
 }
 
@@ -379,18 +294,23 @@ fn queue_position_decides_maker_fills() {
     // move a conservative queue.
     level(&mut ex, BTCUSDT, BookSide::Bid, "59990.00", "0.3");
     assert_eq!(ex.order(id).unwrap().queue_ahead, 0);
-    // A trade strictly through our price fills the rest at our price.
+    // A sell strictly through our price reached us first: its volume fills us at our price.
     trade(&mut ex, BTCUSDT, Side::Sell, "59980.00", "0.01");
     assert_eq!(
         fills(&events(&mut ex)),
-        [("59990.0".into(), "0.4".into(), true, "0.001".into())]
+        [("59990.0".into(), "0.01".into(), true, "0.000025".into())]
+    );
+    trade(&mut ex, BTCUSDT, Side::Sell, "59980.00", "1");
+    assert_eq!(
+        fills(&events(&mut ex)),
+        [("59990.0".into(), "0.39".into(), true, "0.000975".into())]
     );
     assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
     ex.accounts().check_conservation().unwrap();
 }
 
 #[test]
-fn crossing_book_fills_resting_orders_at_their_price() {
+fn crossing_book_fills_resting_orders_at_their_price_up_to_what_it_shows() {
     let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
     ex.deposit("btc", d("1")).unwrap();
     snapshot(&mut ex, BTCUSDT, &[("59990.00", "1")], &[("60010.00", "1")]);
@@ -400,11 +320,22 @@ fn crossing_book_fills_resting_orders_at_their_price() {
     );
     events(&mut ex);
     level(&mut ex, BTCUSDT, BookSide::Bid, "60006.00", "0.05");
+    // 0.05 × 60005 = 3000.25, less 0.25 % in USDT.
     assert_eq!(
         fills(&events(&mut ex)),
-        [("60005.0".into(), "0.2".into(), true, "30.0025".into())]
+        [("60005.0".into(), "0.05".into(), true, "7.500625".into())]
     );
+    // The level falls to 0.03: nothing new there (it is what we took, less what left).
+    level(&mut ex, BTCUSDT, BookSide::Bid, "60006.00", "0.03");
+    assert!(fills(&events(&mut ex)).is_empty());
+    // It grows to 0.08: 0.05 of it is new.
+    level(&mut ex, BTCUSDT, BookSide::Bid, "60006.00", "0.08");
+    assert_eq!(fills(&events(&mut ex))[0].1, "0.05");
+    // A bid at our very price crosses too, and fills the last 0.1.
+    level(&mut ex, BTCUSDT, BookSide::Bid, "60005.00", "1");
+    assert_eq!(fills(&events(&mut ex))[0].1, "0.1");
     assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+    ex.accounts().check_conservation().unwrap();
 }
 
 #[test]
@@ -585,13 +516,21 @@ fn latency_delays_arrival_and_answers() {
         },
     ));
     sim.poll(&mut out);
-    // Placed at 10_000, arrived at 11_000, answered at 11_500: resting, not filled.
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].0, 11_500);
+    // Placed at 10_000, arrived at 11_000, answered at 11_500: resting, not filled, with the
+    // 6000 USDT it locked.
+    assert_eq!(out.len(), 2);
+    assert_eq!((out[0].0, out[1].0), (11_500, 11_500));
     match &out[0].1 {
         SimEvent::Order(o) => assert_eq!(
             (o.id, o.state, o.remaining),
             (id, OrderState::Wait, a("0.1"))
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &out[1].1 {
+        SimEvent::Balance { currency, balance } => assert_eq!(
+            (currency.as_str(), balance.locked),
+            ("usdt", 6_000 * 10i128.pow(BALANCE_SCALE))
         ),
         other => panic!("{other:?}"),
     }

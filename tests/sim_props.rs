@@ -68,6 +68,8 @@ fn run(
     let mut ids = Vec::new();
     let mut log = Vec::new();
     let mut out = Vec::new();
+    // Volume shown by the snapshot in progress: [asks, bids].
+    let mut snapshot = [0i64; 2];
     for (i, ev) in events.iter().enumerate() {
         let now = ev.recv_ns;
         while next < flow.len() && flow[next].0 <= i {
@@ -129,6 +131,28 @@ fn run(
                 .check_conservation()
                 .map_err(TestCaseError::fail)?;
         }
+        // What this event can give our resting orders at most: [our buys, our sells]. A trade
+        // gives its volume (at or through our price); a level, the volume it adds on the side
+        // that could cross us; a snapshot, what it shows.
+        let side_index = |side: BookSide| usize::from(side == BookSide::Bid);
+        let mut supply = [0i64; 2];
+        match ev.kind {
+            EventKind::Trade { amount, .. } => supply = [amount, amount],
+            EventKind::Level {
+                side,
+                price,
+                amount,
+                ..
+            } => {
+                supply[side_index(side)] =
+                    (amount - ex.book(MarketId(0)).level(side, price)).max(0);
+            }
+            EventKind::SnapshotStart { .. } => snapshot = [0, 0],
+            EventKind::SnapshotLevel { side, amount, .. } => snapshot[side_index(side)] += amount,
+            EventKind::SnapshotEnd => supply = snapshot,
+            _ => {}
+        }
+        let mut made = [0i64; 2];
         ex.on_event(now, ev);
         ex.drain(&mut out);
         for (_, e) in out.drain(..) {
@@ -152,8 +176,17 @@ fn run(
                     reached,
                     "maker fill {f:?} without a trade or cross at {ev:?}"
                 );
+                made[usize::from(f.side == Side::Sell)] += f.amount;
             }
             log.push(format!("{e:?}"));
+        }
+        for k in 0..2 {
+            prop_assert!(
+                made[k] <= supply[k],
+                "maker volume {} beyond the {} that {ev:?} traded or showed",
+                made[k],
+                supply[k]
+            );
         }
         ex.accounts()
             .check_conservation()

@@ -6,7 +6,7 @@ use crate::report::{self, EquityRow, FillRow, OrderRow, RunInfo, Summary, Tables
 use crate::scenario::Scenario;
 use crate::sim::{Exchange, Fill, Order, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
-use crate::tape::{EventKind, EventStream, MarketId};
+use crate::tape::{Event, EventKind, EventStream, MarketId};
 use crate::utc::utc;
 use crate::venue::MarketRules;
 use std::io::IsTerminal;
@@ -151,6 +151,8 @@ fn deliver(
             SimEvent::CancelFailed { order_id, reject } => {
                 strategy.on_reject(&mut ctx, order_id, &reject)
             }
+            // Already in the local balances the strategy reads.
+            SimEvent::Balance { .. } => {}
         }
     }
 }
@@ -194,10 +196,10 @@ pub fn run(
     for (c, v) in &s.balances {
         exchange.deposit(c, *v)?;
     }
-    let mut sim = Sim::new(exchange, s.latencies.clone(), s.seed);
+    let sim = Sim::new(exchange, s.latencies.clone(), s.seed);
     let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
-    let mut strategy = s.strategy.build(base_dir)?;
-    let mut rec = Recorder {
+    let strategy = s.strategy.build(base_dir)?;
+    let rec = Recorder {
         rules: &markets,
         market,
         tables: Tables::default(),
@@ -206,76 +208,50 @@ pub fn run(
         first_equity: None,
     };
     let pb = bar(s, progress);
-    let mut answers = Vec::new();
-    let (mut started, mut events) = (false, 0u64);
-    let (mut next_timer, mut next_equity) = (0i64, 0i64);
-    let timer = strategy.timer_ns();
-    while let Some(ev) = stream.next_event().map_err(|e| e.to_string())? {
-        if s.end_ns.is_some_and(|e| ev.recv_ns > e) {
-            break;
-        }
-        events += 1;
-        sim.on_event(&ev);
-        if s.start_ns.is_some_and(|st| ev.recv_ns < st) {
-            continue;
-        }
-        let now = ev.recv_ns;
-        if !started {
-            // The run starts once the strategy's market has a valid book to value the account at.
-            if !sim
-                .exchange()
-                .books()
-                .get(market)
-                .is_some_and(|b| b.is_valid())
-            {
-                continue;
-            }
-            rec.equity(now, &sim);
-            if rec.first_equity.is_none() {
-                continue;
-            }
-            started = true;
-            strategy.on_start(&mut Ctx::new(&mut sim));
-            next_timer = now;
-            next_equity = now + s.equity_interval_ns;
-        }
-        sim.poll(&mut answers);
-        deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
-        match ev.kind {
-            EventKind::Trade {
-                taker,
-                price,
-                amount,
-                ..
-            } => strategy.on_trade(&mut Ctx::new(&mut sim), ev.market, taker, price, amount),
-            EventKind::Level { .. } | EventKind::SnapshotEnd => {
-                strategy.on_book(&mut Ctx::new(&mut sim), ev.market)
-            }
-            _ => {}
-        }
-        if let Some(step) = timer {
-            if now >= next_timer {
-                strategy.on_timer(&mut Ctx::new(&mut sim));
-                next_timer = (next_timer + step).max(now - now.rem_euclid(step) + step);
+    let mut run = Run {
+        s,
+        market,
+        sim,
+        strategy,
+        rec,
+        answers: Vec::new(),
+        started: false,
+        events: 0,
+        next_timer: 0,
+        next_equity: 0,
+        changed: Vec::new(),
+        shown: 0,
+    };
+    // Events received at one instant are applied together: the strategy sees the book only
+    // once every part of an upstream update has landed.
+    let mut instant: Vec<Event> = Vec::new();
+    loop {
+        let ev = stream.next_event().map_err(|e| e.to_string())?;
+        let ends = ev.is_none_or(|e| s.end_ns.is_some_and(|end| e.recv_ns > end));
+        if instant
+            .first()
+            .is_some_and(|f| ends || ev.is_some_and(|e| e.recv_ns != f.recv_ns))
+        {
+            run.instant(&instant);
+            instant.clear();
+            if let Some(pb) = &pb {
+                run.progress(pb);
             }
         }
-        while now >= next_equity {
-            rec.equity(next_equity, &sim);
-            next_equity += s.equity_interval_ns;
-        }
-        if let Some(pb) = &pb {
-            if events % 4096 == 0 {
-                if let Some(st) = s.start_ns {
-                    pb.set_position(((now - st) / 1_000_000) as u64);
-                }
-                pb.set_message(format!(
-                    "{} events, sim time {}",
-                    crate::inspect::thousands(events),
-                    utc(now)
-                ));
-            }
+        match ev {
+            Some(e) if !ends => instant.push(e),
+            _ => break,
         }
     }
+    let Run {
+        mut sim,
+        mut strategy,
+        mut rec,
+        mut answers,
+        started,
+        events,
+        ..
+    } = run;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -312,6 +288,113 @@ pub fn run(
         tables,
         info,
     })
+}
+
+/// The state of a run between receive instants.
+struct Run<'a> {
+    s: &'a Scenario,
+    market: MarketId,
+    sim: Sim,
+    strategy: Box<dyn Strategy>,
+    rec: Recorder<'a>,
+    answers: Vec<(i64, SimEvent)>,
+    started: bool,
+    events: u64,
+    next_timer: i64,
+    next_equity: i64,
+    /// Markets whose book changed in the current instant, in first-change order.
+    changed: Vec<MarketId>,
+    /// Events counted at the last progress update.
+    shown: u64,
+}
+
+impl Run<'_> {
+    /// Applies every event received at one instant, then lets the strategy act: answers that
+    /// arrived, trades in order, one book callback per changed market, the timer, equity rows.
+    fn instant(&mut self, evs: &[Event]) {
+        let now = evs[0].recv_ns;
+        for ev in evs {
+            self.events += 1;
+            self.sim.on_event(ev);
+        }
+        if self.s.start_ns.is_some_and(|st| now < st) {
+            return;
+        }
+        if !self.started && !self.start(now) {
+            return;
+        }
+        let (sim, strategy) = (&mut self.sim, self.strategy.as_mut());
+        sim.poll(&mut self.answers);
+        deliver(&mut self.answers, &mut self.rec, strategy, sim);
+        self.changed.clear();
+        for ev in evs {
+            match ev.kind {
+                EventKind::Trade {
+                    taker,
+                    price,
+                    amount,
+                    ..
+                } => strategy.on_trade(&mut Ctx::new(sim), ev.market, taker, price, amount),
+                EventKind::Level { .. } | EventKind::SnapshotEnd
+                    if !self.changed.contains(&ev.market) =>
+                {
+                    self.changed.push(ev.market)
+                }
+                _ => {}
+            }
+        }
+        for &m in &self.changed {
+            strategy.on_book(&mut Ctx::new(sim), m);
+        }
+        if let Some(step) = strategy.timer_ns() {
+            if now >= self.next_timer {
+                strategy.on_timer(&mut Ctx::new(sim));
+                self.next_timer = (self.next_timer + step).max(now - now.rem_euclid(step) + step);
+            }
+        }
+        while now >= self.next_equity {
+            self.rec.equity(self.next_equity, sim);
+            self.next_equity += self.s.equity_interval_ns;
+        }
+    }
+
+    /// Starts the run once the strategy's market has a valid book to value the account at.
+    fn start(&mut self, now: i64) -> bool {
+        if !self
+            .sim
+            .exchange()
+            .books()
+            .get(self.market)
+            .is_some_and(|b| b.is_valid())
+        {
+            return false;
+        }
+        self.rec.equity(now, &self.sim);
+        if self.rec.first_equity.is_none() {
+            return false;
+        }
+        self.started = true;
+        self.strategy.on_start(&mut Ctx::new(&mut self.sim));
+        self.next_timer = now;
+        self.next_equity = now + self.s.equity_interval_ns;
+        true
+    }
+
+    fn progress(&mut self, pb: &indicatif::ProgressBar) {
+        if self.events < self.shown + 4096 {
+            return;
+        }
+        self.shown = self.events;
+        let now = self.sim.now();
+        if let Some(st) = self.s.start_ns {
+            pb.set_position(((now - st).max(0) / 1_000_000) as u64);
+        }
+        pb.set_message(format!(
+            "{} events, sim time {}",
+            crate::inspect::thousands(self.events),
+            utc(now)
+        ));
+    }
 }
 
 fn strategy_name(c: &crate::strategy::StrategyConfig) -> &'static str {

@@ -1,6 +1,6 @@
 //! Orders, their states, what the simulator reports, and Peatio's validation.
 
-use super::accounts::BALANCE_SCALE;
+use super::accounts::{Balance, BALANCE_SCALE};
 use crate::fixed::{self, FixedError};
 use crate::tape::MarketId;
 use crate::venue::rest::codes;
@@ -322,6 +322,12 @@ pub enum SimEvent {
     CancelFailed {
         order_id: OrderId,
         reject: Reject,
+    },
+    /// A currency's balance after a change (the private `balance` stream): what the client
+    /// knows of its funds.
+    Balance {
+        currency: String,
+        balance: Balance,
     },
 }
 

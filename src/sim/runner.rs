@@ -4,8 +4,13 @@
 //!
 //! One clock runs through it all: the local receive clock. A market event received at `r`
 //! happened on the exchange at `r − feed`; a request sent at `t` reaches the exchange at
-//! `t + entry`; an answer the exchange gives at `x` reaches us at `x + response`.
+//! `t + entry`; an answer the exchange gives at `x` reaches us at `x + response`, but never
+//! before the answer given ahead of it: one connection delivers in order.
+//!
+//! The strategy sees its balances as the answers tell them (the private `balance` stream), not
+//! the exchange's books: a fill shows in the local balance when its answer arrives.
 
+use super::accounts::Balance;
 use super::exchange::Exchange;
 use super::latency::{Latencies, Rng};
 use super::order::{NewOrder, OrderId, SimEvent};
@@ -28,11 +33,21 @@ pub struct Sim {
     to_local: BTreeMap<(i64, u64), SimEvent>,
     seq: u64,
     now: i64,
+    /// Local arrival time of the last answer sent: the next one arrives no earlier.
+    last_answer: i64,
+    /// Balances as the answers received so far tell them.
+    balances: BTreeMap<String, Balance>,
     scratch: Vec<(i64, SimEvent)>,
 }
 
 impl Sim {
+    /// The client starts out knowing the balances deposited on `exchange`.
     pub fn new(exchange: Exchange, latencies: Latencies, seed: u64) -> Self {
+        let balances = exchange
+            .accounts()
+            .iter()
+            .map(|(c, b)| (c.to_string(), b))
+            .collect();
         Sim {
             exchange,
             latencies,
@@ -41,6 +56,8 @@ impl Sim {
             to_local: BTreeMap::new(),
             seq: 0,
             now: i64::MIN,
+            last_answer: i64::MIN,
+            balances,
             scratch: Vec::new(),
         }
     }
@@ -51,6 +68,11 @@ impl Sim {
 
     pub fn exchange_mut(&mut self) -> &mut Exchange {
         &mut self.exchange
+    }
+
+    /// A currency's balance as the answers received so far tell it.
+    pub fn balance(&self, currency: &str) -> Balance {
+        self.balances.get(currency).copied().unwrap_or_default()
     }
 
     /// The local clock: the receive time of the last event handled.
@@ -99,9 +121,12 @@ impl Sim {
         let mut produced = std::mem::take(&mut self.scratch);
         self.exchange.drain(&mut produced);
         for (at, ev) in produced.drain(..) {
-            let local = at + self.latencies.response.sample(&mut self.rng);
+            let local = (at + self.latencies.response.sample(&mut self.rng))
+                .max(self.now)
+                .max(self.last_answer);
+            self.last_answer = local;
             let seq = self.next_seq();
-            self.to_local.insert((local.max(self.now), seq), ev);
+            self.to_local.insert((local, seq), ev);
         }
         self.scratch = produced;
     }
@@ -123,7 +148,11 @@ impl Sim {
                 break;
             }
             let at = entry.key().0;
-            out.push((at, entry.remove()));
+            let ev = entry.remove();
+            if let SimEvent::Balance { currency, balance } = &ev {
+                self.balances.insert(currency.clone(), *balance);
+            }
+            out.push((at, ev));
         }
     }
 

@@ -52,9 +52,9 @@ impl<'a> Ctx<'a> {
         self.sim.exchange().books().get(m)
     }
 
-    /// A currency's balance at 16 decimals.
+    /// A currency's balance at 16 decimals, as the exchange's answers received so far tell it.
     pub fn balance(&self, currency: &str) -> Balance {
-        self.sim.exchange().accounts().balance(currency)
+        self.sim.balance(currency)
     }
 
     /// A currency's available balance as a decimal.

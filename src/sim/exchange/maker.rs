@@ -1,9 +1,20 @@
 //! The exchange's side of market data: the book follows the feed, and our resting orders
 //! move up their queues and fill on trades at or through their price and on a crossing book.
+//! The rules, with their sources, are in `docs/fill-rules.md`.
 
-use super::{book_side, Exchange};
+use super::{book_side, opposite, Exchange};
+use crate::sim::OrderId;
 use crate::tape::{BookSide, Event, EventKind, MarketId};
 use crate::venue::Side;
+
+/// Whether a resting order on `side` at `ours` stands strictly ahead of `price` in price
+/// priority (a higher bid, a lower ask).
+fn better(side: Side, ours: i64, price: i64) -> bool {
+    match side {
+        Side::Buy => ours > price,
+        Side::Sell => ours < price,
+    }
+}
 
 impl Exchange {
     /// A market event reaches the exchange at `now` (its receive time less the feed latency).
@@ -24,7 +35,7 @@ impl Exchange {
                 let prev = book.level(side, price);
                 book.apply(ev);
                 let ms = &mut self.markets[ev.market.0 as usize];
-                ms.consumed.remove(&(side, price));
+                ms.taken.on_level(side, price, amount);
                 if !ms.resting.is_empty() {
                     self.requeue(ev.market, side, price, prev, amount);
                     self.cross(now, ev.market);
@@ -32,7 +43,7 @@ impl Exchange {
             }
             EventKind::SnapshotStart { .. } | EventKind::SnapshotLevel { .. } => {
                 self.books.apply(ev);
-                self.markets[ev.market.0 as usize].consumed.clear();
+                self.markets[ev.market.0 as usize].taken.clear();
             }
             EventKind::SnapshotEnd => {
                 self.books.apply(ev);
@@ -86,63 +97,104 @@ impl Exchange {
         }
     }
 
-    /// Fills resting orders that a public trade reached.
+    /// Our resting orders on `side`, in the order an incoming taker meets them: best price
+    /// first, then oldest first.
+    fn in_priority(&self, m: MarketId, side: Side) -> Vec<OrderId> {
+        let mut v: Vec<(i64, OrderId)> = self.markets[m.0 as usize]
+            .resting
+            .iter()
+            .map(|id| &self.orders[id])
+            .filter(|o| o.side == side)
+            .map(|o| {
+                let p = o.price.expect("resting orders have a price");
+                (if side == Side::Buy { -p } else { p }, o.id)
+            })
+            .collect();
+        // Stable: at one price, `resting` order (oldest first) is kept.
+        v.sort_by_key(|&(key, _)| key);
+        v.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// A public trade of `amount` at `price`, its taker on `taker`'s side.
+    ///
+    /// - Our orders on the other side strictly better than `price` stood ahead of every order
+    ///   the taker met at `price`: they take the trade's volume first, in priority order.
+    /// - Our orders on the other side at `price` see the rest of the volume advance their queue
+    ///   and fill with what passes the queue ahead of them.
+    /// - Our orders on the taker's own side strictly better than `price` show that a level on
+    ///   the other side stood within their price: that volume fills them as a crossing level
+    ///   would ([`cross`](Self::cross)), less what we already took at that level.
     fn on_trade(&mut self, now: i64, m: MarketId, taker: Side, price: i64, amount: i64) {
         let mut fills = Vec::new();
-        for id in &self.markets[m.0 as usize].resting {
-            let o = self.orders.get_mut(id).expect("resting orders exist");
+        let mut left = amount;
+        for id in self.in_priority(m, taker.opposite()) {
+            let o = self.orders.get_mut(&id).expect("resting orders exist");
             let p = o.price.expect("resting orders have a price");
-            let through = match o.side {
-                Side::Buy => price < p,
-                Side::Sell => price > p,
-            };
-            if through {
-                fills.push((*id, p, o.remaining));
-            } else if price == p && taker != o.side {
-                let fill = (amount - o.queue_ahead).clamp(0, o.remaining);
-                o.queue_ahead = (o.queue_ahead - amount).max(0);
+            if better(o.side, p, price) {
+                let f = left.min(o.remaining);
+                left -= f;
+                if f > 0 {
+                    fills.push((id, p, f));
+                }
+            } else if p == price {
+                let f = (left - o.queue_ahead).clamp(0, o.remaining);
+                o.queue_ahead = (o.queue_ahead - left).max(0);
                 o.traded_since_update += amount;
-                if fill > 0 {
-                    fills.push((*id, p, fill));
+                if f > 0 {
+                    fills.push((id, p, f));
                 }
             }
         }
+        let level = opposite(book_side(taker));
+        let unseen = self.markets[m.0 as usize].taken.left(level, price, amount);
+        let mut evidence = unseen;
+        for id in self.in_priority(m, taker) {
+            let o = &self.orders[&id];
+            let p = o.price.expect("resting orders have a price");
+            if evidence == 0 || !better(o.side, p, price) {
+                break;
+            }
+            let f = evidence.min(o.remaining);
+            evidence -= f;
+            fills.push((id, p, f));
+        }
+        self.markets[m.0 as usize]
+            .taken
+            .take(level, price, unseen - evidence);
         for (id, p, amount) in fills {
             self.fill(now, id, p, amount, true);
         }
     }
 
-    /// Fills resting orders that the opposite best price (less what we took) has reached.
+    /// Fills resting orders that the opposite side of the book has reached: each, in priority
+    /// order, at its own price, with at most the volume the crossing levels show less what we
+    /// already took there. The rest keeps resting.
     fn cross(&mut self, now: i64, m: MarketId) {
-        let book = self.books.get_mut(m);
-        if !book.is_valid() {
+        if !self.books.get_mut(m).is_valid() {
             return;
         }
-        let consumed = &self.markets[m.0 as usize].consumed;
-        let effective_best = |side: BookSide| {
-            if consumed.is_empty() {
-                return book.best(side).map(|l| l.price);
+        for side in [Side::Buy, Side::Sell] {
+            let opp = opposite(book_side(side));
+            for id in self.in_priority(m, side) {
+                let o = &self.orders[&id];
+                let (p, mut want) = (o.price.expect("resting orders have a price"), o.remaining);
+                let book = self.books.get_mut(m);
+                let takes =
+                    self.markets[m.0 as usize]
+                        .taken
+                        .sweep(book, opp, Some(p), |_, left| {
+                            let t = left.min(want);
+                            want -= t;
+                            t
+                        });
+                if takes.is_empty() {
+                    // Orders behind this one in priority cannot be reached either.
+                    break;
+                }
+                for (_, amount) in takes {
+                    self.fill(now, id, p, amount, true);
+                }
             }
-            book.levels(side).find_map(|l| {
-                let left = l.amount - consumed.get(&(side, l.price)).copied().unwrap_or(0);
-                (left > 0).then_some(l.price)
-            })
-        };
-        let (ask, bid) = (effective_best(BookSide::Ask), effective_best(BookSide::Bid));
-        let mut fills = Vec::new();
-        for id in &self.markets[m.0 as usize].resting {
-            let o = &self.orders[id];
-            let p = o.price.expect("resting orders have a price");
-            let crossed = match o.side {
-                Side::Buy => ask.is_some_and(|a| a <= p),
-                Side::Sell => bid.is_some_and(|b| b >= p),
-            };
-            if crossed {
-                fills.push((*id, p, o.remaining));
-            }
-        }
-        for (id, p, amount) in fills {
-            self.fill(now, id, p, amount, true);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The matching core: Peatio's rules applied to our orders against the replayed book and
 //! trades, on the exchange's clock.
 
-use super::accounts::{Accounts, BALANCE_SCALE};
+use super::accounts::{Accounts, Balance, BALANCE_SCALE};
 use super::fees::{fee_of, FeeMode, FeeSchedule};
 use super::order::{
     reject, validate, Fill, NewOrder, OrdType, Order, OrderId, OrderState, OrderTable, Reject,
@@ -12,8 +12,10 @@ use crate::book::{Book, Books};
 use crate::tape::{BookSide, MarketId};
 use crate::venue::rest::codes;
 use crate::venue::{MarketRules, Side};
+use liquidity::{BuyCost, Taken};
 use std::collections::{BTreeMap, VecDeque};
 
+mod liquidity;
 mod maker;
 
 const THIRTY_DAYS_NS: i64 = 30 * 86_400 * 1_000_000_000;
@@ -23,8 +25,8 @@ const THIRTY_DAYS_NS: i64 = 30 * 86_400 * 1_000_000_000;
 struct MarketSim {
     /// Our resting orders, oldest first.
     resting: Vec<OrderId>,
-    /// Liquidity we took, by level, until the feed next sets that level.
-    consumed: BTreeMap<(BookSide, i64), i64>,
+    /// Liquidity of the shown book that our fills consumed.
+    taken: Taken,
     /// Our fills' quote volume (16 decimals) over the last 30 days, for fee tiers.
     volume: VecDeque<(i64, i128)>,
     volume_sum: i128,
@@ -42,6 +44,8 @@ pub struct Exchange {
     next_order: OrderId,
     next_trade: u64,
     out: Vec<(i64, SimEvent)>,
+    /// The balances last reported to the client, per currency.
+    reported: BTreeMap<String, Balance>,
 }
 
 fn book_side(side: Side) -> BookSide {
@@ -55,14 +59,6 @@ fn opposite(side: BookSide) -> BookSide {
     match side {
         BookSide::Bid => BookSide::Ask,
         BookSide::Ask => BookSide::Bid,
-    }
-}
-
-/// Whether `price` is at or better than `limit` for an order on `side` taking liquidity.
-fn within(side: Side, price: i64, limit: i64) -> bool {
-    match side {
-        Side::Buy => price <= limit,
-        Side::Sell => price >= limit,
     }
 }
 
@@ -81,6 +77,7 @@ impl Exchange {
             next_order: 1,
             next_trade: 1,
             out: Vec::new(),
+            reported: BTreeMap::new(),
         }
     }
 
@@ -96,6 +93,8 @@ impl Exchange {
             return Err(format!("balance {currency} {amount}: must not be negative"));
         }
         self.accounts.deposit(currency, units);
+        self.reported
+            .insert(currency.to_string(), self.accounts.balance(currency));
         Ok(())
     }
 
@@ -147,15 +146,15 @@ impl Exchange {
         total * 10i128.pow(BALANCE_SCALE - self.rules[m.0 as usize].total_scale())
     }
 
-    /// Quote needed to buy `amount` at `price`, with the fee on top in the `quote` fee mode.
-    fn buy_funds(&self, m: MarketId, price: i64, amount: i64) -> i128 {
-        let total = self.scale_total(m, i128::from(price) * i128::from(amount));
-        match self.fees.mode {
-            FeeMode::Received => total,
-            FeeMode::Quote => {
-                let r = self.fees.default_max_rate(&self.rules[m.0 as usize].id);
-                total + fee_of(total, r)
-            }
+    /// What buying costs on market `m`, with the fee on top in the `quote` fee mode.
+    fn buy_cost(&self, m: MarketId) -> BuyCost {
+        let r = &self.rules[m.0 as usize];
+        BuyCost {
+            unit: 10i128.pow(BALANCE_SCALE - r.total_scale()),
+            quote_fee_rate: match self.fees.mode {
+                FeeMode::Received => None,
+                FeeMode::Quote => Some(self.fees.default_max_rate(&r.id)),
+            },
         }
     }
 
@@ -163,9 +162,26 @@ impl Exchange {
         self.out.push((at, ev));
     }
 
+    /// Reports an order's state, then its market's balances that changed since last reported
+    /// (the private `order` and `balance` streams).
     fn emit_order(&mut self, at: i64, id: OrderId) {
         let o = self.orders[&id].clone();
+        let r = &self.rules[o.market.0 as usize];
+        let currencies = [r.base_unit.clone(), r.quote_unit.clone()];
         self.emit(at, SimEvent::Order(o));
+        for currency in currencies {
+            let now = self.accounts.balance(&currency);
+            if self.reported.get(&currency).copied().unwrap_or_default() != now {
+                self.reported.insert(currency.clone(), now);
+                self.emit(
+                    at,
+                    SimEvent::Balance {
+                        currency,
+                        balance: now,
+                    },
+                );
+            }
+        }
     }
 
     /// An order reaches the exchange at `now`.
@@ -216,7 +232,7 @@ impl Exchange {
             (r.base_unit.clone(), r.quote_unit.clone())
         };
         let amount = match (req.side, checked.price) {
-            (Side::Buy, Some(p)) => self.buy_funds(m, p, checked.volume),
+            (Side::Buy, Some(p)) => self.buy_cost(m).of(p, checked.volume),
             (Side::Sell, _) => self.scale_amount(m, checked.volume),
             (Side::Buy, None) => self.market_buy_lock(m, checked.volume, &quote)?,
         };
@@ -285,60 +301,46 @@ impl Exchange {
     /// What the shown book, less what we took, offers a taker of `amount` on `side`.
     fn walk_effective(&mut self, m: MarketId, side: Side, amount: i64) -> crate::book::Walk {
         let opp = opposite(book_side(side));
-        let consumed = &self.markets[m.0 as usize].consumed;
+        let taken = &self.markets[m.0 as usize].taken;
         self.books
             .get_mut(m)
             .walk_with(opp, amount, None, |price, shown| {
-                shown - consumed.get(&(opp, price)).copied().unwrap_or(0)
+                taken.left(opp, price, shown)
             })
     }
 
-    /// Takes liquidity for a new order: level by level at each level's price.
+    /// Takes liquidity for a new order: level by level at each level's price, up to its limit
+    /// price; a market buy also stops where its lock no longer pays for a whole unit, after
+    /// clipping the last fill to what the lock pays for (Peatio's `volume_limit`).
     fn take(&mut self, now: i64, id: OrderId) {
-        let (m, side, limit) = {
-            let o = &self.orders[&id];
-            (o.market, o.side, o.price)
-        };
+        let o = &self.orders[&id];
+        let (m, side, limit, mut want) = (o.market, o.side, o.price, o.remaining);
+        let mut funds = (o.ord_type == OrdType::Market && side == Side::Buy).then_some(o.locked);
+        let cost = self.buy_cost(m);
         let opp = opposite(book_side(side));
-        loop {
-            let o = &self.orders[&id];
-            if o.remaining == 0 {
-                break;
-            }
-            let consumed = &self.markets[m.0 as usize].consumed;
-            let level = self.books.get_mut(m).levels(opp).find_map(|l| {
-                let avail = l.amount - consumed.get(&(opp, l.price)).copied().unwrap_or(0);
-                (avail > 0).then_some((l.price, avail))
-            });
-            let Some((price, avail)) = level else { break };
-            if limit.is_some_and(|p| !within(side, price, p)) {
-                break;
-            }
-            let mut take = avail.min(o.remaining);
-            if o.ord_type == OrdType::Market && side == Side::Buy {
-                // Peatio stops a market buy when the next fill would exceed its lock.
-                if self.buy_funds(m, price, take) > o.locked {
-                    break;
+        let book = self.books.get_mut(m);
+        let takes = self.markets[m.0 as usize]
+            .taken
+            .sweep(book, opp, limit, |price, left| {
+                let mut t = left.min(want);
+                if let Some(f) = funds.as_mut() {
+                    t = t.min(cost.max_amount(price, *f));
+                    *f -= cost.of(price, t);
                 }
-            }
-            if take == 0 {
-                break;
-            }
-            take = take.min(o.remaining);
-            *self.markets[m.0 as usize]
-                .consumed
-                .entry((opp, price))
-                .or_insert(0) += take;
-            self.fill(now, id, price, take, false);
+                want -= t;
+                t
+            });
+        for (price, amount) in takes {
+            self.fill(now, id, price, amount, false);
         }
     }
 
-    /// Books a fill of `amount` at `price` for order `id`.
+    /// Books a fill of `amount` at `price` for order `id`. Like Peatio's `Order#strike`, the
+    /// order's lock falls by what the fill spent; what a limit buy saved by price improvement
+    /// stays locked until the order is done or cancelled.
     fn fill(&mut self, now: i64, id: OrderId, price: i64, amount: i64, maker: bool) {
         let o = &self.orders[&id];
-        let m = o.market;
-        let side = o.side;
-        let order_price = o.price;
+        let (m, side, held) = (o.market, o.side, o.locked);
         let rules = &self.rules[m.0 as usize];
         let (base, quote, market) = (
             rules.base_unit.clone(),
@@ -362,36 +364,43 @@ impl Exchange {
         ms.volume_sum += total16;
         let rate = if maker { rates.maker } else { rates.taker };
         let quote_mode = self.fees.mode == FeeMode::Quote;
-        let (fee, fee_currency) = match (side, quote_mode) {
+        let (mut fee, fee_currency) = match (side, quote_mode) {
             (Side::Buy, false) => (fee_of(amount16, rate), base.clone()),
             _ => (fee_of(total16, rate), quote.clone()),
         };
-        let mut released = 0i128;
-        match side {
+        let spent = match side {
             Side::Buy => {
-                // What this amount held: at the order's price for a limit, the cost for a market.
-                let held = match order_price {
-                    Some(p) => self.buy_funds(m, p, amount),
-                    None => total16 + if quote_mode { fee } else { 0 },
+                if quote_mode {
+                    // Per-fill rounding of the fee can pass the lock by a few 10⁻¹⁶: lock the
+                    // difference too, or charge no more than the account holds.
+                    let short = total16 + fee - held;
+                    if short > 0 {
+                        let add = short.min(self.accounts.balance(&quote).available);
+                        if add > 0 {
+                            self.accounts
+                                .lock(&quote, add)
+                                .expect("no more than available");
+                            self.orders.get_mut(&id).expect("order exists").locked += add;
+                        }
+                        fee -= short - add;
+                    }
                 }
-                .min(self.orders[&id].locked);
                 self.accounts.pay_locked(&quote, total16);
                 if quote_mode {
                     self.accounts.pay_fee_locked(&quote, fee);
                     self.accounts.receive(&base, amount16, 0);
+                    total16 + fee
                 } else {
                     self.accounts.receive(&base, amount16, fee);
-                }
-                released = held - total16 - if quote_mode { fee } else { 0 };
-                if released > 0 {
-                    self.accounts.unlock(&quote, released);
+                    total16
                 }
             }
             Side::Sell => {
                 self.accounts.pay_locked(&base, amount16);
                 self.accounts.receive(&quote, total16, fee);
+                amount16
             }
-        }
+        };
         let trade_id = self.next_trade;
         self.next_trade += 1;
         let o = self.orders.get_mut(&id).expect("order exists");
@@ -399,10 +408,7 @@ impl Exchange {
         o.cost += total;
         o.trades_count += 1;
         o.updated_ns = now;
-        o.locked -= match side {
-            Side::Buy => total16 + released + if quote_mode { fee } else { 0 },
-            Side::Sell => amount16,
-        };
+        o.locked -= spent;
         let fill = Fill {
             trade_id,
             order_id: id,

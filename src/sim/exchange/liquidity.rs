@@ -1,0 +1,202 @@
+//! Liquidity we took from the shown book, and what a buy costs in quote.
+//!
+//! The feed never shows our orders, so a level we took from keeps showing its old volume. The
+//! [`Taken`] ledger remembers, per level, how much of the shown volume is ours already, so that
+//! neither a second order nor a crossing fill takes it twice. Every later change of the level
+//! is someone else's doing (the feed knows nothing of us), so the ledger keeps what we took and
+//! only clamps it to what the level still shows: a level that falls by 0.5 after we took 1 of
+//! its 3 offers 1.5 more, not 2.5; a level that empties forgets us.
+
+use crate::book::Book;
+use crate::tape::BookSide;
+use std::collections::BTreeMap;
+
+/// Per level, the volume of the shown book that our fills have consumed.
+#[derive(Debug, Default)]
+pub(super) struct Taken(BTreeMap<(BookSide, i64), i64>);
+
+/// Whether `price` on the opposite `side` is within a taker's `limit`.
+fn within(side: BookSide, price: i64, limit: i64) -> bool {
+    match side {
+        BookSide::Ask => price <= limit,
+        BookSide::Bid => price >= limit,
+    }
+}
+
+impl Taken {
+    /// What we consumed at a level.
+    pub fn at(&self, side: BookSide, price: i64) -> i64 {
+        self.0.get(&(side, price)).copied().unwrap_or(0)
+    }
+
+    /// What a level shows that is not ours already.
+    pub fn left(&self, side: BookSide, price: i64, shown: i64) -> i64 {
+        (shown - self.at(side, price)).max(0)
+    }
+
+    /// Records `amount` more taken at a level.
+    pub fn take(&mut self, side: BookSide, price: i64, amount: i64) {
+        if amount > 0 {
+            *self.0.entry((side, price)).or_insert(0) += amount;
+        }
+    }
+
+    /// The feed set a level to `shown`: what we took cannot exceed what is left there.
+    pub fn on_level(&mut self, side: BookSide, price: i64, shown: i64) {
+        if let Some(t) = self.0.get_mut(&(side, price)) {
+            *t = (*t).min(shown);
+            if *t <= 0 {
+                self.0.remove(&(side, price));
+            }
+        }
+    }
+
+    /// A snapshot replaced the book.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Walks `side` of `book` from its best level up to `limit` (inclusive; `None`: no limit),
+    /// offering each level's volume less what we took to `want(price, left)`, which answers how
+    /// much to take there (0 stops the walk). Records what is taken; returns (price, amount)
+    /// for each level taken from, best first.
+    pub fn sweep(
+        &mut self,
+        book: &Book,
+        side: BookSide,
+        limit: Option<i64>,
+        mut want: impl FnMut(i64, i64) -> i64,
+    ) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for l in book.levels(side) {
+            if limit.is_some_and(|p| !within(side, l.price, p)) {
+                break;
+            }
+            let left = self.left(side, l.price, l.amount);
+            if left == 0 {
+                continue;
+            }
+            let t = want(l.price, left).min(left);
+            if t <= 0 {
+                break;
+            }
+            self.take(side, l.price, t);
+            out.push((l.price, t));
+        }
+        out
+    }
+}
+
+/// What buying costs in quote at 16 decimals: `price × amount` scaled from the market's total
+/// scale, plus the fee in the `quote` fee mode (Hummingbot's paper trade; Peatio charges the
+/// buyer's fee in base, so there it is 0).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BuyCost {
+    /// 10^(16 − total scale): one unit of price × amount in balance units.
+    pub unit: i128,
+    /// The fee rate (millionths) added on top, in the `quote` fee mode.
+    pub quote_fee_rate: Option<i64>,
+}
+
+impl BuyCost {
+    /// Quote needed for `amount` at `price`.
+    pub fn of(&self, price: i64, amount: i64) -> i128 {
+        let total = i128::from(price) * i128::from(amount) * self.unit;
+        match self.quote_fee_rate {
+            None => total,
+            Some(r) => total + super::fee_of(total, r),
+        }
+    }
+
+    /// The largest amount at `price` that `funds` pays for (Peatio's market-order
+    /// `volume_limit`: funds ÷ price, floored to the amount precision).
+    pub fn max_amount(&self, price: i64, funds: i128) -> i64 {
+        if price <= 0 || funds <= 0 {
+            return 0;
+        }
+        let per_unit = i128::from(price) * self.unit;
+        let mut a = funds / per_unit;
+        if let Some(r) = self.quote_fee_rate {
+            // Start from funds ÷ (price × (1 + rate)), then step down past rounding.
+            a = funds * 1_000_000 / (per_unit * (1_000_000 + i128::from(r)));
+            while a > 0 && self.of(price, a.min(i128::from(i64::MAX)) as i64) > funds {
+                a -= 1;
+            }
+        }
+        a.min(i128::from(i64::MAX)) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tape::{Event, EventKind, MarketId};
+
+    fn book(asks: &[(i64, i64)]) -> Book {
+        let mut b = Book::new();
+        for &(price, amount) in asks {
+            b.apply(&Event {
+                recv_ns: 0,
+                market: MarketId(0),
+                kind: EventKind::SnapshotLevel {
+                    side: BookSide::Ask,
+                    price,
+                    amount,
+                },
+            });
+        }
+        b
+    }
+
+    #[test]
+    fn taken_volume_is_clamped_not_forgotten() {
+        let mut t = Taken::default();
+        t.take(BookSide::Ask, 100, 10);
+        t.on_level(BookSide::Ask, 100, 25);
+        assert_eq!(
+            t.left(BookSide::Ask, 100, 25),
+            15,
+            "a level that grows keeps our take"
+        );
+        t.on_level(BookSide::Ask, 100, 4);
+        assert_eq!(
+            t.left(BookSide::Ask, 100, 4),
+            0,
+            "what is left is ours already"
+        );
+        t.on_level(BookSide::Ask, 100, 0);
+        assert_eq!(t.at(BookSide::Ask, 100), 0, "an emptied level forgets us");
+    }
+
+    #[test]
+    fn sweep_skips_what_we_took_and_stops_at_the_limit() {
+        let b = book(&[(100, 5), (101, 5), (102, 5)]);
+        let mut t = Taken::default();
+        t.take(BookSide::Ask, 100, 5);
+        let mut want = 20;
+        let got = t.sweep(&b, BookSide::Ask, Some(101), |_, left| {
+            let x = left.min(want);
+            want -= x;
+            x
+        });
+        assert_eq!(got, [(101, 5)]);
+        assert_eq!(t.at(BookSide::Ask, 101), 5);
+    }
+
+    #[test]
+    fn max_amount_floors_to_the_amount_precision() {
+        // ETH/USDT at 2 price and 5 amount decimals: 420.908458 USDT at 2680.01.
+        let c = BuyCost {
+            unit: 10i128.pow(16 - 7),
+            quote_fee_rate: None,
+        };
+        let funds = 4_209_084_580_000_000_000;
+        assert_eq!(c.max_amount(268_001, funds), 15_705);
+        let q = BuyCost {
+            quote_fee_rate: Some(2_500),
+            ..c
+        };
+        let a = q.max_amount(268_001, funds);
+        assert!(q.of(268_001, a) <= funds && q.of(268_001, a + 1) > funds);
+    }
+}
