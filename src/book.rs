@@ -32,6 +32,7 @@ pub struct Book {
     valid: bool,
     sequence: Option<u64>,
     last_update_ns: i64,
+    crossings: u64,
 }
 
 fn level((&price, &amount): (&i64, &i64)) -> PriceLevel {
@@ -106,6 +107,9 @@ impl Book {
                 sequence,
             } => {
                 self.set(side, price, amount);
+                if amount > 0 && self.uncross(side, price) {
+                    self.crossings += 1;
+                }
                 if sequence.is_some() {
                     self.sequence = sequence;
                 }
@@ -128,6 +132,28 @@ impl Book {
             EventKind::Gap { .. } | EventKind::Disconnect | EventKind::Resync => self.valid = false,
             EventKind::Trade { .. } | EventKind::Connect => {}
         }
+    }
+
+    /// After a level of `side` at `price` was set: removes the opposite levels it crosses (the
+    /// newer update wins, as in hftbacktest's depth). True when there were any.
+    fn uncross(&mut self, side: BookSide, price: i64) -> bool {
+        let opposite = match side {
+            BookSide::Bid => &mut self.asks,
+            BookSide::Ask => &mut self.bids,
+        };
+        let crossed: Vec<i64> = match side {
+            BookSide::Bid => opposite.range(..=price).map(|(p, _)| *p).collect(),
+            BookSide::Ask => opposite.range(price..).map(|(p, _)| *p).collect(),
+        };
+        for p in &crossed {
+            opposite.remove(p);
+        }
+        !crossed.is_empty()
+    }
+
+    /// How many feed updates crossed the opposite side and removed the levels they crossed.
+    pub fn crossings(&self) -> u64 {
+        self.crossings
     }
 
     pub fn best_bid(&self) -> Option<PriceLevel> {
@@ -323,6 +349,39 @@ mod tests {
             b.levels(BookSide::Bid).map(|l| l.price).collect::<Vec<_>>(),
             [102, 100, 99]
         );
+    }
+
+    #[test]
+    fn a_crossing_update_removes_what_it_crosses() {
+        let mut b = Book::new();
+        snap(
+            &mut b,
+            &[(100, 5), (99, 1)],
+            &[(101, 2), (102, 3), (104, 1)],
+        );
+        let level = |side, price, amount| {
+            ev(EventKind::Level {
+                side,
+                price,
+                amount,
+                sequence: None,
+            })
+        };
+        b.apply(&level(BookSide::Bid, 102, 7));
+        assert_eq!(b.best_ask().unwrap().price, 104, "101 and 102 were crossed");
+        assert_eq!(
+            b.best_bid().unwrap(),
+            PriceLevel {
+                price: 102,
+                amount: 7
+            }
+        );
+        b.apply(&level(BookSide::Ask, 99, 1));
+        assert_eq!(b.best_bid(), None, "every bid was crossed");
+        assert_eq!(b.crossings(), 2);
+        b.apply(&level(BookSide::Ask, 98, 0));
+        assert_eq!(b.crossings(), 2, "a removal crosses nothing");
+        assert!(!b.is_crossed());
     }
 
     #[test]

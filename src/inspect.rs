@@ -34,6 +34,8 @@ pub struct MarketReport {
     pub ask_levels: usize,
     pub book_valid: bool,
     pub crossed: bool,
+    /// Feed updates that crossed the opposite side (the newer level won).
+    pub crossings: u64,
 }
 
 /// Everything `inspect` prints.
@@ -119,6 +121,7 @@ pub fn inspect(paths: Vec<PathBuf>, markets: Vec<MarketRules>) -> Result<Report,
             ask_levels: book.depth_len(Ask),
             book_valid: book.is_valid(),
             crossed: book.is_crossed(),
+            crossings: book.crossings(),
         });
     }
     Ok(Report {
@@ -146,6 +149,7 @@ impl MarketReport {
             ask_levels: 0,
             book_valid: false,
             crossed: false,
+            crossings: 0,
         }
     }
 }
@@ -270,6 +274,15 @@ impl fmt::Display for Report {
                 if m.book_valid { "" } else { ", not valid" },
                 if m.crossed { ", crossed" } else { "" }
             )?;
+            if m.crossings > 0 {
+                writeln!(
+                    f,
+                    "warning    {}: {} feed updates crossed the opposite side; the newer level \
+                     won and the levels it crossed were removed",
+                    m.rules.id,
+                    thousands(m.crossings)
+                )?;
+            }
         }
         for w in &st.warnings {
             writeln!(f, "warning    {w}")?;

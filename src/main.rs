@@ -278,6 +278,9 @@ fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<
         Progress::Auto
     };
     let outcome = run(&s, out.as_deref(), progress)?;
+    for w in &outcome.warnings {
+        eprintln!("warning    {w}");
+    }
     if !quiet {
         print!("{}", outcome.summary);
         println!("results    {}", out.as_deref().unwrap_or(&s.out).display());

@@ -336,3 +336,66 @@ fn missing_file_is_a_clear_error() {
     let r = inspect(vec![tmp("empty.cap")], vec![]).unwrap();
     assert_eq!(r.stats.total_frames(), 0);
 }
+
+#[test]
+fn impossible_prices_and_amounts_name_file_and_line() {
+    let trade = |price: &str, amount: &str| {
+        format!(
+            r#"{{"btcusdt.trades":{{"trades":[{{"tid":1,"taker_type":"sell","date":1,"price":"{price}","amount":"{amount}"}}]}}}}"#
+        )
+    };
+    for (name, line, want) in [
+        (
+            "negprice.cap",
+            trade("-1", "0.5"),
+            "trade price \"-1\" is not positive",
+        ),
+        (
+            "negamount.cap",
+            trade("100.0", "-5"),
+            "trade amount \"-5\" is not positive",
+        ),
+        (
+            "zeroamount.cap",
+            trade("100.0", "0"),
+            "trade amount \"0\" is not positive",
+        ),
+        (
+            "zerolevel.cap",
+            inc("bids", "0", "1.0", 11),
+            "price \"0\" is not positive",
+        ),
+    ] {
+        let p = write_plain(name, &format!("1 {SNAP}\n2 {line}\n"));
+        let err = EventStream::open(vec![p], markets())
+            .unwrap()
+            .find_map(|e| e.err())
+            .unwrap_or_else(|| panic!("{name} accepted"))
+            .to_string();
+        assert!(
+            err.contains(&format!("{name}:2:")) && err.contains(want),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_crossing_update_wins_and_is_reported() {
+    // A bid at 105 over the ask at 101: the newer level wins, the ask goes.
+    let p = write_plain(
+        "crossing.cap",
+        &format!("1 {SNAP}\n2 {}\n", inc("bids", "105.0", "1.0", 11)),
+    );
+    let r = inspect(vec![p], markets()).unwrap();
+    let m = &r.markets[0];
+    assert_eq!(
+        (m.best_bid, m.best_ask, m.crossed),
+        (Some((10_500, 1_000_000)), None, false)
+    );
+    assert_eq!(m.crossings, 1);
+    assert!(
+        r.to_string()
+            .contains("1 feed updates crossed the opposite side"),
+        "{r}"
+    );
+}

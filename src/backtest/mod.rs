@@ -24,6 +24,8 @@ pub struct Outcome {
     pub summary: Summary,
     pub tables: Tables,
     pub info: RunInfo,
+    /// Data problems that may have affected the results, one line each.
+    pub warnings: Vec<String>,
 }
 
 struct Recorder<'a> {
@@ -260,6 +262,21 @@ pub fn run(
     if started {
         rec.equity(sim.now(), &sim);
     }
+    let warnings = markets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let n = sim.exchange().books().get(MarketId(i as u16))?.crossings();
+            (n > 0).then(|| {
+                format!(
+                    "{}: {} feed updates crossed the opposite side; the newer level won and \
+                     the levels it crossed were removed",
+                    r.id,
+                    crate::inspect::thousands(n)
+                )
+            })
+        })
+        .collect();
     let r = &markets[market.0 as usize];
     let info = RunInfo {
         scenario: s
@@ -287,6 +304,7 @@ pub fn run(
         summary,
         tables,
         info,
+        warnings,
     })
 }
 

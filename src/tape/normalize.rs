@@ -255,8 +255,8 @@ impl Normalizer {
                 let id = self.lookup(tr.market)?;
                 let (pp, ap) = self.precisions(id);
                 for x in &tr.trades {
-                    let price = num(x.price, pp, "trade price")?;
-                    let amount = num(x.amount, ap, "trade amount")?;
+                    let price = positive(x.price, pp, "trade price")?;
+                    let amount = positive(x.amount, ap, "trade amount")?;
                     out.push(Event {
                         recv_ns: t,
                         market: id,
@@ -349,9 +349,19 @@ fn num(text: &str, scale: u32, what: &str) -> Result<i64, String> {
     fixed::parse(text.as_bytes(), scale).map_err(|e| format!("{what} {text:?}: {e}"))
 }
 
+/// A price or trade amount: zero or less cannot be.
+#[inline]
+fn positive(text: &str, scale: u32, what: &str) -> Result<i64, String> {
+    let v = num(text, scale, what)?;
+    if v <= 0 {
+        return Err(format!("{what} {text:?} is not positive"));
+    }
+    Ok(v)
+}
+
 #[inline]
 fn level(l: &Level<'_>, pp: u32, ap: u32) -> Result<(i64, i64), String> {
-    let price = num(l.price, pp, "price")?;
+    let price = positive(l.price, pp, "price")?;
     let amount = if l.volume.is_empty() {
         0
     } else {

@@ -51,6 +51,12 @@ impl Taken {
         }
     }
 
+    /// Forgets levels the book no longer shows.
+    pub fn retain_shown(&mut self, book: &Book) {
+        self.0
+            .retain(|&(side, price), _| book.level(side, price) > 0);
+    }
+
     /// A snapshot replaced the book.
     pub fn clear(&mut self) {
         self.0.clear();

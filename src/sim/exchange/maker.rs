@@ -32,10 +32,14 @@ impl Exchange {
                 ..
             } => {
                 let book = self.books.get_mut(ev.market);
-                let prev = book.level(side, price);
+                let (prev, crossings) = (book.level(side, price), book.crossings());
                 book.apply(ev);
                 let ms = &mut self.markets[ev.market.0 as usize];
                 ms.taken.on_level(side, price, amount);
+                if book.crossings() != crossings {
+                    // The update removed the opposite levels it crossed: forget them too.
+                    ms.taken.retain_shown(book);
+                }
                 if !ms.resting.is_empty() {
                     self.requeue(ev.market, side, price, prev, amount);
                     self.cross(now, ev.market);
@@ -115,6 +119,37 @@ impl Exchange {
         v.into_iter().map(|(_, id)| id).collect()
     }
 
+    /// Whether the opposite side's best level with volume left to take reaches our best
+    /// resting price on `side`: the cheap test before [`cross`](Self::cross) does any work.
+    fn may_cross(&mut self, m: MarketId, side: Side) -> bool {
+        let ms = &self.markets[m.0 as usize];
+        let ours = ms
+            .resting
+            .iter()
+            .map(|id| &self.orders[id])
+            .filter(|o| o.side == side)
+            .filter_map(|o| o.price);
+        let top = match side {
+            Side::Buy => ours.max(),
+            Side::Sell => ours.min(),
+        };
+        let Some(top) = top else { return false };
+        let opp = opposite(book_side(side));
+        let book = self.books.get_mut(m);
+        let best = match book.best(opp) {
+            Some(l) if ms.taken.left(opp, l.price, l.amount) > 0 => Some(l.price),
+            Some(_) => book
+                .levels(opp)
+                .find(|l| ms.taken.left(opp, l.price, l.amount) > 0)
+                .map(|l| l.price),
+            None => None,
+        };
+        best.is_some_and(|b| match side {
+            Side::Buy => b <= top,
+            Side::Sell => b >= top,
+        })
+    }
+
     /// A public trade of `amount` at `price`, its taker on `taker`'s side.
     ///
     /// - Our orders on the other side strictly better than `price` stood ahead of every order
@@ -175,6 +210,9 @@ impl Exchange {
         }
         for side in [Side::Buy, Side::Sell] {
             let opp = opposite(book_side(side));
+            if !self.may_cross(m, side) {
+                continue;
+            }
             for id in self.in_priority(m, side) {
                 let o = &self.orders[&id];
                 let (p, mut want) = (o.price.expect("resting orders have a price"), o.remaining);
