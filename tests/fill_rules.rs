@@ -276,7 +276,8 @@ fn the_strategy_sees_balances_as_answers_arrive() {
 /// in between.
 #[test]
 fn strategies_act_after_every_event_of_an_instant() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fill-rules-instant");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("fill-rules-instant-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     // The market moves from 100/101 to 105/106 at 2 s, in three frames received together: the

@@ -40,7 +40,8 @@ fn check(got: &str, golden: &Path) {
 
 #[test]
 fn readme_scenario_results_are_pinned() {
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("golden-mm-tight");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("golden-mm-tight-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let s = scenario::load(Path::new("scenarios/mm-tight.toml")).unwrap();
     run(&s, Some(&out), Progress::Quiet).unwrap();

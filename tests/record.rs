@@ -14,7 +14,7 @@ const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
 
 fn out_dir(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("record")
+        .join(format!("record-{}", std::process::id()))
         .join(name);
     let _ = std::fs::remove_dir_all(&d);
     d
