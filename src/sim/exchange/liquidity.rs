@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub(super) struct Taken(BTreeMap<(BookSide, i64), i64>);
 
 /// Whether `price` on the opposite `side` is within a taker's `limit`.
-fn within(side: BookSide, price: i64, limit: i64) -> bool {
+pub(super) fn within(side: BookSide, price: i64, limit: i64) -> bool {
     match side {
         BookSide::Ask => price <= limit,
         BookSide::Bid => price >= limit,

@@ -144,10 +144,7 @@ impl Exchange {
                 .map(|l| l.price),
             None => None,
         };
-        best.is_some_and(|b| match side {
-            Side::Buy => b <= top,
-            Side::Sell => b >= top,
-        })
+        best.is_some_and(|b| super::liquidity::within(opp, b, top))
     }
 
     /// A public trade of `amount` at `price`, its taker on `taker`'s side.
