@@ -1,4 +1,4 @@
-use altsim::inspect;
+use altsim::{console, inspect, log};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,7 +159,7 @@ struct RecordArgs {
     quiet: bool,
 }
 
-fn run_record(a: RecordArgs) -> Result<(), String> {
+fn run_record(a: RecordArgs) -> Result<(), Exit> {
     use altsim::record::{Config, Markets};
     let which = if a.all_markets {
         Markets::AllEnabled
@@ -177,7 +177,7 @@ fn run_record(a: RecordArgs) -> Result<(), String> {
     cfg.backoff_max = secs(a.max_backoff_secs, "max-backoff-secs")?;
     cfg.progress = !a.quiet;
     let summary = altsim::record::run_cli(cfg)?;
-    eprint!("{summary}");
+    console::status(format_args!("{summary}"));
     Ok(())
 }
 
@@ -186,13 +186,13 @@ fn secs(s: f64, what: &str) -> Result<std::time::Duration, String> {
         .map_err(|_| format!("--{what}: {s} is not a duration"))
 }
 
-fn run_serve(a: ServeArgs) -> Result<(), String> {
+fn run_serve(a: ServeArgs) -> Result<(), Exit> {
     use altsim::serve::{Config, Faults, Pace};
     let rules = inspect::default_markets(a.markets.as_deref(), &a.captures)?;
     let mut cfg = Config::new(a.captures, rules);
     cfg.listen = a.listen;
     if !(a.speed > 0.0 && a.speed.is_finite()) {
-        return Err(format!("--speed: {} must be a positive number", a.speed));
+        return Err(format!("--speed: {} must be a positive number", a.speed).into());
     }
     cfg.pace = if a.max_speed {
         Pace::Max
@@ -217,7 +217,7 @@ fn run_serve(a: ServeArgs) -> Result<(), String> {
         stall_for: a.stall_secs.map(|s| secs(s, "stall-secs")).transpose()?,
     };
     let stats = altsim::serve::run_cli(cfg, a.exit_at_end)?;
-    eprintln!(
+    log!(
         "altsim serve: {} frames published, playback {}",
         stats.frames_published,
         if stats.playback_done {
@@ -227,7 +227,7 @@ fn run_serve(a: ServeArgs) -> Result<(), String> {
         }
     );
     for c in &stats.clients {
-        eprintln!(
+        log!(
             "  client {} {}: {} frames sent{}{}",
             c.id,
             c.addr,
@@ -261,15 +261,37 @@ fn main() -> ExitCode {
         Command::Record(args) => run_record(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("altsim: {e}");
+        Ok(()) | Err(Exit::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Exit::Error(e)) => {
+            log!("altsim: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<(), String> {
+/// How a command ends early: with an error to print, or quietly because whoever read its
+/// output has gone (`altsim inspect … | head`), as other Unix tools do.
+enum Exit {
+    BrokenPipe,
+    Error(String),
+}
+
+impl From<String> for Exit {
+    fn from(e: String) -> Self {
+        Exit::Error(e)
+    }
+}
+
+/// Writes results to stdout; a closed pipe ends the command quietly, other failures (a full
+/// disk) are errors.
+fn print(text: &str) -> Result<(), Exit> {
+    console::out(text).map_err(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Exit::BrokenPipe,
+        _ => Exit::Error(format!("writing to stdout: {e}")),
+    })
+}
+
+fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<(), Exit> {
     use altsim::backtest::{run, Progress};
     let s = altsim::scenario::load(&scenario)?;
     let progress = if quiet {
@@ -279,11 +301,14 @@ fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<
     };
     let outcome = run(&s, out.as_deref(), progress)?;
     for w in &outcome.warnings {
-        eprintln!("warning    {w}");
+        log!("warning    {w}");
     }
     if !quiet {
-        print!("{}", outcome.summary);
-        println!("results    {}", out.as_deref().unwrap_or(&s.out).display());
+        print(&format!(
+            "{}results    {}\n",
+            outcome.summary,
+            out.as_deref().unwrap_or(&s.out).display()
+        ))?;
     }
     Ok(())
 }
@@ -292,22 +317,20 @@ fn run_report(
     dir: Option<PathBuf>,
     compare: Option<Vec<PathBuf>>,
     out: Option<PathBuf>,
-) -> Result<(), String> {
+) -> Result<(), Exit> {
     if let Some(pair) = compare {
         let dest = out.unwrap_or_else(|| pair[0].clone());
         altsim::report::compare(&pair[0], &pair[1], &dest)?;
-        println!("wrote {}", dest.join("compare.png").display());
+        print(&format!("wrote {}\n", dest.join("compare.png").display()))?;
         return Ok(());
     }
     let dir = dir.expect("clap requires a folder without --compare");
     let summary = altsim::report::rerender(&dir)?;
-    print!("{summary}");
-    Ok(())
+    print(&summary.to_string())
 }
 
-fn run_inspect(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), String> {
+fn run_inspect(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {
     let rules = inspect::default_markets(markets.as_deref(), &files)?;
     let report = inspect::inspect(files, rules).map_err(|e| e.to_string())?;
-    print!("{report}");
-    Ok(())
+    print(&report.to_string())
 }

@@ -2,7 +2,7 @@
 
 use super::Summary;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 pub struct Status {
@@ -30,7 +30,7 @@ impl Status {
             return;
         }
         let clear = if self.terminal { "\r\x1b[2K" } else { "" };
-        eprintln!("{clear}{} {what}", crate::utc::utc(now_ns));
+        crate::log!("{clear}{} {what}", crate::utc::utc(now_ns));
     }
 
     /// Called about once a second.
@@ -59,17 +59,16 @@ impl Status {
             s.bytes as f64 / 1e6
         );
         if self.terminal {
-            eprint!("\r\x1b[2K{line}");
-            let _ = std::io::stderr().flush();
+            crate::console::status(format_args!("\r\x1b[2K{line}"));
         } else if self.last_log.elapsed() >= Duration::from_secs(60) {
             self.last_log = Instant::now();
-            eprintln!("{} {line}", crate::utc::utc(now_ns));
+            crate::log!("{} {line}", crate::utc::utc(now_ns));
         }
     }
 
     pub fn finish(&self) {
         if self.enabled && self.terminal {
-            eprintln!();
+            crate::log!("");
         }
     }
 }

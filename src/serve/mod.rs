@@ -272,13 +272,8 @@ pub fn run_cli(cfg: Config, exit_at_end: bool) -> Result<Stats, String> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let mut server = Server::start(cfg).await?;
-        {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", server.base_url());
-            let _ = out.flush();
-        }
-        eprintln!(
+        let _ = crate::console::out(&format!("{}\n", server.base_url()));
+        crate::log!(
             "altsim serve: ranger at {}, REST at {}/api/v2/peatio/public, stats at {}/stats",
             server.ws_url(),
             server.base_url(),

@@ -1,0 +1,35 @@
+//! Writing to the terminal without letting it stop the work.
+//!
+//! Log and status lines go to stderr and never fail: a closed or full stderr must not stop a
+//! recorder or a server. Results go to stdout through [`out`], whose errors the caller sees,
+//! so a command piped into `head` can stop quietly.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// Writes a log line to stderr, ignoring any error.
+pub fn log(args: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args);
+    let _ = err.write_all(b"\n");
+}
+
+/// Writes to stderr without a newline (a status line being redrawn), ignoring any error.
+pub fn status(args: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args);
+    let _ = err.flush();
+}
+
+/// Writes results to stdout and flushes them.
+pub fn out(text: &str) -> io::Result<()> {
+    let mut o = io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.flush()
+}
+
+/// `eprintln!` that cannot panic.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => { $crate::console::log(format_args!($($arg)*)) };
+}
