@@ -293,7 +293,7 @@ fn print(text: &str) -> Result<(), Exit> {
 
 fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<(), Exit> {
     use altsim::backtest::{run, Progress};
-    let s = altsim::scenario::load(&scenario)?;
+    let s = altsim::scenario::load(&scenario).map_err(|e| e.to_string())?;
     let progress = if quiet {
         Progress::Quiet
     } else {

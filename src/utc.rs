@@ -31,9 +31,122 @@ pub fn compact(ns: i64) -> String {
     format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z")
 }
 
+/// The longest duration a scenario may give: ten years of 365 days.
+pub const MAX_SECS: f64 = 315_360_000.0;
+
+/// A duration in seconds as ns: finite, not negative, at most [`MAX_SECS`].
+pub fn secs_ns(v: f64) -> Result<i64, String> {
+    if v.is_finite() && (0.0..=MAX_SECS).contains(&v) {
+        Ok((v * 1e9).round() as i64)
+    } else {
+        Err(format!(
+            "{v:?} is not a number of seconds from 0 to {MAX_SECS} (ten years)"
+        ))
+    }
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+fn month_days(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Digits only, exactly `n` of them.
+fn digits(s: &str, n: usize) -> Option<i64> {
+    (s.len() == n && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// `2024-08-08T23:55:00Z` (optionally with `.fff…` and `+00:00` for `Z`) → Unix ns. Dates that
+/// do not exist (`2024-02-30`) and fields out of range are errors, never shifted.
+pub fn parse_utc(s: &str) -> Result<i64, String> {
+    let bad = || format!("{s:?} is not a UTC time like 2024-08-08T23:55:00Z");
+    let body = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix("+00:00"))
+        .ok_or_else(bad)?;
+    let (date, time) = body.split_once('T').ok_or_else(bad)?;
+    let d: Vec<&str> = date.split('-').collect();
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let t: Vec<&str> = hms.split(':').collect();
+    if d.len() != 3 || t.len() != 3 {
+        return Err(bad());
+    }
+    let field = |s: &str, n| digits(s, n).ok_or_else(bad);
+    let (y, m, day) = (field(d[0], 4)?, field(d[1], 2)?, field(d[2], 2)?);
+    let (hh, mm, ss) = (field(t[0], 2)?, field(t[1], 2)?, field(t[2], 2)?);
+    if !(1..=12).contains(&m) || !(1..=month_days(y, m)).contains(&day) {
+        return Err(format!("{s:?}: {y:04}-{m:02} has no day {day}"));
+    }
+    if hh > 23 || mm > 59 || ss > 59 {
+        return Err(format!(
+            "{s:?}: {hh:02}:{mm:02}:{ss:02} is not a time of day"
+        ));
+    }
+    let nanos: i64 = if frac.is_empty() {
+        0
+    } else if frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{frac:0<9}").parse().map_err(|_| bad())?
+    } else {
+        return Err(bad());
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000_000) + nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_only_real_times() {
+        assert_eq!(
+            parse_utc("2024-08-08T23:54:14.206Z").unwrap(),
+            1_723_161_254_206_000_000
+        );
+        assert_eq!(parse_utc("1970-01-01T00:00:00+00:00").unwrap(), 0);
+        assert_eq!(
+            parse_utc("2024-02-29T00:00:00Z").unwrap(),
+            1_709_164_800_000_000_000
+        );
+        for bad in [
+            "2024-13-01T00:00:00Z",
+            "2024-06-31T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-08-08T-1:00:00Z",
+            "2024-08-08T24:00:00Z",
+            "2024-08-08T23:59:60Z",
+            "+2024-08-08T00:00:00Z",
+            "2024-8-8T00:00:00Z",
+            "yesterday",
+        ] {
+            assert!(parse_utc(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            utc(parse_utc("2000-02-29T12:00:00Z").unwrap()),
+            "2000-02-29 12:00:00.000 UTC"
+        );
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        assert_eq!(secs_ns(1.5), Ok(1_500_000_000));
+        for bad in [f64::INFINITY, f64::NAN, -1.0, 1e300, MAX_SECS * 2.0] {
+            assert!(secs_ns(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn known_times() {

@@ -134,7 +134,7 @@ fn scripted_orders_fill_as_the_book_allows() {
     std::fs::write(&path, SCRIPTED).unwrap();
     let s = scenario::load(&path).unwrap();
     let out = run(&s, None, Progress::Quiet).unwrap();
-    let t = &out.tables;
+    let t = &altsim::report::Tables::read(&out.dir).unwrap();
     // The market buy took the best ask a second in (one level there covers it).
     assert_eq!(t.fills.len(), 1);
     let f = &t.fills[0];

@@ -313,8 +313,8 @@ order_refresh_time = 1
     std::fs::write(dir.join("s.toml"), toml).unwrap();
     let s = scenario::load(&dir.join("s.toml")).unwrap();
     let out = run(&s, None, Progress::Quiet).unwrap();
-    let placed: Vec<_> = out
-        .tables
+    let tables = altsim::report::Tables::read(&out.dir).unwrap();
+    let placed: Vec<_> = tables
         .orders
         .iter()
         .filter(|o| o.state == "wait" && o.executed_volume == "0.0")
@@ -331,5 +331,5 @@ order_refresh_time = 1
             (2, "sell", "116.05")
         ]
     );
-    assert!(out.tables.fills.is_empty());
+    assert!(tables.fills.is_empty());
 }

@@ -2,11 +2,12 @@
 //! into a result folder.
 
 use crate::fixed;
-use crate::report::{self, EquityRow, FillRow, OrderRow, RunInfo, Summary, Tables};
+use crate::report::{EquityRow, FillRow, OrderRow, ResultWriter, RunInfo, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{Exchange, Fill, Order, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
-use crate::tape::{Event, EventKind, EventStream, MarketId};
+use crate::tape::{Event, EventKind, EventStream, MarketId, StreamStats};
+use crate::tape::{MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 use crate::utc::utc;
 use crate::venue::MarketRules;
 use std::io::IsTerminal;
@@ -22,7 +23,8 @@ pub enum Progress {
 /// What a run produced.
 pub struct Outcome {
     pub summary: Summary,
-    pub tables: Tables,
+    /// The result folder.
+    pub dir: std::path::PathBuf,
     pub info: RunInfo,
     /// Data problems that may have affected the results, one line each.
     pub warnings: Vec<String>,
@@ -31,7 +33,7 @@ pub struct Outcome {
 struct Recorder<'a> {
     rules: &'a [MarketRules],
     market: MarketId,
-    tables: Tables,
+    out: ResultWriter,
     orders_placed: u64,
     volume_placed: i128,
     first_equity: Option<i128>,
@@ -46,7 +48,7 @@ impl Recorder<'_> {
             self.orders_placed += 1;
             self.volume_placed += i128::from(o.origin);
         }
-        self.tables.orders.push(OrderRow {
+        self.out.order(OrderRow {
             time_ns: at,
             time_utc: utc(at),
             order_id: o.id,
@@ -66,7 +68,7 @@ impl Recorder<'_> {
     fn fill(&mut self, at: i64, f: &Fill) {
         let r = &self.rules[f.market.0 as usize];
         let w = f.to_wire(r);
-        self.tables.fills.push(FillRow {
+        self.out.fill(FillRow {
             time_ns: at,
             time_utc: utc(at),
             trade_id: f.trade_id,
@@ -83,25 +85,38 @@ impl Recorder<'_> {
         });
     }
 
-    /// A row of `equity.csv` at `t`, valued at the market's mid.
-    fn equity(&mut self, t: i64, sim: &Sim) {
+    /// A row of `equity.csv` at `t`, valued at the market's mid; an error when the equity does
+    /// not fit 128 bits at its scale.
+    fn equity(&mut self, t: i64, sim: &Sim) -> Result<(), String> {
         let ex = sim.exchange();
         let Some(book) = ex.books().get(self.market) else {
-            return;
+            return Ok(());
         };
         let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) else {
-            return;
+            return Ok(());
         };
         let r = &self.rules[self.market.0 as usize];
         let pp = r.price_precision;
         let base = ex.accounts().balance(&r.base_unit).total();
         let quote = ex.accounts().balance(&r.quote_unit).total();
         // mid at pp + 1 decimals; equity at 16 + pp + 1.
-        let mid = i128::from(bid.price + ask.price) * 5;
-        let equity = quote * 10i128.pow(pp + 1) + base * mid;
-        let first = *self.first_equity.get_or_insert(equity);
+        let mid = (i128::from(bid.price) + i128::from(ask.price)) * 5;
         let es = BALANCE_SCALE + pp + 1;
-        self.tables.equity.push(EquityRow {
+        let equity = 10i128
+            .checked_pow(pp + 1)
+            .and_then(|p| quote.checked_mul(p))
+            .zip(base.checked_mul(mid))
+            .and_then(|(q, b)| q.checked_add(b))
+            .ok_or_else(|| {
+                format!(
+                    "{}: the equity at {} does not fit 128 bits at {es} decimals (balances \
+                     too large for the price precision {pp})",
+                    r.id,
+                    utc(t)
+                )
+            })?;
+        let first = *self.first_equity.get_or_insert(equity);
+        self.out.equity(EquityRow {
             time_ns: t,
             time_utc: utc(t),
             best_bid: fixed::format(bid.price.into(), pp),
@@ -112,6 +127,7 @@ impl Recorder<'_> {
             equity: fixed::format(equity, es),
             pnl: fixed::format(equity - first, es),
         });
+        Ok(())
     }
 }
 
@@ -133,7 +149,7 @@ fn deliver(
                 strategy.on_fill(&mut ctx, &f);
             }
             SimEvent::Rejected { order_id, reject } => {
-                rec.tables.orders.push(OrderRow {
+                rec.out.order(OrderRow {
                     time_ns: at,
                     time_utc: utc(at),
                     order_id,
@@ -196,15 +212,21 @@ pub fn run(
     })?;
     let mut exchange = Exchange::new(markets.clone(), s.fees.clone(), s.queue);
     for (c, v) in &s.balances {
-        exchange.deposit(c, *v)?;
+        exchange
+            .deposit(c, *v)
+            .map_err(|e| format!("{}: {e}", s.path.display()))?;
     }
     let sim = Sim::new(exchange, s.latencies.clone(), s.seed);
     let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
     let strategy = s.strategy.build(base_dir)?;
+    let r = &markets[market.0 as usize];
+    let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
+    let equity_scale = BALANCE_SCALE + r.price_precision + 1;
+    let writer = ResultWriter::create(&dir, equity_scale, &r.base_unit, &r.quote_unit)?;
     let rec = Recorder {
         rules: &markets,
         market,
-        tables: Tables::default(),
+        out: writer,
         orders_placed: 0,
         volume_placed: 0,
         first_equity: None,
@@ -219,6 +241,8 @@ pub fn run(
         answers: Vec::new(),
         started: false,
         events: 0,
+        events_of: vec![0; markets.len()],
+        gaps: vec![0; markets.len()],
         next_timer: 0,
         next_equity: 0,
         changed: Vec::new(),
@@ -234,8 +258,11 @@ pub fn run(
             .first()
             .is_some_and(|f| ends || ev.is_some_and(|e| e.recv_ns != f.recv_ns))
         {
-            run.instant(&instant);
+            run.instant(&instant)?;
             instant.clear();
+            if let Some(e) = run.rec.out.failed() {
+                return Err(format!("writing results in {}: {e}", dir.display()));
+            }
             if let Some(pb) = &pb {
                 run.progress(pb);
             }
@@ -245,39 +272,25 @@ pub fn run(
             _ => break,
         }
     }
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    if !run.started {
+        return Err(nothing_ran(&run, stream.stats(), &markets));
+    }
     let Run {
         mut sim,
         mut strategy,
         mut rec,
         mut answers,
-        started,
         events,
+        gaps,
         ..
     } = run;
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
     sim.finish(&mut answers);
     deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
-    if started {
-        rec.equity(sim.now(), &sim);
-    }
-    let warnings = markets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let n = sim.exchange().books().get(MarketId(i as u16))?.crossings();
-            (n > 0).then(|| {
-                format!(
-                    "{}: {} feed updates crossed the opposite side; the newer level won and \
-                     the levels it crossed were removed",
-                    r.id,
-                    crate::inspect::thousands(n)
-                )
-            })
-        })
-        .collect();
-    let r = &markets[market.0 as usize];
+    rec.equity(sim.now(), &sim)?;
+    let warnings = data_warnings(stream.stats(), &sim, &markets, &gaps);
     let info = RunInfo {
         scenario: s
             .path
@@ -291,21 +304,111 @@ pub fn run(
         quote_unit: r.quote_unit.clone(),
         price_precision: r.price_precision,
         amount_precision: r.amount_precision,
-        equity_scale: BALANCE_SCALE + r.price_precision + 1,
+        equity_scale,
         equity_interval_ns: s.equity_interval_ns,
         events,
         orders_placed: rec.orders_placed,
         volume_placed: fixed::format(rec.volume_placed, r.amount_precision),
+        data_warnings: warnings.clone(),
     };
-    let tables = rec.tables;
-    let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
-    let summary = report::write_all(&dir, &info, &tables)?;
+    let summary = rec.out.finish(&info)?;
     Ok(Outcome {
         summary,
-        tables,
+        dir,
         info,
         warnings,
     })
+}
+
+/// Problems in the data that may have affected a run, one line each.
+fn data_warnings(
+    st: &StreamStats,
+    sim: &Sim,
+    markets: &[MarketRules],
+    gaps: &[u64],
+) -> Vec<String> {
+    let mut w = st.warnings.clone();
+    if st.malformed_frames > MAX_MALFORMED_NOTES {
+        w.push(format!(
+            "{} malformed frames in all, skipped (the first {MAX_MALFORMED_NOTES} are listed)",
+            crate::inspect::thousands(st.malformed_frames)
+        ));
+    }
+    if st.time_jumps > 0 {
+        w.push(format!(
+            "receive time jumped ahead by more than {} s {} times",
+            TIME_JUMP_NS / 1_000_000_000,
+            crate::inspect::thousands(st.time_jumps)
+        ));
+    }
+    for (i, r) in markets.iter().enumerate() {
+        if gaps[i] > 0 {
+            w.push(format!(
+                "{}: {} sequence gaps; the book was invalid until the next snapshot",
+                r.id,
+                crate::inspect::thousands(gaps[i])
+            ));
+        }
+        let crossed = sim
+            .exchange()
+            .books()
+            .get(MarketId(i as u16))
+            .map_or(0, |b| b.crossings());
+        if crossed > 0 {
+            w.push(format!(
+                "{}: {} feed updates crossed the opposite side; the newer level won and the \
+                 levels it crossed were removed",
+                r.id,
+                crate::inspect::thousands(crossed)
+            ));
+        }
+    }
+    w
+}
+
+/// Why a run never started trading.
+fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> String {
+    let s = run.s;
+    let at = |t: Option<i64>| t.map_or("-".to_string(), utc);
+    let name = &markets[run.market.0 as usize].id;
+    let file = s.path.display();
+    if run.events == 0 {
+        return format!("{file}: the captures hold no events");
+    }
+    if run.events_of[run.market.0 as usize] == 0 {
+        let held: Vec<&str> = markets
+            .iter()
+            .zip(&run.events_of)
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, _)| r.id.as_str())
+            .collect();
+        return format!(
+            "{file}: strategy.market: the captures hold no events of {name} (they hold {})",
+            held.join(", ")
+        );
+    }
+    if s.start_ns
+        .is_some_and(|t| st.last_ns.is_some_and(|l| t > l))
+    {
+        return format!(
+            "{file}: run.start {} is after the captures end ({})",
+            at(s.start_ns),
+            at(st.last_ns)
+        );
+    }
+    if s.end_ns.is_some_and(|t| st.first_ns.is_some_and(|f| t < f)) {
+        return format!(
+            "{file}: run.end {} is before the captures begin ({})",
+            at(s.end_ns),
+            at(st.first_ns)
+        );
+    }
+    format!(
+        "{file}: {name} never had a whole book (a snapshot and both sides) between {} and {}; \
+         nothing was traded",
+        at(s.start_ns.or(st.first_ns)),
+        at(s.end_ns.or(st.last_ns))
+    )
 }
 
 /// The state of a run between receive instants.
@@ -318,6 +421,10 @@ struct Run<'a> {
     answers: Vec<(i64, SimEvent)>,
     started: bool,
     events: u64,
+    /// Events by market.
+    events_of: Vec<u64>,
+    /// Sequence gaps by market.
+    gaps: Vec<u64>,
     next_timer: i64,
     next_equity: i64,
     /// Markets whose book changed in the current instant, in first-change order.
@@ -329,17 +436,25 @@ struct Run<'a> {
 impl Run<'_> {
     /// Applies every event received at one instant, then lets the strategy act: answers that
     /// arrived, trades in order, one book callback per changed market, the timer, equity rows.
-    fn instant(&mut self, evs: &[Event]) {
+    fn instant(&mut self, evs: &[Event]) -> Result<(), String> {
         let now = evs[0].recv_ns;
         for ev in evs {
             self.events += 1;
+            if let Some(n) = self.events_of.get_mut(ev.market.0 as usize) {
+                *n += 1;
+            }
+            if let (EventKind::Gap { .. }, Some(g)) =
+                (ev.kind, self.gaps.get_mut(ev.market.0 as usize))
+            {
+                *g += 1;
+            }
             self.sim.on_event(ev);
         }
         if self.s.start_ns.is_some_and(|st| now < st) {
-            return;
+            return Ok(());
         }
-        if !self.started && !self.start(now) {
-            return;
+        if !self.started && !self.start(now)? {
+            return Ok(());
         }
         let (sim, strategy) = (&mut self.sim, self.strategy.as_mut());
         sim.poll(&mut self.answers);
@@ -371,13 +486,14 @@ impl Run<'_> {
             }
         }
         while now >= self.next_equity {
-            self.rec.equity(self.next_equity, sim);
+            self.rec.equity(self.next_equity, sim)?;
             self.next_equity += self.s.equity_interval_ns;
         }
+        Ok(())
     }
 
     /// Starts the run once the strategy's market has a valid book to value the account at.
-    fn start(&mut self, now: i64) -> bool {
+    fn start(&mut self, now: i64) -> Result<bool, String> {
         if !self
             .sim
             .exchange()
@@ -385,17 +501,17 @@ impl Run<'_> {
             .get(self.market)
             .is_some_and(|b| b.is_valid())
         {
-            return false;
+            return Ok(false);
         }
-        self.rec.equity(now, &self.sim);
+        self.rec.equity(now, &self.sim)?;
         if self.rec.first_equity.is_none() {
-            return false;
+            return Ok(false);
         }
         self.started = true;
         self.strategy.on_start(&mut Ctx::new(&mut self.sim));
         self.next_timer = now;
         self.next_equity = now + self.s.equity_interval_ns;
-        true
+        Ok(true)
     }
 
     fn progress(&mut self, pb: &indicatif::ProgressBar) {

@@ -1,7 +1,7 @@
 //! Charts of a run, as PNG and SVG, with an embedded font so every machine draws the same
 //! bytes: price with our fills, PnL, inventory and drawdown, over UTC time.
 
-use super::tables::{RunInfo, Tables};
+use super::tables::RunInfo;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -164,24 +164,97 @@ fn ms(ns: i64) -> i64 {
     ns.div_euclid(1_000_000)
 }
 
+/// Most points kept of one series: charts of any span draw from at most this many.
+pub const MAX_POINTS: usize = 4096;
+
+/// An evenly thinned series of bounded length: every `stride`-th point is kept, and the
+/// stride doubles (dropping every other kept point) whenever the series is full.
+#[derive(Debug, Clone)]
+pub struct Thinned<T> {
+    points: Vec<(i64, T)>,
+    stride: u64,
+    seen: u64,
+}
+
+impl<T> Default for Thinned<T> {
+    fn default() -> Self {
+        Thinned {
+            points: Vec::new(),
+            stride: 1,
+            seen: 0,
+        }
+    }
+}
+
+impl<T> Thinned<T> {
+    pub fn push(&mut self, at_ms: i64, v: T) {
+        if self.seen.is_multiple_of(self.stride) {
+            if self.points.len() == MAX_POINTS {
+                let mut i = 0;
+                self.points.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+                self.stride *= 2;
+                if !self.seen.is_multiple_of(self.stride) {
+                    self.seen += 1;
+                    return;
+                }
+            }
+            self.points.push((at_ms, v));
+        }
+        self.seen += 1;
+    }
+
+    pub fn points(&self) -> &[(i64, T)] {
+        &self.points
+    }
+}
+
+/// What the charts draw, gathered row by row in bounded memory.
+#[derive(Debug, Clone, Default)]
+pub struct ChartData {
+    /// best bid, best ask, mid, PnL, base held, drawdown
+    rows: Thinned<[f64; 6]>,
+    peak: Option<f64>,
+    buys: Thinned<f64>,
+    sells: Thinned<f64>,
+}
+
+impl ChartData {
+    pub fn equity(&mut self, r: &super::tables::EquityRow) {
+        let e = f(&r.equity);
+        let peak = self.peak.map_or(e, |p| p.max(e));
+        self.peak = Some(peak);
+        let v = [
+            f(&r.best_bid),
+            f(&r.best_ask),
+            f(&r.mid),
+            f(&r.pnl),
+            f(&r.base),
+            e - peak,
+        ];
+        self.rows.push(ms(r.time_ns), v);
+    }
+
+    pub fn fill(&mut self, x: &super::tables::FillRow) {
+        let side = if x.side == "buy" {
+            &mut self.buys
+        } else {
+            &mut self.sells
+        };
+        side.push(ms(x.time_ns), f(&x.price));
+    }
+}
+
 /// The four charts of a run.
-pub fn render(dir: &Path, info: &RunInfo, t: &Tables) -> Result<(), String> {
-    let series = |name, color, get: fn(&super::tables::EquityRow) -> &str| Series {
+pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), String> {
+    let series = |name, color, i: usize| Series {
         name,
         color,
-        points: t
-            .equity
-            .iter()
-            .map(|r| (ms(r.time_ns), f(get(r))))
-            .collect(),
+        points: t.rows.points().iter().map(|(at, v)| (*at, v[i])).collect(),
     };
-    let fills = |side: &str| {
-        t.fills
-            .iter()
-            .filter(|x| x.side == side)
-            .map(|x| (ms(x.time_ns), f(&x.price)))
-            .collect()
-    };
+    let fills = |side: &Thinned<f64>| side.points().to_vec();
     let q = info.quote_unit.to_uppercase();
     let b = info.base_unit.to_uppercase();
     chart(
@@ -190,22 +263,22 @@ pub fn render(dir: &Path, info: &RunInfo, t: &Tables) -> Result<(), String> {
         &format!("{} price and our fills", info.market),
         &format!("price ({q})"),
         &[
-            series("best bid", RGBColor(120, 180, 120), |r| &r.best_bid),
-            series("best ask", RGBColor(220, 130, 130), |r| &r.best_ask),
-            series("mid", RGBColor(40, 90, 200), |r| &r.mid),
+            series("best bid", RGBColor(120, 180, 120), 0),
+            series("best ask", RGBColor(220, 130, 130), 1),
+            series("mid", RGBColor(40, 90, 200), 2),
         ],
         &[
             Marks {
                 name: "our buys",
                 color: RGBColor(0, 140, 60),
                 up: true,
-                points: fills("buy"),
+                points: fills(&t.buys),
             },
             Marks {
                 name: "our sells",
                 color: RGBColor(200, 30, 30),
                 up: false,
-                points: fills("sell"),
+                points: fills(&t.sells),
             },
         ],
     )?;
@@ -214,7 +287,7 @@ pub fn render(dir: &Path, info: &RunInfo, t: &Tables) -> Result<(), String> {
         "pnl",
         "Profit and loss (equity change at mid)",
         &format!("PnL ({q})"),
-        &[series("PnL", RGBColor(40, 90, 200), |r| &r.pnl)],
+        &[series("PnL", RGBColor(40, 90, 200), 3)],
         &[],
     )?;
     chart(
@@ -222,29 +295,38 @@ pub fn render(dir: &Path, info: &RunInfo, t: &Tables) -> Result<(), String> {
         "inventory",
         "Inventory",
         &format!("holding ({b})"),
-        &[series("base held", RGBColor(150, 80, 180), |r| &r.base)],
+        &[series("base held", RGBColor(150, 80, 180), 4)],
         &[],
     )?;
-    let mut peak = f64::MIN;
-    let dd: Vec<(i64, f64)> = t
-        .equity
-        .iter()
-        .map(|r| {
-            let e = f(&r.equity);
-            peak = peak.max(e);
-            (ms(r.time_ns), e - peak)
-        })
-        .collect();
     chart(
         dir,
         "drawdown",
         "Drawdown from the running peak",
         &format!("drawdown ({q})"),
-        &[Series {
-            name: "drawdown",
-            color: RGBColor(200, 60, 40),
-            points: dd,
-        }],
+        &[series("drawdown", RGBColor(200, 60, 40), 5)],
         &[],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_an_even_bounded_sample() {
+        let mut t = Thinned::default();
+        for i in 0..(MAX_POINTS as i64 * 5 + 3) {
+            t.push(i, ());
+        }
+        let p = t.points();
+        assert!(
+            p.len() <= MAX_POINTS && p.len() > MAX_POINTS / 2,
+            "{}",
+            p.len()
+        );
+        assert_eq!(p[0].0, 0);
+        let step = p[1].0 - p[0].0;
+        assert_eq!(step, 8);
+        assert!(p.windows(2).all(|w| w[1].0 - w[0].0 == step));
+    }
 }

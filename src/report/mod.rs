@@ -6,54 +6,59 @@ pub mod charts;
 mod parquet;
 pub mod summary;
 pub mod tables;
+mod writer;
 
-pub use summary::{summarize, Summary};
+pub use summary::{Summarizer, Summary};
 pub use tables::{EquityRow, FillRow, OrderRow, RunInfo, Tables};
+pub use writer::ResultWriter;
 
 use std::path::Path;
 
-/// Writes every output of a run into `dir`, and returns the summary.
-pub fn write_all(dir: &Path, info: &RunInfo, t: &Tables) -> Result<Summary, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    t.write(dir)?;
-    info.write(dir)?;
-    #[cfg(feature = "parquet")]
-    parquet::write(dir, t)?;
-    render(dir, info, t)
+/// Reads a result folder's CSV table row by row.
+fn each_row<T: for<'de> serde::Deserialize<'de>>(
+    path: &Path,
+    mut f: impl FnMut(T),
+) -> Result<(), String> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (i, row) in r.deserialize().enumerate() {
+        f(row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?);
+    }
+    Ok(())
 }
 
-/// Writes `summary.json` and the charts from the tables.
-pub fn render(dir: &Path, info: &RunInfo, t: &Tables) -> Result<Summary, String> {
-    let s = summarize(info, t);
+/// `altsim report DIR`: summary and charts again from the folder's tables, read row by row.
+pub fn rerender(dir: &Path) -> Result<Summary, String> {
+    let info = RunInfo::read(dir)?;
+    let mut summary = Summarizer::new(info.equity_scale, &info.base_unit, &info.quote_unit);
+    let mut chart = charts::ChartData::default();
+    each_row(&dir.join("equity.csv"), |r: EquityRow| {
+        summary.equity(&r);
+        chart.equity(&r);
+    })?;
+    each_row(&dir.join("fills.csv"), |r: FillRow| {
+        summary.fill(&r);
+        chart.fill(&r);
+    })?;
+    let s = summary.finish(&info);
     let p = dir.join("summary.json");
     let text = serde_json::to_string_pretty(&s).expect("summary serializes");
     std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
-    charts::render(dir, info, t)?;
+    charts::render(dir, &info, &chart)?;
     Ok(s)
-}
-
-/// `altsim report DIR`: summary and charts again from the folder's tables.
-pub fn rerender(dir: &Path) -> Result<Summary, String> {
-    let info = RunInfo::read(dir)?;
-    let t = Tables::read(dir)?;
-    render(dir, &info, &t)
 }
 
 /// `altsim report --compare A B`: both runs' PnL on one chart, written into `out`.
 pub fn compare(a: &Path, b: &Path, out: &Path) -> Result<(), String> {
     let load = |d: &Path| -> Result<(String, Vec<(i64, f64)>), String> {
         let info = RunInfo::read(d)?;
-        let t = Tables::read(d)?;
-        let pts = t
-            .equity
-            .iter()
-            .map(|r| {
-                (
-                    r.time_ns.div_euclid(1_000_000),
-                    r.pnl.parse().unwrap_or(0.0),
-                )
-            })
-            .collect();
+        let mut pnl = charts::Thinned::default();
+        each_row(&d.join("equity.csv"), |r: EquityRow| {
+            pnl.push(
+                r.time_ns.div_euclid(1_000_000),
+                r.pnl.parse().unwrap_or(0.0),
+            )
+        })?;
+        let pts = pnl.points().to_vec();
         let name = d
             .file_name()
             .and_then(|n| n.to_str())

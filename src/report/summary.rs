@@ -1,6 +1,6 @@
 //! `summary.json`: PnL, fees, volume, fills and the statistics of the equity series.
 
-use super::tables::{RunInfo, Tables};
+use super::tables::{EquityRow, FillRow, RunInfo};
 use crate::fixed;
 use crate::sim::BALANCE_SCALE;
 use rust_decimal::Decimal;
@@ -43,6 +43,10 @@ pub struct Summary {
     pub sortino: String,
     pub inventory_min: String,
     pub inventory_max: String,
+    /// Problems in the data that may have affected the results: cut files, malformed
+    /// frames, sequence gaps, crossed books, jumps in receive time.
+    #[serde(default)]
+    pub data_warnings: Vec<String>,
 }
 
 fn wide(s: &str, scale: u32) -> i128 {
@@ -54,130 +58,233 @@ fn dec(s: &str) -> Decimal {
 }
 
 fn ratio(num: Decimal, den: Decimal) -> String {
-    if den.is_zero() {
-        return "0".into();
+    match num.checked_div(den) {
+        Some(r) if !den.is_zero() => r.round_dp(6).normalize().to_string(),
+        _ => "0".into(),
     }
-    (num / den).round_dp(6).normalize().to_string()
 }
 
-/// Computes the summary of a run from its tables.
-pub fn summarize(info: &RunInfo, t: &Tables) -> Summary {
-    let es = info.equity_scale;
-    let first = t.equity.first();
-    let last = t.equity.last();
-    let e0 = first.map_or(0, |r| wide(&r.equity, es));
-    let e1 = last.map_or(0, |r| wide(&r.equity, es));
-    let mut fees: BTreeMap<String, i128> = BTreeMap::new();
-    let (mut vb, mut vq, mut maker) = (Decimal::ZERO, Decimal::ZERO, 0u64);
-    // Average cost of the inventory, starting from the first row valued at its mid.
-    let mut pos = first.map_or(Decimal::ZERO, |r| dec(&r.base));
-    let mut cost = pos * first.map_or(Decimal::ZERO, |r| dec(&r.mid));
-    for f in &t.fills {
-        *fees.entry(f.fee_currency.clone()).or_default() += wide(&f.fee, BALANCE_SCALE);
+/// A scaled integer as a decimal, dropping the last digits (rounded) when it does not fit
+/// rust_decimal's 96 bits and 28 decimals; saturating beyond them.
+fn to_decimal(mut v: i128, mut scale: u32) -> Decimal {
+    loop {
+        if scale <= 28 {
+            if let Ok(d) = Decimal::try_from_i128_with_scale(v, scale) {
+                return d;
+            }
+        }
+        if scale == 0 {
+            return if v < 0 { Decimal::MIN } else { Decimal::MAX };
+        }
+        v = v / 10 + (v % 10) / 5;
+        scale -= 1;
+    }
+}
+
+/// A decimal as an integer at `scale` (rounded), saturating.
+fn to_scaled(d: Decimal, scale: u32) -> i128 {
+    let m = d.mantissa();
+    let s = d.scale();
+    if scale >= s {
+        10i128
+            .checked_pow(scale - s)
+            .and_then(|p| m.checked_mul(p))
+            .unwrap_or(if m < 0 { i128::MIN } else { i128::MAX })
+    } else {
+        let p = 10i128.pow(s - scale);
+        m / p + (m % p) * 2 / p
+    }
+}
+
+/// Builds a [`Summary`] from the rows of a run as they are made, in constant memory. The
+/// first equity row must come before the first fill (a run values its account before it
+/// trades).
+#[derive(Debug, Clone)]
+pub struct Summarizer {
+    es: u32,
+    base_unit: String,
+    quote_unit: String,
+    first: Option<(String, i128)>,
+    last: Option<(String, i128, Decimal, Decimal)>,
+    fees: BTreeMap<String, i128>,
+    vb: Decimal,
+    vq: Decimal,
+    fills: u64,
+    maker: u64,
+    /// Inventory and its average cost, from the first row valued at its mid.
+    pos: Decimal,
+    cost: Decimal,
+    peak: i128,
+    dd: i128,
+    dd_pct: f64,
+    prev: Option<i128>,
+    /// Returns: count, sum, Welford's running mean and sum of squared deviations, and the sum
+    /// of squared losses.
+    n: u64,
+    sum: f64,
+    mean: f64,
+    m2: f64,
+    down2: f64,
+    inv: Option<(Decimal, Decimal)>,
+}
+
+impl Summarizer {
+    /// `equity_scale`: decimals of the equity column.
+    pub fn new(equity_scale: u32, base_unit: &str, quote_unit: &str) -> Self {
+        Summarizer {
+            es: equity_scale,
+            base_unit: base_unit.into(),
+            quote_unit: quote_unit.into(),
+            first: None,
+            last: None,
+            fees: BTreeMap::new(),
+            vb: Decimal::ZERO,
+            vq: Decimal::ZERO,
+            fills: 0,
+            maker: 0,
+            pos: Decimal::ZERO,
+            cost: Decimal::ZERO,
+            peak: i128::MIN,
+            dd: 0,
+            dd_pct: 0.0,
+            prev: None,
+            n: 0,
+            sum: 0.0,
+            mean: 0.0,
+            m2: 0.0,
+            down2: 0.0,
+            inv: None,
+        }
+    }
+
+    pub fn fill(&mut self, f: &FillRow) {
+        *self.fees.entry(f.fee_currency.clone()).or_default() += wide(&f.fee, BALANCE_SCALE);
         let (amount, total) = (dec(&f.amount), dec(&f.total));
-        vb += amount;
-        vq += total;
-        maker += u64::from(f.liquidity == "maker");
+        self.vb = self.vb.saturating_add(amount);
+        self.vq = self.vq.saturating_add(total);
+        self.fills += 1;
+        self.maker += u64::from(f.liquidity == "maker");
         let fee = dec(&f.fee);
-        if f.side == "buy" {
-            let got = if f.fee_currency == info.base_unit {
-                amount - fee
+        let (pos, cost) = (self.pos, self.cost);
+        (self.pos, self.cost) = if f.side == "buy" {
+            let got = if f.fee_currency == self.base_unit {
+                amount.saturating_sub(fee)
             } else {
                 amount
             };
-            let paid = total
-                + if f.fee_currency == info.quote_unit {
-                    fee
-                } else {
-                    Decimal::ZERO
-                };
-            pos += got;
-            cost += paid;
+            let paid = if f.fee_currency == self.quote_unit {
+                total.saturating_add(fee)
+            } else {
+                total
+            };
+            (pos.saturating_add(got), cost.saturating_add(paid))
         } else if pos > Decimal::ZERO {
-            let avg = cost / pos;
-            pos -= amount;
-            cost = avg * pos.max(Decimal::ZERO);
+            let avg = cost.checked_div(pos).unwrap_or_default();
+            let pos = pos.saturating_sub(amount);
+            (pos, avg.saturating_mul(pos.max(Decimal::ZERO)))
         } else {
-            pos -= amount;
-        }
+            (pos.saturating_sub(amount), cost)
+        };
     }
-    let mid1 = last.map_or(Decimal::ZERO, |r| dec(&r.mid));
-    let base1 = last.map_or(Decimal::ZERO, |r| dec(&r.base));
-    let unreal = if base1 > Decimal::ZERO && pos > Decimal::ZERO {
-        base1 * (mid1 - cost / pos)
-    } else {
-        Decimal::ZERO
-    };
-    let total = Decimal::from_i128_with_scale(e1 - e0, es);
-    // Drawdown, returns and inventory from the equity series.
-    let (mut peak, mut dd, mut dd_pct) = (i128::MIN, 0i128, 0f64);
-    let mut returns = Vec::new();
-    let (mut inv_min, mut inv_max) = (None::<Decimal>, None::<Decimal>);
-    let mut prev: Option<i128> = None;
-    for r in &t.equity {
-        let e = wide(&r.equity, es);
-        peak = peak.max(e);
-        if peak - e > dd {
-            dd = peak - e;
-            dd_pct = if peak > 0 {
-                (peak - e) as f64 / peak as f64 * 100.0
+
+    pub fn equity(&mut self, r: &EquityRow) {
+        let e = wide(&r.equity, self.es);
+        let (base, mid) = (dec(&r.base), dec(&r.mid));
+        if self.first.is_none() {
+            self.first = Some((r.time_utc.clone(), e));
+            self.pos = base;
+            self.cost = base.saturating_mul(mid);
+        }
+        self.last = Some((r.time_utc.clone(), e, base, mid));
+        self.peak = self.peak.max(e);
+        if self.peak - e > self.dd {
+            self.dd = self.peak - e;
+            self.dd_pct = if self.peak > 0 {
+                (self.peak - e) as f64 / self.peak as f64 * 100.0
             } else {
                 0.0
             };
         }
-        if let Some(p) = prev.filter(|p| *p > 0) {
-            returns.push((e - p) as f64 / p as f64);
+        if let Some(p) = self.prev.filter(|p| *p > 0) {
+            let r = (e - p) as f64 / p as f64;
+            self.n += 1;
+            self.sum += r;
+            let delta = r - self.mean;
+            self.mean += delta / self.n as f64;
+            self.m2 += delta * (r - self.mean);
+            self.down2 += r.min(0.0).powi(2);
         }
-        prev = Some(e);
-        let b = dec(&r.base);
-        inv_min = Some(inv_min.map_or(b, |m| m.min(b)));
-        inv_max = Some(inv_max.map_or(b, |m| m.max(b)));
+        self.prev = Some(e);
+        self.inv = Some(match self.inv {
+            None => (base, base),
+            Some((lo, hi)) => (lo.min(base), hi.max(base)),
+        });
     }
-    let per_year = (365.0 * 86_400e9 / info.equity_interval_ns.max(1) as f64).sqrt();
-    let n = returns.len().max(1) as f64;
-    let mean = returns.iter().sum::<f64>() / n;
-    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let down = (returns.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
-    let stat = |d: f64| {
-        if d > 0.0 {
-            format!("{:.4}", mean / d * per_year)
+
+    /// The summary of everything seen, with what only the run knows from `info`.
+    pub fn finish(&self, info: &RunInfo) -> Summary {
+        let es = self.es;
+        let e0 = self.first.as_ref().map_or(0, |f| f.1);
+        let (e1, base1, mid1) = self
+            .last
+            .as_ref()
+            .map_or((0, Decimal::ZERO, Decimal::ZERO), |l| (l.1, l.2, l.3));
+        let (pos, cost) = (self.pos, self.cost);
+        let unreal = if base1 > Decimal::ZERO && pos > Decimal::ZERO {
+            base1.saturating_mul(mid1.saturating_sub(cost.checked_div(pos).unwrap_or_default()))
         } else {
-            "0".into()
+            Decimal::ZERO
+        };
+        let per_year = (365.0 * 86_400e9 / info.equity_interval_ns.max(1) as f64).sqrt();
+        let n = self.n.max(1) as f64;
+        let mean = self.sum / n;
+        let sd = (self.m2 / n).sqrt();
+        let down = (self.down2 / n).sqrt();
+        let stat = |d: f64| {
+            if d > 0.0 {
+                format!("{:.4}", mean / d * per_year)
+            } else {
+                "0".into()
+            }
+        };
+        let placed = dec(&info.volume_placed);
+        let initial = to_decimal(e0, es);
+        let unreal = to_scaled(unreal, es);
+        let q = |d: Decimal| d.normalize().to_string();
+        let (inv_min, inv_max) = self.inv.unwrap_or_default();
+        Summary {
+            scenario: info.scenario.clone(),
+            strategy: info.strategy.clone(),
+            market: info.market.clone(),
+            start_utc: self.first.as_ref().map_or(String::new(), |f| f.0.clone()),
+            end_utc: self.last.as_ref().map_or(String::new(), |l| l.0.clone()),
+            events: info.events,
+            initial_equity: fixed::format(e0, es),
+            final_equity: fixed::format(e1, es),
+            pnl_total: fixed::format(e1 - e0, es),
+            pnl_realized: fixed::format((e1 - e0).saturating_sub(unreal), es),
+            pnl_unrealized: fixed::format(unreal, es),
+            fees: self
+                .fees
+                .iter()
+                .map(|(c, f)| (c.clone(), fixed::format(*f, BALANCE_SCALE)))
+                .collect(),
+            volume_base: q(self.vb),
+            volume_quote: q(self.vq),
+            orders_placed: info.orders_placed,
+            fills: self.fills,
+            maker_fills: self.maker,
+            taker_fills: self.fills - self.maker,
+            fill_ratio: ratio(self.vb, placed),
+            turnover: ratio(self.vq, initial),
+            max_drawdown: fixed::format(self.dd, es),
+            max_drawdown_pct: format!("{:.4}", self.dd_pct),
+            sharpe: stat(sd),
+            sortino: stat(down),
+            inventory_min: q(inv_min),
+            inventory_max: q(inv_max),
+            data_warnings: info.data_warnings.clone(),
         }
-    };
-    let placed = dec(&info.volume_placed);
-    let initial = Decimal::from_i128_with_scale(e0, es);
-    let q = |d: Decimal| d.normalize().to_string();
-    Summary {
-        scenario: info.scenario.clone(),
-        strategy: info.strategy.clone(),
-        market: info.market.clone(),
-        start_utc: first.map_or(String::new(), |r| r.time_utc.clone()),
-        end_utc: last.map_or(String::new(), |r| r.time_utc.clone()),
-        events: info.events,
-        initial_equity: fixed::format(e0, es),
-        final_equity: fixed::format(e1, es),
-        pnl_total: fixed::format(e1 - e0, es),
-        pnl_realized: q((total - unreal).round_dp(es)),
-        pnl_unrealized: q(unreal.round_dp(es)),
-        fees: fees
-            .into_iter()
-            .map(|(c, f)| (c, fixed::format(f, BALANCE_SCALE)))
-            .collect(),
-        volume_base: q(vb),
-        volume_quote: q(vq),
-        orders_placed: info.orders_placed,
-        fills: t.fills.len() as u64,
-        maker_fills: maker,
-        taker_fills: t.fills.len() as u64 - maker,
-        fill_ratio: ratio(vb, placed),
-        turnover: ratio(vq, initial),
-        max_drawdown: fixed::format(dd, es),
-        max_drawdown_pct: format!("{dd_pct:.4}"),
-        sharpe: stat(sd),
-        sortino: stat(down),
-        inventory_min: q(inv_min.unwrap_or_default()),
-        inventory_max: q(inv_max.unwrap_or_default()),
     }
 }
 

@@ -76,23 +76,17 @@ pub struct RunInfo {
     pub orders_placed: u64,
     /// Base volume of every order accepted, at amount precision, for the fill ratio.
     pub volume_placed: String,
+    /// See [`Summary::data_warnings`](super::Summary::data_warnings).
+    #[serde(default)]
+    pub data_warnings: Vec<String>,
 }
 
-/// The three tables of a run.
+/// The three tables of a run, in memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tables {
     pub fills: Vec<FillRow>,
     pub orders: Vec<OrderRow>,
     pub equity: Vec<EquityRow>,
-}
-
-fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let mut w = csv::Writer::from_path(path).map_err(|e| err(&e))?;
-    for r in rows {
-        w.serialize(r).map_err(|e| err(&e))?;
-    }
-    w.flush().map_err(|e| err(&e))
 }
 
 fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, String> {
@@ -104,12 +98,8 @@ fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, String>
 }
 
 impl Tables {
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
-        write_csv(&dir.join("fills.csv"), &self.fills)?;
-        write_csv(&dir.join("orders.csv"), &self.orders)?;
-        write_csv(&dir.join("equity.csv"), &self.equity)
-    }
-
+    /// Reads a result folder's three tables whole (for tests and small runs; `report` reads
+    /// row by row).
     pub fn read(dir: &Path) -> Result<Tables, String> {
         Ok(Tables {
             fills: read_csv(&dir.join("fills.csv"))?,

@@ -92,6 +92,20 @@ pub trait Strategy {
     }
 }
 
+/// Largest order amount or price a strategy may be given.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+/// Most order levels per side of `pure_market_making`.
+pub const MAX_LEVELS: u32 = 1000;
+
+/// A positive decimal no larger than [`MAX_AMOUNT`]; the reason otherwise.
+fn amount(d: Decimal) -> Result<(), String> {
+    if d > Decimal::ZERO && d <= Decimal::from(MAX_AMOUNT) {
+        Ok(())
+    } else {
+        Err(format!("{d} is not more than 0 and at most {MAX_AMOUNT}"))
+    }
+}
+
 /// `[strategy]` of a scenario: `kind` names the strategy, the other keys are its parameters.
 #[derive(Debug, Clone)]
 pub enum StrategyConfig {
@@ -156,7 +170,7 @@ impl StrategyConfig {
         match self {
             StrategyConfig::PureMarketMaking(c) => Some(&c.market),
             StrategyConfig::Twap(c) => Some(&c.market),
-            StrategyConfig::Scripted(c) => c.orders.first().map(|o| o.market.as_str()),
+            StrategyConfig::Scripted(c) => c.market(),
         }
     }
 
@@ -165,7 +179,9 @@ impl StrategyConfig {
         Ok(match self {
             StrategyConfig::PureMarketMaking(c) => Box::new(PureMarketMaking::new(c.clone())),
             StrategyConfig::Twap(c) => Box::new(Twap::new(c.clone())),
-            StrategyConfig::Scripted(c) => Box::new(Scripted::new(c.clone(), base_dir)?),
+            StrategyConfig::Scripted(c) => {
+                Box::new(Scripted::new(c.clone(), base_dir).map_err(|e| e.to_string())?)
+            }
         })
     }
 }

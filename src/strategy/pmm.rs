@@ -86,17 +86,32 @@ impl PureMarketMakingConfig {
         if self.ask_spread.is_sign_negative() {
             return bad("ask_spread", "must not be negative");
         }
-        if self.order_amount <= Decimal::ZERO {
-            return bad("order_amount", "must be positive");
+        super::amount(self.order_amount).map_err(|e| ("order_amount".to_string(), e))?;
+        if self.order_level_amount.is_sign_negative()
+            || self.order_level_amount > Decimal::from(super::MAX_AMOUNT)
+        {
+            return bad("order_level_amount", "must be from 0 to 10^15");
         }
-        if self.order_levels == 0 {
-            return bad("order_levels", "must be at least 1");
+        if !(1..=super::MAX_LEVELS).contains(&self.order_levels) {
+            return bad("order_levels", "must be from 1 to 1000");
         }
-        if !(self.order_refresh_time > 0.0 && self.order_refresh_time.is_finite()) {
+        for (k, v) in [
+            ("bid_spread", self.bid_spread),
+            ("ask_spread", self.ask_spread),
+            ("order_level_spread", self.order_level_spread),
+        ] {
+            if v > Decimal::ONE_HUNDRED {
+                return bad(k, "must be at most 100 (percent)");
+            }
+        }
+        if self.order_refresh_time <= 0.0 {
             return bad("order_refresh_time", "must be a positive number of seconds");
         }
-        if !(self.filled_order_delay >= 0.0 && self.filled_order_delay.is_finite()) {
-            return bad("filled_order_delay", "must be a number of seconds");
+        for (k, v) in [
+            ("order_refresh_time", self.order_refresh_time),
+            ("filled_order_delay", self.filled_order_delay),
+        ] {
+            crate::utc::secs_ns(v).map_err(|e| (k.to_string(), e))?;
         }
         if self.inventory_target_base_pct < Decimal::ZERO
             || self.inventory_target_base_pct > Decimal::ONE_HUNDRED
@@ -125,8 +140,9 @@ pub struct PureMarketMaking {
     hold_until: i64,
 }
 
+/// A duration the config check accepted, in ns.
 fn secs(s: f64) -> i64 {
-    (s * 1e9).round() as i64
+    crate::utc::secs_ns(s).unwrap_or(0)
 }
 
 impl PureMarketMaking {
@@ -249,7 +265,7 @@ impl Strategy for PureMarketMaking {
             return;
         }
         let want = self.proposal(ctx, m, mid);
-        self.refresh_at = now + secs(self.cfg.order_refresh_time);
+        self.refresh_at = now.saturating_add(secs(self.cfg.order_refresh_time));
         if self.within_tolerance(&want) {
             return;
         }
@@ -279,7 +295,7 @@ impl Strategy for PureMarketMaking {
     }
 
     fn on_fill(&mut self, ctx: &mut Ctx, _fill: &Fill) {
-        let until = ctx.now() + secs(self.cfg.filled_order_delay);
+        let until = ctx.now().saturating_add(secs(self.cfg.filled_order_delay));
         self.hold_until = until;
         self.refresh_at = self.refresh_at.max(until);
     }

@@ -2,6 +2,7 @@
 //! replaying what a real bot did.
 
 use super::{Ctx, Strategy};
+use crate::scenario::ConfigError;
 use crate::sim::{NewOrder, OrdType, OrderId};
 use crate::venue::Side;
 use rust_decimal::Decimal;
@@ -36,20 +37,91 @@ pub struct ScriptedConfig {
     pub csv: Option<String>,
 }
 
+impl ScriptedOrder {
+    /// (field, reason) of the first value out of range.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        crate::utc::secs_ns(self.at_secs).map_err(|e| ("at_secs", e))?;
+        if let Some(c) = self.cancel_after_secs {
+            crate::utc::secs_ns(c).map_err(|e| ("cancel_after_secs", e))?;
+        }
+        if self.volume <= Decimal::ZERO || self.volume > Decimal::from(super::MAX_AMOUNT) {
+            return Err((
+                "volume",
+                format!("{} is not from 0 to {}", self.volume, super::MAX_AMOUNT),
+            ));
+        }
+        if let Some(p) = self.price {
+            if p <= Decimal::ZERO || p > Decimal::from(super::MAX_AMOUNT) {
+                return Err((
+                    "price",
+                    format!("{p} is not from 0 to {}", super::MAX_AMOUNT),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl ScriptedConfig {
     pub fn check(&self) -> Result<(), (String, String)> {
         if self.orders.is_empty() && self.csv.is_none() {
             return Err(("orders".into(), "give orders or a csv file".into()));
         }
         for (i, o) in self.orders.iter().enumerate() {
-            if !(o.at_secs >= 0.0 && o.at_secs.is_finite()) {
-                return Err((
-                    format!("orders[{i}].at_secs"),
-                    "must be a number of seconds".into(),
-                ));
-            }
+            o.check()
+                .map_err(|(k, e)| (format!("orders[{i}].{k}"), e))?;
         }
         Ok(())
+    }
+
+    /// Reads the `csv` file's orders (relative to `base`) into `orders`, checking each row;
+    /// errors name the file, the line and the column.
+    pub fn load_csv(&mut self, base: &Path) -> Result<(), ConfigError> {
+        let Some(csv) = self.csv.take() else {
+            return Ok(());
+        };
+        let path = base.join(&csv);
+        let bad = |line: Option<u64>, key: &str, why: String| ConfigError {
+            file: path.clone(),
+            line: line.map(|l| l as usize),
+            key: key.to_string(),
+            reason: why,
+        };
+        let mut r = csv::Reader::from_path(&path).map_err(|e| bad(None, "", e.to_string()))?;
+        let headers = r
+            .headers()
+            .map_err(|e| bad(Some(1), "", e.to_string()))?
+            .clone();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| bad(e.position().map(|p| p.line()), "", e.to_string()))?;
+            let line = rec.position().map(|p| p.line());
+            let o: ScriptedOrder = rec.deserialize(Some(&headers)).map_err(|e| {
+                let (key, why) = match e.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => (
+                        err.field()
+                            .and_then(|f| headers.get(f as usize))
+                            .unwrap_or(""),
+                        err.kind().to_string(),
+                    ),
+                    _ => ("", e.to_string()),
+                };
+                bad(line, key, why)
+            })?;
+            o.check().map_err(|(k, e)| bad(line, k, e))?;
+            self.orders.push(o);
+        }
+        if self.orders.is_empty() {
+            return Err(bad(None, "", "no orders".into()));
+        }
+        Ok(())
+    }
+
+    /// The market of the first order, in time.
+    pub fn market(&self) -> Option<&str> {
+        self.orders
+            .iter()
+            .min_by(|a, b| a.at_secs.total_cmp(&b.at_secs))
+            .map(|o| o.market.as_str())
     }
 }
 
@@ -62,16 +134,10 @@ pub struct Scripted {
 }
 
 impl Scripted {
-    pub fn new(cfg: ScriptedConfig, base: &Path) -> Result<Self, String> {
+    /// A strategy of the config's orders; a `csv` not yet read is read from `base`.
+    pub fn new(mut cfg: ScriptedConfig, base: &Path) -> Result<Self, ConfigError> {
+        cfg.load_csv(base)?;
         let mut orders = cfg.orders;
-        if let Some(csv) = &cfg.csv {
-            let path = base.join(csv);
-            let mut r =
-                csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            for (i, row) in r.deserialize::<ScriptedOrder>().enumerate() {
-                orders.push(row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?);
-            }
-        }
         orders.sort_by(|a, b| a.at_secs.total_cmp(&b.at_secs));
         Ok(Scripted {
             orders,
@@ -94,7 +160,8 @@ impl Strategy for Scripted {
     fn on_timer(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
         while let Some(o) = self.orders.get(self.next) {
-            if now < self.start + (o.at_secs * 1e9).round() as i64 {
+            let at = crate::utc::secs_ns(o.at_secs).unwrap_or(0);
+            if now < self.start.saturating_add(at) {
                 break;
             }
             self.next += 1;
@@ -107,7 +174,8 @@ impl Strategy for Scripted {
             };
             let id = ctx.place(order);
             if let Some(after) = o.cancel_after_secs {
-                self.cancels.push((now + (after * 1e9).round() as i64, id));
+                let after = crate::utc::secs_ns(after).unwrap_or(0);
+                self.cancels.push((now.saturating_add(after), id));
             }
         }
         let due: Vec<OrderId> = self

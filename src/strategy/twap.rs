@@ -32,14 +32,13 @@ fn market() -> OrdType {
 impl TwapConfig {
     pub fn check(&self) -> Result<(), (String, String)> {
         let bad = |k: &str, why: &str| Err((k.to_string(), why.to_string()));
-        if self.total_amount <= Decimal::ZERO {
-            return bad("total_amount", "must be positive");
+        super::amount(self.total_amount).map_err(|e| ("total_amount".to_string(), e))?;
+        if !(1..=1_000_000).contains(&self.slices) {
+            return bad("slices", "must be from 1 to 1000000");
         }
-        if self.slices == 0 {
-            return bad("slices", "must be at least 1");
-        }
-        if !(self.duration_secs >= 0.0 && self.duration_secs.is_finite()) {
-            return bad("duration_secs", "must be a number of seconds");
+        crate::utc::secs_ns(self.duration_secs).map_err(|e| ("duration_secs".to_string(), e))?;
+        if self.limit_slippage_pct > Decimal::ONE_HUNDRED {
+            return bad("limit_slippage_pct", "must be at most 100 (percent)");
         }
         if self.limit_slippage_pct.is_sign_negative() {
             return bad("limit_slippage_pct", "must not be negative");
@@ -80,7 +79,7 @@ impl Strategy for Twap {
         if self.done >= c.slices {
             return;
         }
-        let step = (c.duration_secs * 1e9 / f64::from(c.slices)).round() as i64;
+        let step = crate::utc::secs_ns(c.duration_secs).unwrap_or(0) / i64::from(c.slices);
         if ctx.now() < self.start + step * i64::from(self.done) {
             return;
         }

@@ -1,10 +1,14 @@
 //! Several capture files read as one stream of events.
 
 use super::normalize::{Event, NormError, Normalizer};
-
-/// How many malformed frames are described in the warnings; the rest are only counted.
-const MAX_MALFORMED_NOTES: u64 = 10;
 use super::reader::{CaptureReader, TapeError};
+
+/// How many malformed frames (and time jumps) are described in the warnings; the rest are
+/// only counted.
+pub const MAX_MALFORMED_NOTES: u64 = 10;
+/// A receive time this much later than the one before is reported: the feed (or the
+/// recorder) was away, and nothing is known of the market in between.
+pub const TIME_JUMP_NS: i64 = 300 * 1_000_000_000;
 use crate::venue::{FrameKind, MarketRules};
 use std::path::PathBuf;
 
@@ -20,7 +24,9 @@ pub struct StreamStats {
     pub records: u64,
     pub first_ns: Option<i64>,
     pub last_ns: Option<i64>,
-    /// Early ends (a cut file), one message each.
+    /// Receive times more than [`TIME_JUMP_NS`] after the one before.
+    pub time_jumps: u64,
+    /// Early ends (a cut file), the first malformed frames and time jumps, one message each.
     pub warnings: Vec<String>,
 }
 
@@ -46,7 +52,19 @@ pub struct EventStream {
 
 impl EventStream {
     /// `markets` supplies rules for files without a header; a header's rules take precedence.
+    /// Files are read in the order of their first receive time (files given out of order
+    /// would otherwise run backwards in time); files with no record go last.
     pub fn open(paths: Vec<PathBuf>, markets: Vec<MarketRules>) -> Result<Self, TapeError> {
+        let mut keyed = Vec::with_capacity(paths.len());
+        for p in paths {
+            let first = match CaptureReader::open(&p)?.next_record() {
+                Ok(Some(r)) => Some(r.recv_ns),
+                _ => None,
+            };
+            keyed.push((first, p));
+        }
+        keyed.sort_by_key(|(t, _)| (t.is_none(), *t));
+        let paths = keyed.into_iter().map(|(_, p)| p).collect();
         let mut s = EventStream {
             paths,
             next_file: 0,
@@ -110,9 +128,26 @@ impl EventStream {
                 }
             };
             let st = &mut self.stats;
+            let mut jump = None;
             st.records += 1;
             st.first_ns.get_or_insert(rec.recv_ns);
-            st.last_ns = Some(rec.recv_ns);
+            if let Some(last) = st.last_ns {
+                let ahead = rec.recv_ns.saturating_sub(last);
+                let note = if ahead > TIME_JUMP_NS {
+                    st.time_jumps += 1;
+                    (st.time_jumps <= MAX_MALFORMED_NOTES).then(|| {
+                        format!(
+                            "receive time jumps {} s ahead, from {}",
+                            ahead / 1_000_000_000,
+                            crate::utc::utc(last)
+                        )
+                    })
+                } else {
+                    None
+                };
+                jump = note;
+            }
+            st.last_ns = Some(st.last_ns.map_or(rec.recv_ns, |l| l.max(rec.recv_ns)));
             match self.norm.push(&rec, &mut self.buf) {
                 Ok(Some(kind)) => {
                     let i = FrameKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
@@ -139,6 +174,10 @@ impl EventStream {
                         reason,
                     })
                 }
+            }
+            if let Some(n) = jump {
+                let at = format!("{}:{}", reader.path().display(), reader.line());
+                self.stats.warnings.push(format!("{at}: {n}"));
             }
             if !self.buf.is_empty() {
                 return Ok(true);

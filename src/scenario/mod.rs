@@ -1,6 +1,10 @@
 //! Scenario files: the TOML a user writes to describe one backtest, read into a run
 //! configuration with errors that name the file, the key and the line.
 
+mod error;
+
+pub use error::ConfigError;
+
 use crate::sim::{FeeMode, FeeSchedule, Latencies, Latency, QueueModel, Rates, Tier};
 use crate::strategy::StrategyConfig;
 use rust_decimal::Decimal;
@@ -20,7 +24,7 @@ pub struct Run {
     pub start: Option<String>,
     pub end: Option<String>,
     #[serde(default)]
-    pub seed: u64,
+    pub seed: i64,
     /// Result folder, relative to the scenario file.
     pub out: String,
     /// Seconds between rows of `equity.csv`.
@@ -40,8 +44,9 @@ pub struct Fees {
     pub maker: Decimal,
     #[serde(default = "quarter_pct")]
     pub taker: Decimal,
+    /// `received` (Peatio) or `quote` (Hummingbot's paper trade).
     #[serde(default)]
-    pub mode: FeeMode,
+    pub mode: Option<toml::Value>,
     /// Per-market rates.
     #[serde(default)]
     pub markets: BTreeMap<String, RatePair>,
@@ -130,57 +135,34 @@ pub struct Scenario {
     pub strategy: StrategyConfig,
 }
 
-/// Line (1-based) where `section.key = …` is written, looking under `[section]` first.
-fn key_line(text: &str, key: &str) -> Option<usize> {
-    let (section, leaf) = key.rsplit_once('.').unwrap_or(("", key));
-    let leaf = leaf.split('[').next().unwrap_or(leaf);
-    let section = section.split('.').next().unwrap_or("");
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| l.trim() == format!("[{section}]"))
-        .unwrap_or(0);
-    let is_key = |l: &&str| {
-        l.trim_start()
-            .strip_prefix(leaf)
-            .is_some_and(|r| r.trim_start().starts_with('='))
-    };
-    lines[start..]
-        .iter()
-        .position(is_key)
-        .map(|i| start + i + 1)
-        .or_else(|| lines.iter().position(is_key).map(|i| i + 1))
-}
-
-/// Line (1-based) of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
-}
+/// Largest initial balance of one currency.
+pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+/// Largest latency, in milliseconds: one day.
+pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
+/// Shortest interval between rows of `equity.csv`, in seconds.
+pub const MIN_EQUITY_INTERVAL_SECS: f64 = 0.001;
 
 /// Reads and checks a scenario file.
-pub fn load(path: &Path) -> Result<Scenario, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::at_line(path, None, e.to_string()))?;
     parse(path, &text)
 }
 
 /// Parses scenario text; `path` names it in errors and anchors relative paths.
-pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ConfigError> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| format!(" line {}:", line_of(text, s.start)))
-            .unwrap_or_default();
+        let line = e.span().map(|s| error::line_of(text, s.start));
         let msg = e.message().replace('\n', " ");
-        format!("{}:{line} {msg}", path.display())
+        let key = line.and_then(|n| error::key_at_line(text, n));
+        ConfigError {
+            file: path.to_path_buf(),
+            line,
+            key: key.unwrap_or_default(),
+            reason: msg,
+        }
     })?;
-    let err = |key: &str, why: String| match key_line(text, key) {
-        Some(n) => format!("{}: line {n}: {key}: {why}", path.display()),
-        None => format!("{}: {key}: {why}", path.display()),
-    };
+    let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);
     let base = path.parent().unwrap_or(Path::new("."));
     let mut captures = Vec::new();
     for c in &file.run.captures {
@@ -201,7 +183,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
     }
     let time = |key: &str, v: &Option<String>| {
         v.as_deref()
-            .map(|s| parse_utc(s).map_err(|e| err(key, e)))
+            .map(|s| crate::utc::parse_utc(s).map_err(|e| err(key, e)))
             .transpose()
     };
     let start_ns = time("run.start", &file.run.start)?;
@@ -211,15 +193,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
             return Err(err("run.end", "must be after run.start".into()));
         }
     }
-    if !(file.run.equity_interval_secs > 0.0 && file.run.equity_interval_secs.is_finite()) {
-        return Err(err(
-            "run.equity_interval_secs",
-            "must be a positive number of seconds".into(),
-        ));
-    }
+    let interval = file.run.equity_interval_secs;
+    let equity_interval_ns = crate::utc::secs_ns(interval)
+        .ok()
+        .filter(|_| interval >= MIN_EQUITY_INTERVAL_SECS)
+        .ok_or_else(|| {
+            err(
+                "run.equity_interval_secs",
+                format!(
+                    "{interval:?} is not a number of seconds from {MIN_EQUITY_INTERVAL_SECS} to {}",
+                    crate::utc::MAX_SECS
+                ),
+            )
+        })?;
+    let seed = u64::try_from(file.run.seed)
+        .map_err(|_| err("run.seed", format!("{} is negative", file.run.seed)))?;
     for (c, v) in &file.balances {
+        let key = format!("balances.{c}");
         if v.is_sign_negative() {
-            return Err(err(&format!("balances.{c}"), "must not be negative".into()));
+            return Err(err(&key, "must not be negative".into()));
+        }
+        if *v > Decimal::from(MAX_BALANCE) {
+            return Err(err(&key, format!("{v} is more than {MAX_BALANCE}")));
+        }
+        if v.scale() > crate::sim::BALANCE_SCALE
+            && v.normalize().scale() > crate::sim::BALANCE_SCALE
+        {
+            return Err(err(
+                &key,
+                format!("{v} has more than {} decimals", crate::sim::BALANCE_SCALE),
+            ));
         }
     }
     let fees = match &file.fees {
@@ -227,18 +230,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
         Some(f) => fee_schedule(f).map_err(|(k, e)| err(&k, e))?,
     };
     let ms = |key: &str, v: f64| {
-        if v >= 0.0 && v.is_finite() {
+        if (0.0..=MAX_LATENCY_MS).contains(&v) {
             Ok((v * 1e6).round() as i64)
         } else {
             Err(err(
                 key,
-                format!("{v} is not a non-negative number of milliseconds"),
+                format!("{v:?} is not a number of milliseconds from 0 to {MAX_LATENCY_MS} (a day)"),
             ))
         }
     };
     let lat = file.latency.clone().unwrap_or_default();
-    let model = |key: &str, base: f64, jitter: f64| -> Result<Latency, String> {
-        let (b, j) = (ms(key, base)?, ms(key, jitter)?);
+    let model = |key: &str, base: f64, jitter: f64| -> Result<Latency, ConfigError> {
+        let b = ms(&format!("latency.{key}_ms"), base)?;
+        let j = ms(&format!("latency.{key}_jitter_ms"), jitter)?;
         Ok(if j == 0 {
             Latency::Constant { ns: b }
         } else {
@@ -249,12 +253,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
         })
     };
     let latencies = Latencies {
-        entry: model("latency.entry_ms", lat.entry_ms, lat.entry_jitter_ms)?,
-        response: model(
-            "latency.response_ms",
-            lat.response_ms,
-            lat.response_jitter_ms,
-        )?,
+        entry: model("entry", lat.entry_ms, lat.entry_jitter_ms)?,
+        response: model("response", lat.response_ms, lat.response_jitter_ms)?,
         feed_ns: ms("latency.feed_ms", lat.feed_ms)?,
     };
     let queue = match &file.queue {
@@ -271,18 +271,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
             }
         },
     };
-    let strategy = StrategyConfig::from_table(file.strategy.clone())
+    let mut strategy = StrategyConfig::from_table(file.strategy.clone())
         .and_then(|s| s.check().map(|_| s))
         .map_err(|(k, e)| err(&format!("strategy.{k}"), e))?;
+    if let StrategyConfig::Scripted(c) = &mut strategy {
+        c.load_csv(base)?;
+    }
     Ok(Scenario {
         path: path.to_path_buf(),
         captures,
         markets,
         start_ns,
         end_ns,
-        seed: file.run.seed,
+        seed,
         out: base.join(&file.run.out),
-        equity_interval_ns: (file.run.equity_interval_secs * 1e9).round() as i64,
+        equity_interval_ns,
         balances: file.balances,
         fees,
         latencies,
@@ -305,7 +308,21 @@ fn fee_schedule(f: &Fees) -> Result<FeeSchedule, (String, String)> {
             maker: rate("fees.maker", f.maker)?,
             taker: rate("fees.taker", f.taker)?,
         },
-        mode: f.mode,
+        mode: match &f.mode {
+            None => FeeMode::Received,
+            Some(toml::Value::String(m)) if m == "received" => FeeMode::Received,
+            Some(toml::Value::String(m)) if m == "quote" => FeeMode::Quote,
+            Some(other) => {
+                let got = match other {
+                    toml::Value::String(s) => format!("{s:?}"),
+                    v => format!("a {}", v.type_str()),
+                };
+                return Err((
+                    "fees.mode".into(),
+                    format!("{got} is not \"received\" or \"quote\""),
+                ));
+            }
+        },
         ..FeeSchedule::default()
     };
     for (m, r) in &f.markets {
@@ -370,67 +387,12 @@ fn matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// `2024-08-08T23:55:00Z` (optionally with `.fff` and `+00:00`) → Unix ns.
-pub fn parse_utc(s: &str) -> Result<i64, String> {
-    let bad = || format!("{s:?} is not a UTC time like 2024-08-08T23:55:00Z");
-    let body = s
-        .strip_suffix('Z')
-        .or_else(|| s.strip_suffix("+00:00"))
-        .ok_or_else(bad)?;
-    let (date, time) = body.split_once('T').ok_or_else(bad)?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|x| x.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let t: Vec<i64> = hms
-        .split(':')
-        .map(|x| x.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    if d.len() != 3
-        || t.len() != 3
-        || !(1..=12).contains(&d[1])
-        || !(1..=31).contains(&d[2])
-        || t[0] > 23
-        || t[1] > 59
-        || t[2] > 60
-    {
-        return Err(bad());
-    }
-    let nanos: i64 = if frac.is_empty() {
-        0
-    } else if frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{frac:0<9}").parse().map_err(|_| bad())?
-    } else {
-        return Err(bad());
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if d[1] <= 2 {
-        (d[0] - 1, d[1] + 9)
-    } else {
-        (d[0], d[1] - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d[2] - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(((days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]) * 1_000_000_000) + nanos)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn utc_and_globs() {
-        assert_eq!(
-            parse_utc("2024-08-08T23:54:14.206Z").unwrap(),
-            1_723_161_254_206_000_000
-        );
-        assert_eq!(parse_utc("1970-01-01T00:00:00+00:00").unwrap(), 0);
-        assert!(parse_utc("2024-13-01T00:00:00Z").is_err());
-        assert!(parse_utc("yesterday").is_err());
+    fn globs() {
         assert!(matches("btc*.gz", "btcusdt-1.ranger.gz"));
         assert!(!matches("btc*.gz", "eth.gz"));
         assert!(matches("*", "x"));

@@ -1,0 +1,187 @@
+//! A run's result folder written as the run goes: table rows stream to disk, the summary and
+//! the chart data are gathered in constant memory, and the files replace the folder's old
+//! ones only once all are written, so a failed run (a full disk) leaves the old results whole.
+
+use super::charts::{self, ChartData};
+use super::summary::{Summarizer, Summary};
+use super::tables::{EquityRow, FillRow, OrderRow, RunInfo};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Every file a run writes.
+const OUTPUTS: &[&str] = &[
+    "fills.csv",
+    "orders.csv",
+    "equity.csv",
+    "fills.parquet",
+    "orders.parquet",
+    "equity.parquet",
+    "run.json",
+    "summary.json",
+    "price.png",
+    "price.svg",
+    "pnl.png",
+    "pnl.svg",
+    "inventory.png",
+    "inventory.svg",
+    "drawdown.png",
+    "drawdown.svg",
+];
+
+struct Csvs {
+    fills: csv::Writer<File>,
+    orders: csv::Writer<File>,
+    equity: csv::Writer<File>,
+}
+
+/// Writes the outputs of one run into a folder.
+pub struct ResultWriter {
+    dir: PathBuf,
+    /// Where files are written until [`finish`](Self::finish) moves them into `dir`.
+    tmp: PathBuf,
+    /// Taken by `finish`.
+    csv: Option<Csvs>,
+    #[cfg(feature = "parquet")]
+    parquet: Option<super::parquet::Tables>,
+    summary: Summarizer,
+    charts: ChartData,
+    /// The first write error; later rows are dropped and `finish` returns it.
+    failed: Option<String>,
+    done: bool,
+}
+
+fn csv_at(path: &Path) -> Result<csv::Writer<File>, String> {
+    csv::Writer::from_path(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl ResultWriter {
+    /// Starts a run's outputs for `dir` (made if missing). `equity_scale`, `base_unit` and
+    /// `quote_unit` are the traded market's, for the summary.
+    pub fn create(
+        dir: &Path,
+        equity_scale: u32,
+        base_unit: &str,
+        quote_unit: &str,
+    ) -> Result<Self, String> {
+        let tmp = dir.join(format!(".partial-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let csv = Csvs {
+            fills: csv_at(&tmp.join("fills.csv"))?,
+            orders: csv_at(&tmp.join("orders.csv"))?,
+            equity: csv_at(&tmp.join("equity.csv"))?,
+        };
+        Ok(ResultWriter {
+            dir: dir.to_path_buf(),
+            #[cfg(feature = "parquet")]
+            parquet: Some(super::parquet::Tables::create(&tmp)),
+            tmp,
+            csv: Some(csv),
+            summary: Summarizer::new(equity_scale, base_unit, quote_unit),
+            charts: ChartData::default(),
+            failed: None,
+            done: false,
+        })
+    }
+
+    /// The first error writing a row, if any: the run can stop early.
+    pub fn failed(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
+    fn check(&mut self, r: Result<(), String>) {
+        if let Err(e) = r {
+            self.failed.get_or_insert(e);
+        }
+    }
+
+    pub fn fill(&mut self, row: FillRow) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.summary.fill(&row);
+        self.charts.fill(&row);
+        if let Some(csv) = &mut self.csv {
+            let r = csv.fills.serialize(&row).map_err(|e| e.to_string());
+            self.check(r);
+        }
+        #[cfg(feature = "parquet")]
+        if let Some(pq) = &mut self.parquet {
+            let r = pq.fills.push(row);
+            self.check(r);
+        }
+    }
+
+    pub fn order(&mut self, row: OrderRow) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Some(csv) = &mut self.csv {
+            let r = csv.orders.serialize(&row).map_err(|e| e.to_string());
+            self.check(r);
+        }
+        #[cfg(feature = "parquet")]
+        if let Some(pq) = &mut self.parquet {
+            let r = pq.orders.push(row);
+            self.check(r);
+        }
+    }
+
+    pub fn equity(&mut self, row: EquityRow) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.summary.equity(&row);
+        self.charts.equity(&row);
+        if let Some(csv) = &mut self.csv {
+            let r = csv.equity.serialize(&row).map_err(|e| e.to_string());
+            self.check(r);
+        }
+        #[cfg(feature = "parquet")]
+        if let Some(pq) = &mut self.parquet {
+            let r = pq.equity.push(row);
+            self.check(r);
+        }
+    }
+
+    /// Writes what is left (run.json, summary.json, charts), then moves every file into the
+    /// folder, replacing the old ones.
+    pub fn finish(mut self, info: &RunInfo) -> Result<Summary, String> {
+        if let Some(e) = self.failed.take() {
+            return Err(format!("writing results in {}: {e}", self.dir.display()));
+        }
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.tmp.display());
+        if let Some(mut csv) = self.csv.take() {
+            for w in [&mut csv.fills, &mut csv.orders, &mut csv.equity] {
+                w.flush().map_err(|e| at(&e))?;
+            }
+        }
+        #[cfg(feature = "parquet")]
+        if let Some(pq) = self.parquet.take() {
+            pq.finish()?;
+        }
+        info.write(&self.tmp)?;
+        let summary = self.summary.finish(info);
+        let p = self.tmp.join("summary.json");
+        let text = serde_json::to_string_pretty(&summary).expect("summary serializes");
+        std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+        charts::render(&self.tmp, info, &self.charts)?;
+        for name in OUTPUTS {
+            let from = self.tmp.join(name);
+            if from.exists() {
+                let to = self.dir.join(name);
+                std::fs::rename(&from, &to).map_err(|e| format!("{}: {e}", to.display()))?;
+            }
+        }
+        self.done = true;
+        let _ = std::fs::remove_dir_all(&self.tmp);
+        Ok(summary)
+    }
+}
+
+impl Drop for ResultWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
