@@ -220,6 +220,96 @@ fn bad_scenarios_give_one_line_errors() {
             "strategy.order_amount",
         ),
         ("not-toml", "[run\n".to_string(), "line 1"),
+        (
+            "negative-seed",
+            good.replace("seed = 7", "seed = -1"),
+            "line 9: run.seed: -1 is negative",
+        ),
+        (
+            "jitter",
+            good.replace("entry_jitter_ms = 10", "entry_jitter_ms = -1"),
+            "latency.entry_jitter_ms",
+        ),
+        (
+            "huge-latency",
+            good.replace("entry_ms = 20", "entry_ms = 8e12"),
+            "latency.entry_ms: 8000000000000.0 is not",
+        ),
+        (
+            "fee-mode",
+            good.replace("mode = \"received\"", "mode = 5"),
+            "fees.mode: integer is not \"received\" or \"quote\"",
+        ),
+        (
+            "tiny-interval",
+            good.replace("equity_interval_secs = 1 ", "equity_interval_secs = 1e-12 "),
+            "run.equity_interval_secs",
+        ),
+        (
+            "huge-interval",
+            good.replace("equity_interval_secs = 1 ", "equity_interval_secs = 1e300 "),
+            "run.equity_interval_secs",
+        ),
+        (
+            "no-such-day",
+            good.replace(
+                "# start = \"2024-08-08T23:55:00Z\"",
+                "start = \"2024-02-30T00:00:00Z\"",
+            ),
+            "2024-02 has no day 30",
+        ),
+        (
+            "june-31",
+            good.replace(
+                "# start = \"2024-08-08T23:55:00Z\"",
+                "start = \"2024-06-31T00:00:00Z\"",
+            ),
+            "run.start",
+        ),
+        (
+            "negative-hour",
+            good.replace(
+                "# start = \"2024-08-08T23:55:00Z\"",
+                "start = \"2024-08-08T-1:00:00Z\"",
+            ),
+            "run.start",
+        ),
+        (
+            "huge-balance",
+            good.replace("usdt = \"100000\"", "usdt = \"10000000000000000\""),
+            "balances.usdt",
+        ),
+        (
+            "huge-amount",
+            good.replace(
+                "order_amount = \"0.01\"",
+                "order_amount = \"79228162514264337593543950335\"",
+            ),
+            "strategy.order_amount",
+        ),
+        (
+            "many-levels",
+            good.replace("order_levels = 2", "order_levels = 1000000000"),
+            "strategy.order_levels",
+        ),
+        (
+            "endless-refresh",
+            good.replace("order_refresh_time = 10", "order_refresh_time = inf"),
+            "strategy.order_refresh_time",
+        ),
+        (
+            "start-after-data",
+            good.replace(
+                "# start = \"2024-08-08T23:55:00Z\"",
+                "start = \"2025-08-08T23:55:00Z\"",
+            ),
+            "run.start 2025-08-08 23:55:00.000 UTC is after the captures end",
+        ),
+        (
+            "absent-market",
+            good.replace("market = \"btcusdt\"", "market = \"ethusdt\""),
+            "the captures hold no events of ethusdt (they hold btcusdt)",
+        ),
     ];
     for (name, text, want) in cases {
         let p = dir.join(format!("{name}.toml"));
@@ -229,6 +319,56 @@ fn bad_scenarios_give_one_line_errors() {
         assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
         assert!(err.contains(&format!("{name}.toml")), "{name}: {err}");
         assert!(err.contains(want), "{name}: {err}");
+    }
+    // Twap and scripted limits, each naming its key and line.
+    let twap = std::fs::read_to_string("scenarios/twap-buy.toml")
+        .unwrap()
+        .replace("../", "../../../../");
+    let scripted = |orders: &str| {
+        good.split("[strategy]").next().unwrap().to_string()
+            + "[strategy]\nkind = \"scripted\"\n"
+            + orders
+    };
+    let order = |extra: &str| {
+        format!(
+            "[[strategy.orders]]\nat_secs = 1\nmarket = \"btcusdt\"\nside = \"buy\"\n\
+             ord_type = \"limit\"\nvolume = \"0.01\"\nprice = \"60000\"\n{extra}"
+        )
+    };
+    let lines = |text: &str, key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+    let second = scripted(&(order("") + &order("cancel_after_secs = -1")));
+    let cases = vec![
+        (
+            "twap-duration",
+            twap.replace("duration_secs = ", "duration_secs = 1e300 #"),
+            "strategy.duration_secs".to_string(),
+        ),
+        (
+            "cancel-nan",
+            scripted(&order("cancel_after_secs = nan")),
+            "strategy.orders[0].cancel_after_secs: NaN is not".to_string(),
+        ),
+        (
+            "cancel-inf",
+            scripted(&order("cancel_after_secs = inf")),
+            "strategy.orders[0].cancel_after_secs".to_string(),
+        ),
+        (
+            "second-order",
+            second.clone(),
+            format!(
+                "line {}: strategy.orders[1].cancel_after_secs",
+                lines(&second, "cancel_after_secs = -1")
+            ),
+        ),
+    ];
+    for (name, text, want) in cases {
+        let p = dir.join(format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        let (ok, _, err) = altsim(&["backtest", "--quiet", p.to_str().unwrap()]);
+        assert!(!ok, "{name} ran");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(&want), "{name}: {err}");
     }
     let (ok, _, err) = altsim(&["backtest", "no/such.toml"]);
     assert!(!ok && err.contains("no/such.toml"), "{err}");
@@ -260,4 +400,132 @@ fn report_renders_again_and_compares() {
     assert!(a.join("compare.png").is_file() && a.join("compare.svg").is_file());
     let (ok, _, err) = altsim(&["report", "/nonexistent/folder"]);
     assert!(!ok && err.contains("run.json"), "{err}");
+}
+
+#[test]
+fn scripted_orders_from_a_csv_alone() {
+    let dir = tmp("scripted-csv");
+    std::fs::write(
+        dir.join("o.csv"),
+        "at_secs,market,side,ord_type,volume,price,cancel_after_secs\n\
+         1,btcusdt,buy,market,0.01,,\n\
+         2,btcusdt,buy,limit,0.001,1000,1\n\
+         3,btcusdt,buy,limit,0.0000001,1000,\n",
+    )
+    .unwrap();
+    let head = SCRIPTED.split("orders = [").next().unwrap();
+    std::fs::write(dir.join("s.toml"), format!("{head}csv = \"o.csv\"\n")).unwrap();
+    let s = scenario::load(&dir.join("s.toml")).unwrap();
+    let from_csv = run(&s, None, Progress::Quiet).unwrap();
+    let inline = tmp("scripted-inline");
+    std::fs::write(inline.join("s.toml"), SCRIPTED).unwrap();
+    let s = scenario::load(&inline.join("s.toml")).unwrap();
+    let from_toml = run(&s, None, Progress::Quiet).unwrap();
+    assert_eq!(from_csv.summary.fills, 1);
+    for t in ["fills.csv", "orders.csv", "equity.csv"] {
+        assert_eq!(
+            std::fs::read(from_csv.dir.join(t)).unwrap(),
+            std::fs::read(from_toml.dir.join(t)).unwrap(),
+            "{t}"
+        );
+    }
+    // A bad row names the file, its line and the column.
+    std::fs::write(
+        dir.join("o.csv"),
+        "at_secs,market,side,ord_type,volume,price,cancel_after_secs\n\
+         1,btcusdt,buy,market,0.01,,\n\
+         2,btcusdt,buy,limit,0.001,1000,inf\n",
+    )
+    .unwrap();
+    let e = scenario::load(&dir.join("s.toml")).unwrap_err().to_string();
+    assert!(
+        e.contains("o.csv: line 3: cancel_after_secs: inf is not"),
+        "{e}"
+    );
+    std::fs::write(dir.join("o.csv"), "at_secs,market,side\n1,btcusdt,up\n").unwrap();
+    let e = scenario::load(&dir.join("s.toml")).unwrap_err().to_string();
+    assert!(e.contains("o.csv: line 2:") && e.contains("`up`"), "{e}");
+}
+
+/// The first `n` lines of the shipped sample.
+fn sample_lines(n: usize) -> Vec<String> {
+    use std::io::BufRead;
+    let f = std::fs::File::open("data/btcusdt-20240808T2354Z.ranger.gz").unwrap();
+    std::io::BufReader::new(flate2::read::GzDecoder::new(f))
+        .lines()
+        .take(n)
+        .map(|l| l.unwrap())
+        .collect()
+}
+
+fn scenario_on(dir: &Path, captures: &[&str]) -> scenario::Scenario {
+    let text = std::fs::read_to_string("scenarios/mm-tight.toml")
+        .unwrap()
+        .replace(
+            "captures = [\"../data/btcusdt-*.ranger.gz\"]",
+            &format!("captures = {captures:?}"),
+        )
+        .replace("../data/markets.json", "../../../../data/markets.json")
+        .replace("../results/mm-tight", "out")
+        .replace("equity_interval_secs = 1 ", "equity_interval_secs = 60 ");
+    std::fs::write(dir.join("s.toml"), text).unwrap();
+    scenario::load(&dir.join("s.toml")).unwrap()
+}
+
+#[test]
+fn data_problems_are_reported_in_the_summary() {
+    let dir = tmp("data-warnings");
+    let mut lines = sample_lines(4000);
+    // A malformed frame, and a jump of 30 days in receive time from line 3000 on.
+    lines.insert(
+        1500,
+        "1723161300000000000 {\"btcusdt.ob-inc\":{\"asks\":[".into(),
+    );
+    for l in lines.iter_mut().skip(3000) {
+        let (t, rest) = l.split_once(' ').unwrap();
+        let t: i64 = t.parse().unwrap();
+        *l = format!("{} {rest}", t + 30 * 86_400_000_000_000);
+    }
+    std::fs::write(dir.join("cap.ranger"), lines.join("\n") + "\n").unwrap();
+    let s = scenario_on(&dir, &["cap.ranger"]);
+    let out = run(&s, None, Progress::Quiet).unwrap();
+    let w = &out.summary.data_warnings;
+    assert!(
+        w.iter().any(|x| x.contains("cap.ranger:1501:")),
+        "the malformed frame: {w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|x| x.contains("cap.ranger:3001: receive time jumps 25919")),
+        "the time jump: {w:?}"
+    );
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.dir.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(on_disk["data_warnings"].as_array().unwrap().len(), w.len());
+    // The CLI prints each one.
+    let (ok, _, err) = altsim(&["backtest", "--quiet", dir.join("s.toml").to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(err.lines().count(), w.len(), "{err}");
+    // Equity rows cover the data, not the thirty silent days (43,200 rows at one a minute).
+    let t = altsim::report::Tables::read(&out.dir).unwrap();
+    assert!(t.equity.len() < 20, "{} rows", t.equity.len());
+    let last = t.equity.last().unwrap().time_ns;
+    assert!(last > 1_723_161_254_000_000_000 + 30 * 86_400_000_000_000);
+}
+
+#[test]
+fn captures_given_out_of_order_run_in_time_order() {
+    let dir = tmp("out-of-order");
+    let lines = sample_lines(4000);
+    std::fs::write(dir.join("a.ranger"), lines[..2500].join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("b.ranger"), lines[2500..].join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("all.ranger"), lines.join("\n") + "\n").unwrap();
+    let s = scenario_on(&dir, &["b.ranger", "a.ranger"]);
+    let split = run(&s, None, Progress::Quiet).unwrap().summary;
+    let s = scenario_on(&dir, &["all.ranger"]);
+    let whole = run(&s, None, Progress::Quiet).unwrap().summary;
+    assert_eq!(split.pnl_total, whole.pnl_total);
+    assert_eq!(split.fills, whole.fills);
+    assert_eq!(split.events, whole.events);
 }

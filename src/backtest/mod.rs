@@ -334,9 +334,10 @@ fn data_warnings(
             crate::inspect::thousands(st.malformed_frames)
         ));
     }
-    if st.time_jumps > 0 {
+    if st.time_jumps > MAX_MALFORMED_NOTES {
         w.push(format!(
-            "receive time jumped ahead by more than {} s {} times",
+            "receive time jumped ahead by more than {} s {} times in all (the first \
+             {MAX_MALFORMED_NOTES} are listed)",
             TIME_JUMP_NS / 1_000_000_000,
             crate::inspect::thousands(st.time_jumps)
         ));
@@ -484,6 +485,12 @@ impl Run<'_> {
                 strategy.on_timer(&mut Ctx::new(sim));
                 self.next_timer = (self.next_timer + step).max(now - now.rem_euclid(step) + step);
             }
+        }
+        // Across a jump in receive time nothing is known of the market: the rows resume at the
+        // last interval before `now` rather than repeating one value for the whole jump.
+        let iv = self.s.equity_interval_ns;
+        if now - self.next_equity > TIME_JUMP_NS {
+            self.next_equity += (now - self.next_equity) / iv * iv;
         }
         while now >= self.next_equity {
             self.rec.equity(self.next_equity, sim)?;

@@ -315,7 +315,7 @@ fn fee_schedule(f: &Fees) -> Result<FeeSchedule, (String, String)> {
             Some(other) => {
                 let got = match other {
                     toml::Value::String(s) => format!("{s:?}"),
-                    v => format!("a {}", v.type_str()),
+                    v => v.type_str().to_string(),
                 };
                 return Err((
                     "fees.mode".into(),

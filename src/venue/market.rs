@@ -77,6 +77,10 @@ impl fmt::Display for RulesError {
 
 impl std::error::Error for RulesError {}
 
+/// Most decimals of a trade's total, `price_precision + amount_precision`: balances are held
+/// at 16.
+pub const MAX_TOTAL_SCALE: u32 = 16;
+
 impl MarketRules {
     pub fn from_json(json: MarketJson) -> Result<MarketRules, RulesError> {
         let err = |field: &'static str, reason: String| RulesError {
@@ -85,9 +89,21 @@ impl MarketRules {
             reason,
         };
         if json.amount_precision > 12 || json.price_precision > 12 {
+            let field = if json.price_precision > 12 {
+                "price_precision"
+            } else {
+                "amount_precision"
+            };
+            return Err(err(field, "precisions above 12 are not supported".into()));
+        }
+        if json.amount_precision + json.price_precision > MAX_TOTAL_SCALE {
             return Err(err(
                 "price_precision",
-                "precisions above 12 are not supported".into(),
+                format!(
+                    "{} + amount_precision {} is more than {MAX_TOTAL_SCALE}: a trade's total \
+                     (price × amount) must fit the 16 decimals balances are held at",
+                    json.price_precision, json.amount_precision
+                ),
             ));
         }
         let num = |field: &'static str, text: &str, scale: u32| {
@@ -152,5 +168,21 @@ mod tests {
             "max_price":"0","min_amount":"1","amount_precision":2,"price_precision":2,"state":"enabled"}]"#;
         let e = parse_markets(text).unwrap_err();
         assert!(e.contains("min_price"), "{e}");
+    }
+
+    #[test]
+    fn precisions_must_leave_totals_within_balance_decimals() {
+        let market = |pp: u32, ap: u32| {
+            format!(
+                r#"[{{"id":"x","name":"X","base_unit":"a","quote_unit":"b","min_price":"1",
+                "max_price":"0","min_amount":"1","amount_precision":{ap},"price_precision":{pp},
+                "state":"enabled"}}]"#
+            )
+        };
+        assert!(parse_markets(&market(8, 8)).is_ok());
+        let e = parse_markets(&market(12, 6)).unwrap_err();
+        assert!(e.contains("more than 16"), "{e}");
+        let e = parse_markets(&market(2, 13)).unwrap_err();
+        assert!(e.contains("amount_precision"), "{e}");
     }
 }
