@@ -15,6 +15,12 @@ use tokio::sync::mpsc;
 pub const SNAPSHOT_LEVELS: usize = 301;
 /// Trades kept per market for `GET …/trades`.
 const KEEP_TRADES: usize = 1000;
+/// Clients `/stats` describes; beyond them the oldest closed ones are only counted.
+pub const KEEP_CLIENTS: usize = 1000;
+/// Bytes queued for one client before it counts as too slow and is dropped.
+pub const MAX_QUEUED_BYTES: u64 = 64 << 20;
+/// The streams of a market a client may subscribe to.
+pub const STREAM_KINDS: [&str; 3] = ["ob-inc", "ob-snap", "trades"];
 
 /// One market as the emulated engine holds it.
 pub struct MarketFeed {
@@ -190,6 +196,8 @@ pub struct ClientStats {
     pub malformed_sent: AtomicU64,
     pub dropped_slow: AtomicBool,
     pub closed: AtomicBool,
+    /// Bytes of frames queued and not yet written.
+    pub queued_bytes: AtomicU64,
     /// Wakes the client's writer when the server drops it.
     pub kill: tokio::sync::Notify,
 }
@@ -198,8 +206,11 @@ pub struct ClientStats {
 pub struct Hub {
     pub markets: Vec<MarketFeed>,
     pub clients: BTreeMap<u64, ClientEntry>,
-    /// Every client that ever connected, for the report at exit.
-    pub history: Vec<Arc<ClientStats>>,
+    /// Clients for the report at exit: every open one and the latest closed ones, up to
+    /// [`KEEP_CLIENTS`] in all.
+    pub history: VecDeque<Arc<ClientStats>>,
+    /// Clients that ever connected.
+    pub clients_seen: u64,
     pub next_client: u64,
     /// The playback's clock: receive time of the last event played, ns.
     pub now_ns: i64,
@@ -212,7 +223,8 @@ impl Hub {
         Hub {
             markets: rules.into_iter().map(MarketFeed::new).collect(),
             clients: BTreeMap::new(),
-            history: Vec::new(),
+            history: VecDeque::new(),
+            clients_seen: 0,
             next_client: 1,
             now_ns: 0,
             frames_published: 0,
@@ -228,6 +240,32 @@ impl Hub {
         self.markets.iter().position(|m| m.rules.id == id)
     }
 
+    /// Registers a new client's counters, forgetting the oldest closed clients beyond
+    /// [`KEEP_CLIENTS`].
+    pub fn remember(&mut self, stats: Arc<ClientStats>) {
+        self.clients_seen += 1;
+        self.history.push_back(stats);
+        while self.history.len() > KEEP_CLIENTS {
+            match self
+                .history
+                .iter()
+                .position(|c| c.closed.load(Ordering::Relaxed))
+            {
+                Some(i) => {
+                    self.history.remove(i);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Whether `stream` is one this server publishes: `<market>.<kind>` of a known market.
+    pub fn known_stream(&self, stream: &str) -> bool {
+        stream
+            .rsplit_once('.')
+            .is_some_and(|(m, kind)| STREAM_KINDS.contains(&kind) && self.market(m).is_some())
+    }
+
     /// Clients subscribed to at least one stream.
     pub fn subscribed_clients(&self) -> usize {
         self.clients.values().filter(|c| !c.subs.is_empty()).count()
@@ -238,6 +276,16 @@ impl Hub {
     /// subscriptions and, for each new `<m>.ob-inc`, a snapshot of the current book. The
     /// caller queues them under the ordering lock, so no increment can slip in between.
     pub fn subscribe(&mut self, client: u64, streams: &[String], message: &str) -> Vec<Arc<str>> {
+        let unknown: Vec<&str> = streams
+            .iter()
+            .filter(|s| !self.known_stream(s))
+            .map(|s| s.as_str())
+            .take(10)
+            .collect();
+        if !unknown.is_empty() {
+            let error = format!("Unknown streams: {}", unknown.join(", "));
+            return vec![Arc::from(serde_json::json!({ "error": error }).to_string())];
+        }
         let Some(c) = self.clients.get_mut(&client) else {
             return Vec::new();
         };
@@ -272,11 +320,102 @@ impl Hub {
     }
 
     /// Senders of the clients subscribed to `stream`.
-    pub fn subscribers(&self, stream: &str) -> Vec<(u64, mpsc::Sender<Arc<str>>)> {
+    pub fn subscribers(&self, stream: &str) -> Vec<(u64, Queue)> {
         self.clients
             .iter()
             .filter(|(_, c)| c.subs.contains(stream))
-            .map(|(id, c)| (*id, c.tx.clone()))
+            .map(|(id, c)| {
+                (
+                    *id,
+                    Queue {
+                        tx: c.tx.clone(),
+                        stats: c.stats.clone(),
+                    },
+                )
+            })
             .collect()
+    }
+}
+
+/// What is queued for one client, counted in bytes.
+#[derive(Clone)]
+pub struct Queue {
+    pub tx: mpsc::Sender<Arc<str>>,
+    pub stats: Arc<ClientStats>,
+}
+
+impl Queue {
+    /// Queues a frame if there is room; false when the client has fallen too far behind
+    /// (its queue is full in frames or in bytes) or is gone.
+    pub fn offer(&self, frame: Arc<str>) -> bool {
+        let len = frame.len() as u64;
+        if self.stats.queued_bytes.load(Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
+            return false;
+        }
+        self.stats.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        if self.tx.try_send(frame).is_err() {
+            self.stats.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Queues a frame, waiting for room in frames; false when the client is gone or holds
+    /// more than [`MAX_QUEUED_BYTES`] unread.
+    pub async fn send(&self, frame: Arc<str>) -> bool {
+        let len = frame.len() as u64;
+        if self.stats.queued_bytes.fetch_add(len, Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
+            self.stats.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        if self.tx.send(frame).await.is_err() {
+            self.stats.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_keep_open_clients_and_the_latest_closed() {
+        let mut h = Hub::new(Vec::new());
+        let open = Arc::new(ClientStats::default());
+        h.remember(open.clone());
+        for id in 0..(KEEP_CLIENTS as u64 * 3) {
+            let c = Arc::new(ClientStats {
+                id,
+                ..ClientStats::default()
+            });
+            c.closed.store(true, Ordering::Relaxed);
+            h.remember(c);
+        }
+        assert_eq!(h.history.len(), KEEP_CLIENTS);
+        assert_eq!(h.clients_seen, KEEP_CLIENTS as u64 * 3 + 1);
+        assert!(Arc::ptr_eq(&h.history[0], &open));
+        assert_eq!(h.history.back().unwrap().id, KEEP_CLIENTS as u64 * 3 - 1);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_is_bounded_in_bytes() {
+        let (tx, _rx) = mpsc::channel(1 << 16);
+        let q = Queue {
+            tx,
+            stats: Arc::new(ClientStats::default()),
+        };
+        let frame: Arc<str> = Arc::from("x".repeat(1 << 20));
+        let mut queued = 0;
+        while q.offer(frame.clone()) {
+            queued += 1;
+        }
+        assert_eq!(queued, MAX_QUEUED_BYTES >> 20);
+        assert!(!q.send(frame.clone()).await);
+        assert_eq!(
+            q.stats.queued_bytes.load(Ordering::Relaxed),
+            MAX_QUEUED_BYTES
+        );
     }
 }

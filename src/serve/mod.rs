@@ -1,6 +1,7 @@
 //! `altsim serve`: an emulated Altmarkets exchange (ranger WebSocket and Peatio public REST)
 //! that plays captures back.
 
+pub mod conn;
 pub mod hub;
 pub mod playback;
 pub mod rest;
@@ -112,7 +113,7 @@ impl axum::extract::FromRef<AppState> for rest::Shared {
 async fn ranger(
     ws: WebSocketUpgrade,
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(conn::Peer(peer)): ConnectInfo<conn::Peer>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let streams: Vec<String> = query
@@ -189,9 +190,10 @@ impl Server {
             .route("/stats", get(rest::stats))
             .with_state(app);
         let mut stop = shutdown_rx.clone();
+        let idle = cfg.timeout;
         let http = tokio::spawn(async move {
-            let svc = router.into_make_service_with_connect_info::<SocketAddr>();
-            let _ = axum::serve(listener, svc)
+            let svc = router.into_make_service_with_connect_info::<conn::Peer>();
+            let _ = axum::serve(conn::Listener::new(listener, idle), svc)
                 .with_graceful_shutdown(async move {
                     let _ = stop.changed().await;
                 })

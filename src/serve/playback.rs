@@ -289,23 +289,28 @@ pub async fn run(
                 if live {
                     h.frames_published += frames.len() as u64;
                     for (stream, frame) in frames {
-                        for (client, tx) in h.subscribers(&stream) {
+                        for (client, q) in h.subscribers(&stream) {
                             match pace {
                                 Pace::Recorded { .. } => {
-                                    if tx.try_send(frame.clone()).is_err() {
+                                    if !q.offer(frame.clone()) {
                                         h.drop_slow(client);
                                     }
                                 }
-                                Pace::Max => pending.push((tx, frame.clone())),
+                                Pace::Max => pending.push((client, q, frame.clone())),
                             }
                         }
                     }
                 }
             }
-            for (tx, frame) in pending.drain(..) {
-                // A client that has gone away is simply skipped.
+            for (client, q, frame) in pending.drain(..) {
+                // A client that has gone away is simply skipped; one holding too many bytes
+                // unread is dropped.
                 tokio::select! {
-                    _ = tx.send(frame) => {}
+                    sent = q.send(frame) => {
+                        if !sent {
+                            hub.lock().expect("hub lock").drop_slow(client);
+                        }
+                    }
                     _ = shutdown.changed() => return Ok(()),
                 }
             }

@@ -123,6 +123,10 @@ pub struct Stats {
     pub playback_done: bool,
     /// Sequence of the last increment, per market.
     pub sequences: std::collections::BTreeMap<String, u64>,
+    /// Clients that ever connected.
+    #[serde(default)]
+    pub clients_seen: u64,
+    /// Every open client and the latest closed ones (at most 1,000 in all).
     pub clients: Vec<ClientReport>,
 }
 
@@ -135,6 +139,7 @@ pub fn stats_of(h: &Hub) -> Stats {
             .iter()
             .map(|m| (m.rules.id.clone(), m.sequence))
             .collect(),
+        clients_seen: h.clients_seen,
         clients: h
             .history
             .iter()

@@ -1,6 +1,6 @@
 //! One WebSocket client of the ranger emulator: its requests, its frames, its faults.
 
-use super::hub::{ClientEntry, ClientStats, Hub};
+use super::hub::{ClientEntry, ClientStats, Hub, Queue};
 use super::Faults;
 use crate::venue::ClientRequest;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
@@ -48,7 +48,7 @@ pub async fn run(
             addr,
             ..ClientStats::default()
         });
-        h.history.push(stats.clone());
+        h.remember(stats.clone());
         h.clients.insert(
             id,
             ClientEntry {
@@ -60,10 +60,14 @@ pub async fn run(
         stats
     };
     let id = stats.id;
+    let q = Queue {
+        tx: tx.clone(),
+        stats: stats.clone(),
+    };
     let (sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(sink, rx, stats.clone(), faults, heartbeat.ping));
     if !initial.is_empty() {
-        subscribe(&hub, &order, &tx, id, &initial, "subscribed").await;
+        subscribe(&hub, &order, &q, id, &initial, "subscribed").await;
     }
     let mut last_seen = Instant::now();
     let mut writer_done = false;
@@ -77,7 +81,7 @@ pub async fn run(
                     Message::Close(_) => break,
                     _ => continue,
                 };
-                if !handle_request(&hub, &order, &tx, id, &text).await {
+                if !handle_request(&hub, &order, &q, id, &text).await {
                     break;
                 }
             }
@@ -102,7 +106,7 @@ pub async fn run(
 async fn subscribe(
     hub: &Arc<Mutex<Hub>>,
     order: &tokio::sync::Mutex<()>,
-    tx: &mpsc::Sender<Arc<str>>,
+    q: &Queue,
     id: u64,
     streams: &[String],
     message: &str,
@@ -113,7 +117,7 @@ async fn subscribe(
         .expect("hub lock")
         .subscribe(id, streams, message);
     for f in frames {
-        if tx.send(f).await.is_err() {
+        if !q.send(f).await {
             return false;
         }
     }
@@ -137,6 +141,7 @@ async fn write_loop(
         tokio::select! {
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
+                stats.queued_bytes.fetch_sub(frame.len() as u64, Ordering::Relaxed);
                 // Write what is queued in one go and flush once: a flush per frame would cost
                 // a system call per frame.
                 let mut next = Some(frame);
@@ -149,6 +154,9 @@ async fn write_loop(
                         break;
                     }
                     next = rx.try_recv().ok();
+                    if let Some(f) = &next {
+                        stats.queued_bytes.fetch_sub(f.len() as u64, Ordering::Relaxed);
+                    }
                 }
                 if sink.flush().await.is_err() {
                     break;
@@ -241,7 +249,7 @@ async fn deliver(
 async fn handle_request(
     hub: &Arc<Mutex<Hub>>,
     order: &tokio::sync::Mutex<()>,
-    tx: &mpsc::Sender<Arc<str>>,
+    q: &Queue,
     id: u64,
     text: &str,
 ) -> bool {
@@ -254,15 +262,15 @@ async fn handle_request(
         match ClientRequest::parse(text) {
             Ok(ClientRequest::Ping) => "pong".into(),
             Ok(ClientRequest::Subscribe(streams)) => {
-                return subscribe(hub, order, tx, id, &streams, "subscribed").await
+                return subscribe(hub, order, q, id, &streams, "subscribed").await
             }
             Ok(ClientRequest::Unsubscribe(streams)) => {
-                return subscribe(hub, order, tx, id, &streams, "unsubscribed").await
+                return subscribe(hub, order, q, id, &streams, "unsubscribed").await
             }
             Err(e) => error_frame(&e.reason),
         }
     };
-    tx.send(Arc::from(answer)).await.is_ok()
+    q.send(Arc::from(answer)).await
 }
 
 fn error_frame(message: &str) -> String {
