@@ -272,6 +272,25 @@ fn increment_before_snapshot_is_a_gap() {
 }
 
 #[test]
+fn a_recorder_resync_counts_its_gap_once() {
+    let p = write_plain(
+        "resync.cap",
+        &format!(
+            "1 {SNAP}\n2 {}\n3 {}\n3 !gap {{\"market\":\"btcusdt\",\"expected\":12,\"got\":15}}\n\
+             4 !resync {{\"market\":\"btcusdt\"}}\n5 {}\n6 {}\n7 {}\n",
+            inc("asks", "101.0", "2.0", 11),
+            inc("asks", "101.0", "3.0", 15),
+            inc("asks", "101.0", "4.0", 16),
+            SNAP.replace("\"sequence\":10", "\"sequence\":20"),
+            inc("asks", "101.0", "5.0", 21),
+        ),
+    );
+    let r = inspect(vec![p], markets()).unwrap();
+    assert_eq!(r.gaps.len(), 1, "{:?}", r.gaps);
+    assert!(r.markets[0].book_valid);
+}
+
+#[test]
 fn sequence_jump_and_reset_are_gaps() {
     let p = write_plain(
         "gaps.cap",
@@ -399,4 +418,16 @@ fn a_crossing_update_wins_and_is_reported() {
             .contains("1 feed updates crossed the opposite side"),
         "{r}"
     );
+}
+
+#[test]
+fn endless_lines_and_bad_hex_are_errors_not_panics() {
+    let mut r = CaptureReader::open(Path::new("/dev/zero")).unwrap();
+    assert!(r.next_record().unwrap().is_none());
+    let w = r.warning().unwrap();
+    assert!(w.contains("line 1 is longer than"), "{w}");
+    let p = write_plain("hex.cap", "1 !binary \"a\u{e9}b\"\n2 !binary \"0g\"\n");
+    let mut r = CaptureReader::open(&p).unwrap();
+    let e = r.next_record().unwrap_err().to_string();
+    assert!(e.contains(":1:") && e.contains("not hex"), "{e}");
 }

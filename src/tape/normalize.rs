@@ -213,8 +213,10 @@ impl Normalizer {
                 out.push(ev(MarketId::ALL, EventKind::Disconnect));
             }
             Session::Resync { market } => {
+                // The recorder resubscribes after a gap already reported: increments before
+                // the new snapshot are expected, not another gap.
                 if let Some(id) = self.market_id(market) {
-                    self.seq[id.0 as usize] = SeqState::Fresh;
+                    self.seq[id.0 as usize] = SeqState::Unsynced;
                     out.push(ev(id, EventKind::Resync));
                 }
             }

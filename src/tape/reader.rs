@@ -134,7 +134,16 @@ impl<'r> Lines<'r> {
                 return Some((self.line, trim_cr(&avail[..i])));
             }
             self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
+            let limited = &mut Read::take(&mut self.input, MAX_LINE as u64 + 1);
+            match limited.read_until(b'\n', &mut self.buf) {
+                Ok(_) if self.buf.len() > MAX_LINE => {
+                    let why = format!(
+                        "line {} is longer than {MAX_LINE} bytes: not a capture",
+                        self.line + 1
+                    );
+                    self.stop(why);
+                    return None;
+                }
                 Ok(_) if self.buf.last() == Some(&b'\n') => {
                     self.line += 1;
                     self.buf.pop();
@@ -160,6 +169,10 @@ impl<'r> Lines<'r> {
         }
     }
 }
+
+/// Longest line read: far above any ranger frame or REST snapshot, it keeps a file that is
+/// not a capture (`/dev/zero`) from filling memory.
+pub const MAX_LINE: usize = 16 << 20;
 
 fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
@@ -305,14 +318,18 @@ pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
 
 fn parse_hex(json: &str) -> Result<Vec<u8>, String> {
     let hex: String = serde_json::from_str(json).map_err(|e| format!("!binary record: {e}"))?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("!binary record: not hex".into());
+    }
     if !hex.len().is_multiple_of(2) {
         return Err("!binary record: odd number of hex digits".into());
     }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| "!binary record: not hex".into())
+    let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+    Ok(hex
+        .as_bytes()
+        .chunks(2)
+        .map(|p| digit(p[0]) << 4 | digit(p[1]))
+        .collect())
 }
 
 fn truncate(s: &str) -> &str {
