@@ -529,3 +529,27 @@ fn captures_given_out_of_order_run_in_time_order() {
     assert_eq!(split.fills, whole.fills);
     assert_eq!(split.events, whole.events);
 }
+
+#[test]
+fn a_failed_run_leaves_the_previous_results_whole() {
+    let dir = tmp("rerun");
+    let s = scenario_on(&dir, &["../../../../data/btcusdt-20240808T2354Z.ranger.gz"]);
+    run(&s, None, Progress::Quiet).unwrap();
+    let before = files(&s.out);
+    assert!(before.len() >= 8, "{before:?}");
+    // The same folder, a run that fails once it has started writing: its equity cannot be
+    // held at the market's precision.
+    let text = std::fs::read_to_string(dir.join("s.toml"))
+        .unwrap()
+        .replace("usdt = \"100000\"", "usdt = \"1000000000000000\"")
+        .replace("btc = \"1\"", "btc = \"1000000000000000\"");
+    std::fs::write(dir.join("s.toml"), text).unwrap();
+    let s = scenario::load(&dir.join("s.toml")).unwrap();
+    let e = run(&s, None, Progress::Quiet).err().expect("the run fails");
+    assert!(e.contains("does not fit 128 bits"), "{e}");
+    assert_eq!(
+        files(&s.out),
+        before,
+        "old results untouched, no temporary files left"
+    );
+}
