@@ -9,6 +9,7 @@ pub mod book;
 pub mod console;
 pub mod fixed;
 pub mod inspect;
+pub mod paper;
 pub mod record;
 pub mod report;
 pub mod scenario;

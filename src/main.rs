@@ -17,7 +17,12 @@ enum Command {
     /// and write its result folder: fills, orders and equity tables (CSV and Parquet),
     /// summary.json and charts (PNG and SVG).
     Backtest {
-        scenario: PathBuf,
+        #[arg(required_unless_present = "journal")]
+        scenario: Option<PathBuf>,
+        /// Replay a paper session folder instead (its journal through the same engine) and
+        /// write its results (orders.csv, fills.csv, balances.csv, private.log) into --out.
+        #[arg(long, conflicts_with = "scenario", requires = "out")]
+        journal: Option<PathBuf>,
         /// Result folder [default: the scenario's run.out].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -58,6 +63,81 @@ enum Command {
     /// (resubscribing). Files are flushed every second; Ctrl-C or SIGTERM closes them and
     /// prints a summary.
     Record(RecordArgs),
+    /// Paper trade on captures behind an Altmarkets-compatible endpoint: public ranger and
+    /// REST as `serve`, plus Peatio's private REST (/api/v2/peatio/market/..., account/...)
+    /// and the private ranger WebSocket, with Barong API-key auth. Every frame, request and
+    /// tick is journaled into --out; `altsim backtest --journal DIR` replays the session.
+    /// Prints the base URL as the first line on stdout.
+    Paper(PaperArgs),
+}
+
+#[derive(clap::Args)]
+struct PaperArgs {
+    /// Captures to trade on, in receive-time order.
+    #[arg(long, required = true, num_args = 1..)]
+    captures: Vec<PathBuf>,
+    /// API keys, secrets and starting balances: a TOML file of [[account]] tables.
+    #[arg(long)]
+    accounts: PathBuf,
+    /// Fees, latency, queue model and seed: a TOML file with [fees], [latency], [queue] and
+    /// seed, or a scenario file [default: 0.25 % fees, no latency, conservative queue].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Session folder: journal.ranger, session.json and results/.
+    #[arg(long)]
+    out: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Allow a --listen address other than loopback.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Market rules for captures without a header [default: markets.json beside the first capture].
+    #[arg(long)]
+    markets: Option<PathBuf>,
+    /// Play the captures at the recorded pace times this factor.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Apply this many seconds of the captures' start at once.
+    #[arg(long, default_value_t = 0.0)]
+    start_offset: f64,
+    /// End the session when the captures have been played (else at Ctrl-C or SIGTERM).
+    #[arg(long)]
+    exit_at_end: bool,
+}
+
+fn run_paper(a: PaperArgs) -> Result<(), Exit> {
+    let rules = inspect::default_markets(a.markets.as_deref(), &a.captures)?;
+    let accounts = altsim::paper::load_accounts(&a.accounts)?;
+    let (exchange, source) = match &a.config {
+        None => (Default::default(), (String::new(), String::new())),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let cfg = altsim::scenario::parse_exchange(p, &text).map_err(|e| e.to_string())?;
+            (cfg, (p.display().to_string(), text))
+        }
+    };
+    let cfg = altsim::paper::Config {
+        listen: a.listen,
+        captures: a.captures,
+        markets: rules,
+        speed: a.speed,
+        start_offset_ns: secs(a.start_offset, "start-offset")?.as_nanos() as i64,
+        accounts,
+        exchange,
+        exchange_source: source,
+        out: a.out.clone(),
+    };
+    let s = altsim::paper::run_cli(cfg, a.allow_remote, a.exit_at_end)?;
+    log!(
+        "altsim paper: {} frames, {} requests, {} orders, {} fills; results in {}",
+        s.frames,
+        s.requests,
+        s.orders,
+        s.fills,
+        a.out.join("results").display()
+    );
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -253,12 +333,18 @@ fn main() -> ExitCode {
         Command::Inspect { files, markets } => run_inspect(files, markets),
         Command::Backtest {
             scenario,
+            journal,
             out,
             quiet,
-        } => run_backtest(scenario, out, quiet),
+        } => match (journal, scenario) {
+            (Some(j), _) => run_replay(j, out.expect("clap requires --out"), quiet),
+            (None, Some(s)) => run_backtest(s, out, quiet),
+            (None, None) => unreachable!("clap requires a scenario or --journal"),
+        },
         Command::Report { dir, compare, out } => run_report(dir, compare, out),
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
+        Command::Paper(args) => run_paper(args),
     };
     match result {
         Ok(()) | Err(Exit::BrokenPipe) => ExitCode::SUCCESS,
@@ -308,6 +394,27 @@ fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<
             "{}results    {}\n",
             outcome.summary,
             out.as_deref().unwrap_or(&s.out).display()
+        ))?;
+    }
+    Ok(())
+}
+
+fn run_replay(dir: PathBuf, out: PathBuf, quiet: bool) -> Result<(), Exit> {
+    let r = altsim::paper::journal::replay(&dir, &out)?;
+    if let Some(w) = &r.warning {
+        log!("warning    {w}");
+    }
+    if r.cut {
+        log!("warning    the journal ends without a stop record (the session was killed); replayed up to its last record");
+    }
+    if !quiet {
+        print(&format!(
+            "replayed   {} records, {} requests\norders     {}\nfills      {}\nresults    {}\n",
+            r.records,
+            r.requests,
+            r.orders,
+            r.fills,
+            out.display()
         ))?;
     }
     Ok(())

@@ -25,6 +25,12 @@ pub fn utc(ns: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}.{ms:03} UTC")
 }
 
+/// `2024-08-08T23:54:14+00:00`: Peatio's ISO-8601 times (whole seconds).
+pub fn iso(ns: i64) -> String {
+    let (y, m, d, hh, mm, ss, _) = civil(ns);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}+00:00")
+}
+
 /// `20240808T235414Z`, for file names that sort in time.
 pub fn compact(ns: i64) -> String {
     let (y, m, d, hh, mm, ss, _) = civil(ns);

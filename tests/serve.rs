@@ -522,7 +522,8 @@ async fn peatio_public_rest() {
         .unwrap();
     let base = "/api/v2/peatio/public";
     let (s, body) = get(server.addr, &format!("{base}/timestamp")).await;
-    assert_eq!((s, body.as_str()), (200, "1723161904"));
+    // 1723161904 s: an ISO-8601 JSON string, which Hummingbot's network check accepts.
+    assert_eq!((s, body.as_str()), (200, "\"2024-08-09T00:05:04+00:00\""));
     let (_, body) = get(server.addr, &format!("{base}/markets")).await;
     let m: Vec<altsim::venue::MarketJson> = serde_json::from_str(&body).unwrap();
     assert_eq!(m.len(), 4);

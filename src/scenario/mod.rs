@@ -151,17 +151,7 @@ pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
 
 /// Parses scenario text; `path` names it in errors and anchors relative paths.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ConfigError> {
-    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| error::line_of(text, s.start));
-        let msg = e.message().replace('\n', " ");
-        let key = line.and_then(|n| error::key_at_line(text, n));
-        ConfigError {
-            file: path.to_path_buf(),
-            line,
-            key: key.unwrap_or_default(),
-            reason: msg,
-        }
-    })?;
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);
     let base = path.parent().unwrap_or(Path::new("."));
     let mut captures = Vec::new();
@@ -225,52 +215,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ConfigError> {
             ));
         }
     }
-    let fees = match &file.fees {
-        None => FeeSchedule::default(),
-        Some(f) => fee_schedule(f).map_err(|(k, e)| err(&k, e))?,
-    };
-    let ms = |key: &str, v: f64| {
-        if (0.0..=MAX_LATENCY_MS).contains(&v) {
-            Ok((v * 1e6).round() as i64)
-        } else {
-            Err(err(
-                key,
-                format!("{v:?} is not a number of milliseconds from 0 to {MAX_LATENCY_MS} (a day)"),
-            ))
-        }
-    };
-    let lat = file.latency.clone().unwrap_or_default();
-    let model = |key: &str, base: f64, jitter: f64| -> Result<Latency, ConfigError> {
-        let b = ms(&format!("latency.{key}_ms"), base)?;
-        let j = ms(&format!("latency.{key}_jitter_ms"), jitter)?;
-        Ok(if j == 0 {
-            Latency::Constant { ns: b }
-        } else {
-            Latency::Uniform {
-                min_ns: b,
-                max_ns: b + j,
-            }
-        })
-    };
-    let latencies = Latencies {
-        entry: model("entry", lat.entry_ms, lat.entry_jitter_ms)?,
-        response: model("response", lat.response_ms, lat.response_jitter_ms)?,
-        feed_ns: ms("latency.feed_ms", lat.feed_ms)?,
-    };
-    let queue = match &file.queue {
-        None => QueueModel::Conservative,
-        Some(q) => match q.model.as_str() {
-            "conservative" => QueueModel::Conservative,
-            "power_prob" if (1..=3).contains(&q.n) => QueueModel::PowerProb { n: q.n },
-            "power_prob" => return Err(err("queue.n", format!("{} is not 1, 2 or 3", q.n))),
-            other => {
-                return Err(err(
-                    "queue.model",
-                    format!("{other:?} is not \"conservative\" or \"power_prob\""),
-                ))
-            }
-        },
-    };
+    let (fees, latencies, queue) = exchange_tables(&file.fees, &file.latency, &file.queue, &err)?;
     let mut strategy = StrategyConfig::from_table(file.strategy.clone())
         .and_then(|s| s.check().map(|_| s))
         .map_err(|(k, e)| err(&format!("strategy.{k}"), e))?;
@@ -292,6 +237,129 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ConfigError> {
         queue,
         strategy,
     })
+}
+
+/// `[fees]`, `[latency]` and `[queue]` checked, with errors made by `err(key, reason)`.
+fn exchange_tables(
+    fees: &Option<Fees>,
+    latency: &Option<LatencySpec>,
+    queue: &Option<QueueSpec>,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(FeeSchedule, Latencies, QueueModel), ConfigError> {
+    let fees = match fees {
+        None => FeeSchedule::default(),
+        Some(f) => fee_schedule(f).map_err(|(k, e)| err(&k, e))?,
+    };
+    let ms = |key: &str, v: f64| {
+        if (0.0..=MAX_LATENCY_MS).contains(&v) {
+            Ok((v * 1e6).round() as i64)
+        } else {
+            Err(err(
+                key,
+                format!("{v:?} is not a number of milliseconds from 0 to {MAX_LATENCY_MS} (a day)"),
+            ))
+        }
+    };
+    let lat = latency.clone().unwrap_or_default();
+    let model = |key: &str, base: f64, jitter: f64| -> Result<Latency, ConfigError> {
+        let b = ms(&format!("latency.{key}_ms"), base)?;
+        let j = ms(&format!("latency.{key}_jitter_ms"), jitter)?;
+        Ok(if j == 0 {
+            Latency::Constant { ns: b }
+        } else {
+            Latency::Uniform {
+                min_ns: b,
+                max_ns: b + j,
+            }
+        })
+    };
+    let latencies = Latencies {
+        entry: model("entry", lat.entry_ms, lat.entry_jitter_ms)?,
+        response: model("response", lat.response_ms, lat.response_jitter_ms)?,
+        feed_ns: ms("latency.feed_ms", lat.feed_ms)?,
+    };
+    let queue = match queue {
+        None => QueueModel::Conservative,
+        Some(q) => match q.model.as_str() {
+            "conservative" => QueueModel::Conservative,
+            "power_prob" if (1..=3).contains(&q.n) => QueueModel::PowerProb { n: q.n },
+            "power_prob" => return Err(err("queue.n", format!("{} is not 1, 2 or 3", q.n))),
+            other => {
+                return Err(err(
+                    "queue.model",
+                    format!("{other:?} is not \"conservative\" or \"power_prob\""),
+                ))
+            }
+        },
+    };
+    Ok((fees, latencies, queue))
+}
+
+/// How a paper exchange behaves: a file with `[fees]`, `[latency]`, `[queue]` and `seed`, or
+/// a scenario file (whose other tables are then not used).
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    pub fees: FeeSchedule,
+    pub latencies: Latencies,
+    pub queue: QueueModel,
+    pub seed: u64,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            fees: FeeSchedule::default(),
+            latencies: Latencies::default(),
+            queue: QueueModel::Conservative,
+            seed: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeFile {
+    #[serde(default)]
+    seed: i64,
+    fees: Option<Fees>,
+    latency: Option<LatencySpec>,
+    queue: Option<QueueSpec>,
+}
+
+/// Parses an exchange configuration (see [`ExchangeConfig`]); `path` names it in errors.
+pub fn parse_exchange(path: &Path, text: &str) -> Result<ExchangeConfig, ConfigError> {
+    if text.lines().any(|l| l.trim() == "[run]") {
+        let s = parse(path, text)?;
+        return Ok(ExchangeConfig {
+            fees: s.fees,
+            latencies: s.latencies,
+            queue: s.queue,
+            seed: s.seed,
+        });
+    }
+    let file: ExchangeFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+    let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);
+    let (fees, latencies, queue) = exchange_tables(&file.fees, &file.latency, &file.queue, &err)?;
+    let seed =
+        u64::try_from(file.seed).map_err(|_| err("seed", format!("{} is negative", file.seed)))?;
+    Ok(ExchangeConfig {
+        fees,
+        latencies,
+        queue,
+        seed,
+    })
+}
+
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e.span().map(|s| error::line_of(text, s.start));
+    let msg = e.message().replace('\n', " ");
+    let key = line.and_then(|n| error::key_at_line(text, n));
+    ConfigError {
+        file: path.to_path_buf(),
+        line,
+        key: key.unwrap_or_default(),
+        reason: msg,
+    }
 }
 
 fn rate(key: &str, d: Decimal) -> Result<i64, (String, String)> {

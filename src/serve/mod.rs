@@ -89,6 +89,7 @@ impl Config {
 pub struct Server {
     pub addr: SocketAddr,
     hub: Arc<Mutex<Hub>>,
+    order: Arc<tokio::sync::Mutex<()>>,
     shutdown: watch::Sender<bool>,
     playback: Option<tokio::task::JoinHandle<Result<(), String>>>,
     http: tokio::task::JoinHandle<()>,
@@ -139,6 +140,12 @@ async fn ranger(
 impl Server {
     /// Binds, starts playback and returns at once.
     pub async fn start(cfg: Config) -> Result<Server, String> {
+        Self::start_with(cfg, None).await
+    }
+
+    /// As [`start`](Self::start), with `extra` routes served beside the public ones. With no
+    /// captures there is no playback: events come through [`publisher`](Self::publisher).
+    pub async fn start_with(cfg: Config, extra: Option<Router>) -> Result<Server, String> {
         // Open every capture once here so that a bad path or header fails the start.
         let mut rules = cfg.markets.clone();
         for p in &cfg.captures {
@@ -189,6 +196,10 @@ impl Server {
             )
             .route("/stats", get(rest::stats))
             .with_state(app);
+        let router = match extra {
+            Some(r) => router.merge(r),
+            None => router,
+        };
         let mut stop = shutdown_rx.clone();
         let idle = cfg.timeout;
         let http = tokio::spawn(async move {
@@ -199,27 +210,30 @@ impl Server {
                 })
                 .await;
         });
-        let batches = playback::spawn_reader(
-            cfg.captures.clone(),
-            cfg.markets.clone(),
-            names,
-            cfg.looping,
-        );
-        let playback = tokio::spawn(playback::run(
-            hub.clone(),
-            batches,
-            cfg.pace,
-            cfg.faults,
-            cfg.start_offset_ns,
-            cfg.wait_clients,
-            order,
-            shutdown_rx,
-        ));
+        let playback = (!cfg.captures.is_empty()).then(|| {
+            let batches = playback::spawn_reader(
+                cfg.captures.clone(),
+                cfg.markets.clone(),
+                names,
+                cfg.looping,
+            );
+            tokio::spawn(playback::run(
+                hub.clone(),
+                batches,
+                cfg.pace,
+                cfg.faults,
+                cfg.start_offset_ns,
+                cfg.wait_clients,
+                order.clone(),
+                shutdown_rx,
+            ))
+        });
         Ok(Server {
             addr,
             hub,
+            order,
             shutdown,
-            playback: Some(playback),
+            playback,
             http,
         })
     }
@@ -232,6 +246,11 @@ impl Server {
     /// `ws://ADDR/api/v2/ranger/public`
     pub fn ws_url(&self) -> String {
         format!("ws://{}/api/v2/ranger/public", self.addr)
+    }
+
+    /// A handle to publish events that come from elsewhere (for a server without captures).
+    pub fn publisher(&self) -> playback::Publisher {
+        playback::Publisher::new(self.hub.clone(), self.order.clone())
     }
 
     pub fn stats(&self) -> Stats {

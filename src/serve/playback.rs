@@ -221,6 +221,54 @@ fn diff(old: &Book, new: &Book) -> Vec<(BookSide, i64, i64)> {
     out
 }
 
+/// Publishes events that come from elsewhere (a paper exchange's feed) to the server's
+/// subscribers, as playback at the recorded pace does: a client a whole queue behind is
+/// dropped, nobody waits for it.
+pub struct Publisher {
+    hub: Arc<Mutex<Hub>>,
+    order: Arc<tokio::sync::Mutex<()>>,
+    engine: Engine,
+}
+
+impl Publisher {
+    pub(super) fn new(hub: Arc<Mutex<Hub>>, order: Arc<tokio::sync::Mutex<()>>) -> Self {
+        let markets = hub.lock().expect("hub lock").markets.len();
+        Publisher {
+            hub,
+            order,
+            engine: Engine::new(markets, Faults::default()),
+        }
+    }
+
+    /// The hub's index of a market.
+    pub fn market_index(&self, name: &str) -> Option<usize> {
+        let h = self.hub.lock().expect("hub lock");
+        h.markets.iter().position(|m| m.rules.id == name)
+    }
+
+    /// Applies one event of market `m` (a hub index; `usize::MAX` for none) and sends the
+    /// frames it makes.
+    pub async fn publish(&mut self, m: usize, ev: &Event) {
+        let _order = self.order.lock().await;
+        let mut h = self.hub.lock().expect("hub lock");
+        h.now_ns = ev.recv_ns;
+        let frames = self.engine.apply(&mut h, m, ev);
+        h.frames_published += frames.len() as u64;
+        for (stream, frame) in frames {
+            for (client, q) in h.subscribers(&stream) {
+                if !q.offer(frame.clone()) {
+                    h.drop_slow(client);
+                }
+            }
+        }
+    }
+
+    /// Marks the feed as ended (`/stats` shows it).
+    pub fn done(&self) {
+        self.hub.lock().expect("hub lock").playback_done = true;
+    }
+}
+
 /// Runs playback until the captures end (or for ever when looping) or shutdown.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(

@@ -24,8 +24,11 @@ fn now_s(h: &Hub) -> i64 {
     h.now_ns.div_euclid(1_000_000_000)
 }
 
+/// The server's time as Peatio 2.4+ answers it: an ISO-8601 JSON string (a bare number, as
+/// 2.3 sent, makes Hummingbot's network check fail).
 pub async fn timestamp(State(hub): State<Shared>) -> Json<Timestamp> {
-    Json(Timestamp::Seconds(now_s(&hub.lock().expect("hub lock"))))
+    let ns = now_s(&hub.lock().expect("hub lock")) * 1_000_000_000;
+    Json(Timestamp::Iso(crate::utc::iso(ns)))
 }
 
 pub async fn markets(State(hub): State<Shared>) -> Json<Vec<MarketJson>> {

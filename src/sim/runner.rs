@@ -141,6 +141,28 @@ impl Sim {
         self.now = self.now.max(ev.recv_ns);
     }
 
+    /// Moves the local clock to `t` with no market event: requests that reached the exchange
+    /// by then are acted on, and answers due by `t` can be polled.
+    pub fn advance(&mut self, t: i64) {
+        self.run_exchange_until(t - self.latencies.feed_ns);
+        self.route_answers();
+        self.now = self.now.max(t);
+    }
+
+    /// The local time at which something in flight next happens: a request acted on or an
+    /// answer arriving.
+    pub fn next_due(&self) -> Option<i64> {
+        let req = self
+            .to_exchange
+            .first_key_value()
+            .map(|(k, _)| k.0.saturating_add(self.latencies.feed_ns));
+        let ans = self.to_local.first_key_value().map(|(k, _)| k.0);
+        match (req, ans) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Answers that have reached the strategy by the local clock, oldest first.
     pub fn poll(&mut self, out: &mut Vec<(i64, SimEvent)>) {
         while let Some(entry) = self.to_local.first_entry() {

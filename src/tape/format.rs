@@ -12,8 +12,8 @@
 //! `!text "<JSON string>"`, and a binary frame as `!binary "<hex>"`, so nothing received is
 //! ever dropped. A file without the header line (such as the shipped sample) is read the same.
 
-use crate::venue::rest::Depth;
-use crate::venue::MarketJson;
+use crate::venue::rest::{Depth, OrderRequest};
+use crate::venue::{MarketJson, Side};
 use serde::{Deserialize, Serialize};
 
 /// The first line's marker.
@@ -66,6 +66,21 @@ pub enum Session {
     Resync { market: String },
     /// A REST depth snapshot, fetched on the side.
     Depth { market: String, depth: Depth },
+    /// Paper trading: an order request accepted from API key `key`.
+    Place { key: String, order: OrderRequest },
+    /// Paper trading: a cancel of one order from API key `key`.
+    Cancel { key: String, id: u64 },
+    /// Paper trading: a cancel of every open order of `key` (of a market, of a side).
+    #[serde(rename = "cancel_all")]
+    CancelAll {
+        key: String,
+        market: Option<String>,
+        side: Option<Side>,
+    },
+    /// Paper trading: the clock moved on with no frame, because something in flight fell due.
+    Tick {},
+    /// Paper trading: the session ended.
+    Stop {},
 }
 
 impl Session {
@@ -78,6 +93,11 @@ impl Session {
             Session::Gap { .. } => "gap",
             Session::Resync { .. } => "resync",
             Session::Depth { .. } => "depth",
+            Session::Place { .. } => "place",
+            Session::Cancel { .. } => "cancel",
+            Session::CancelAll { .. } => "cancel_all",
+            Session::Tick {} => "tick",
+            Session::Stop {} => "stop",
         }
     }
 
@@ -146,6 +166,28 @@ mod tests {
             Session::Resync {
                 market: "btcusdt".into(),
             },
+            Session::Place {
+                key: "k1".into(),
+                order: OrderRequest {
+                    market: "btcusdt".into(),
+                    side: Side::Buy,
+                    ord_type: "limit".into(),
+                    volume: "0.5".into(),
+                    price: Some("60000.0".into()),
+                    client_id: Some("HBOT-1".into()),
+                },
+            },
+            Session::Cancel {
+                key: "k1".into(),
+                id: 7,
+            },
+            Session::CancelAll {
+                key: "k1".into(),
+                market: None,
+                side: Some(Side::Sell),
+            },
+            Session::Tick {},
+            Session::Stop {},
         ];
         for s in all {
             let p = s.to_payload();

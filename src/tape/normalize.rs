@@ -224,7 +224,12 @@ impl Normalizer {
             Session::Gap { .. }
             | Session::Subscribe { .. }
             | Session::Unsubscribe { .. }
-            | Session::Depth { .. } => {}
+            | Session::Depth { .. }
+            | Session::Place { .. }
+            | Session::Cancel { .. }
+            | Session::CancelAll { .. }
+            | Session::Tick {}
+            | Session::Stop {} => {}
         }
     }
 

@@ -1,6 +1,7 @@
 //! Everything that knows Altmarkets' wire: ranger frames, Peatio REST shapes, market rules
 //! and error codes. Parsing and printing only; no I/O.
 
+pub mod auth;
 pub mod frame;
 pub mod market;
 mod parse;

@@ -88,6 +88,9 @@ pub struct RestOrder {
     pub remaining_volume: String,
     pub executed_volume: String,
     pub trades_count: u64,
+    /// The client's own id, echoed (`null` when none was given).
+    #[serde(default)]
+    pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maker_fee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,7 +151,7 @@ mod tests {
             r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.5","price":"60000.0"}"#,
         );
         round_trip::<RestOrder>(
-            r#"{"id":1,"uuid":"00000000-0000-0000-0000-000000000001","side":"sell","ord_type":"market","price":null,"avg_price":"0.0","state":"wait","market":"btcusdt","created_at":"2024-08-09T00:00:00+00:00","updated_at":"2024-08-09T00:00:00+00:00","origin_volume":"1.0","remaining_volume":"1.0","executed_volume":"0.0","trades_count":0,"maker_fee":"0.0025","taker_fee":"0.0025"}"#,
+            r#"{"id":1,"uuid":"00000000-0000-0000-0000-000000000001","side":"sell","ord_type":"market","price":null,"avg_price":"0.0","state":"wait","market":"btcusdt","created_at":"2024-08-09T00:00:00+00:00","updated_at":"2024-08-09T00:00:00+00:00","origin_volume":"1.0","remaining_volume":"1.0","executed_volume":"0.0","trades_count":0,"client_id":null,"maker_fee":"0.0025","taker_fee":"0.0025"}"#,
         );
         round_trip::<Vec<RestBalance>>(r#"[{"currency":"btc","balance":"1.5","locked":"0.5"}]"#);
         round_trip::<ErrorBody>(r#"{"errors":["market.order.invaild_id_or_uuid"]}"#);

@@ -1,0 +1,454 @@
+//! The private half of the endpoint: Peatio's private REST under `/api/v2/peatio` and ranger's
+//! private WebSocket, behind Barong API-key auth. Requests that change state go to the engine
+//! task to be journaled and applied; reads are answered from the account's view.
+
+use super::engine::new_order;
+use crate::tape::Session;
+use crate::venue::auth::{self, AuthError};
+use crate::venue::rest::{codes, ErrorBody, OrderRequest};
+use crate::venue::{ClientRequest, MarketRules, Side};
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// The largest request body taken, bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Private frames queued for one WebSocket client before it is dropped as too slow.
+pub const PRIVATE_QUEUE: usize = 65_536;
+
+/// A read of one account's view.
+#[derive(Debug, Clone)]
+pub enum Read {
+    Order(u64),
+    Orders {
+        market: Option<String>,
+        state: Option<String>,
+        limit: usize,
+        page: usize,
+        ascending: bool,
+    },
+    Trades {
+        market: Option<String>,
+        limit: usize,
+        page: usize,
+    },
+    Balances,
+}
+
+/// What the HTTP side asks of the engine task.
+pub enum Cmd {
+    /// A request to journal and apply; the answer comes back on `reply`.
+    Request {
+        session: Session,
+        reply: oneshot::Sender<(u16, String)>,
+    },
+    Read {
+        account: usize,
+        read: Read,
+        reply: oneshot::Sender<(u16, String)>,
+    },
+    /// A private WebSocket client of `account`: every private frame goes to `tx`.
+    Watch { account: usize, tx: PrivateTx },
+}
+
+/// The private endpoint's shared state.
+#[derive(Clone)]
+pub struct Api {
+    /// Key → (account index, secret).
+    keys: Arc<BTreeMap<String, (usize, String)>>,
+    markets: Arc<Vec<MarketRules>>,
+    cmds: mpsc::Sender<Cmd>,
+}
+
+/// A request refused before the engine: a status and a Peatio error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused(pub u16, pub &'static str);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        errors(self.0, self.1)
+    }
+}
+
+/// Where a private WebSocket client's frames go: (stream, frame).
+pub type PrivateTx = mpsc::Sender<(&'static str, Arc<str>)>;
+
+fn errors(status: u16, code: &str) -> Response {
+    let body = serde_json::to_string(&ErrorBody {
+        errors: vec![code.to_string()],
+    })
+    .expect("serializes");
+    json(status, body)
+}
+
+fn json(status: u16, body: String) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Unix ms by the wall clock: nonces are checked against it, never against a replay's clock.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Api {
+    pub fn new(
+        keys: BTreeMap<String, (usize, String)>,
+        markets: Vec<MarketRules>,
+        cmds: mpsc::Sender<Cmd>,
+    ) -> Api {
+        Api {
+            keys: Arc::new(keys),
+            markets: Arc::new(markets),
+            cmds,
+        }
+    }
+
+    pub fn router(self) -> Router {
+        let base = "/api/v2/peatio";
+        Router::new()
+            .route(&format!("{base}/market/orders"), post(create).get(list))
+            .route(&format!("{base}/market/orders/cancel"), post(cancel_all))
+            .route(&format!("{base}/market/orders/{{id}}"), get(one))
+            .route(&format!("{base}/market/orders/{{id}}/cancel"), post(cancel))
+            .route(&format!("{base}/market/trades"), get(trades))
+            .route(&format!("{base}/account/balances"), get(balances))
+            .route("/api/v2/ranger/private", get(private_ws))
+            .route("/api/v2/ranger/private/", get(private_ws))
+            .with_state(self)
+    }
+
+    /// The account and key of a signed call.
+    fn auth(&self, h: &HeaderMap) -> Result<(usize, String), Refused> {
+        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+        let key = get(auth::HEADER_KEY);
+        auth::verify(
+            key,
+            get(auth::HEADER_NONCE),
+            get(auth::HEADER_SIGNATURE),
+            wall_ms(),
+            |k| self.keys.get(k).map(|(_, s)| s.as_str()),
+        )
+        .map_err(|e: AuthError| Refused(e.status(), e.code()))?;
+        let key = key.unwrap_or_default().to_string();
+        let account = self.keys[&key].0;
+        Ok((account, key))
+    }
+
+    async fn ask(&self, cmd: impl FnOnce(oneshot::Sender<(u16, String)>) -> Cmd) -> Response {
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.send(cmd(tx)).await.is_err() {
+            return errors(503, "server.paper.stopped");
+        }
+        match rx.await {
+            Ok((status, body)) => json(status, body),
+            Err(_) => errors(503, "server.paper.stopped"),
+        }
+    }
+
+    async fn request(&self, session: Session) -> Response {
+        self.ask(|reply| Cmd::Request { session, reply }).await
+    }
+
+    async fn read(&self, account: usize, read: Read) -> Response {
+        self.ask(|reply| Cmd::Read {
+            account,
+            read,
+            reply,
+        })
+        .await
+    }
+}
+
+/// The body, at most [`MAX_BODY`] bytes.
+async fn body_of(body: Body) -> Result<axum::body::Bytes, Refused> {
+    axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| Refused(413, "server.request.body_too_large"))
+}
+
+/// Query parameters, decoded.
+fn params(query: Option<String>) -> BTreeMap<String, String> {
+    let q = query.unwrap_or_default();
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+async fn create(State(api): State<Api>, h: HeaderMap, body: Body) -> Response {
+    let (_, key) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let bytes = match body_of(body).await {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    let v: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return errors(400, "server.request.malformed_json"),
+    };
+    let order: OrderRequest = match serde_json::from_value(v) {
+        Ok(o) => o,
+        Err(_) => return errors(422, "market.order.invalid_params"),
+    };
+    if let Err(code) = new_order(&order, &api.markets) {
+        return errors(422, code);
+    }
+    api.request(Session::Place { key, order }).await
+}
+
+async fn cancel(State(api): State<Api>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    let (_, key) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let Ok(id) = id.parse::<u64>() else {
+        return errors(422, codes::INVALID_ID);
+    };
+    api.request(Session::Cancel { key, id }).await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelAll {
+    market: Option<String>,
+    side: Option<Side>,
+}
+
+async fn cancel_all(
+    State(api): State<Api>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Response {
+    let (_, key) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let bytes = match body_of(body).await {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    let p = params(q);
+    let filter = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        let side = match p.get("side").map(|s| s.as_str()) {
+            None => None,
+            Some("buy") => Some(Side::Buy),
+            Some("sell") => Some(Side::Sell),
+            Some(_) => return errors(422, "market.order.invalid_side"),
+        };
+        CancelAll {
+            market: p.get("market").cloned(),
+            side,
+        }
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(c) => c,
+            Err(_) => return errors(422, "market.order.invalid_params"),
+        }
+    };
+    if let Some(m) = &filter.market {
+        if !api.markets.iter().any(|r| &r.id == m) {
+            return errors(422, codes::MARKET_NOT_ENABLED);
+        }
+    }
+    api.request(Session::CancelAll {
+        key,
+        market: filter.market,
+        side: filter.side,
+    })
+    .await
+}
+
+async fn one(State(api): State<Api>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    let (account, _) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let Ok(id) = id.parse::<u64>() else {
+        return errors(404, codes::NOT_FOUND);
+    };
+    api.read(account, Read::Order(id)).await
+}
+
+/// `limit` (1..=1000, default 100) and `page` (from 1).
+fn paging(p: &BTreeMap<String, String>) -> Result<(usize, usize), Refused> {
+    let num = |k: &str, d: usize| match p.get(k) {
+        None => Ok(d),
+        Some(v) => v.parse::<usize>().map_err(|_| ()),
+    };
+    let limit = num("limit", 100)
+        .ok()
+        .filter(|l| (1..=1000).contains(l))
+        .ok_or(Refused(422, "market.order.invalid_limit"))?;
+    let page = num("page", 1)
+        .ok()
+        .filter(|p| *p >= 1)
+        .ok_or(Refused(422, "market.order.invalid_page"))?;
+    Ok((limit, page))
+}
+
+async fn list(State(api): State<Api>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let (account, _) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let p = params(q);
+    let (limit, page) = match paging(&p) {
+        Ok(x) => x,
+        Err(r) => return r.into_response(),
+    };
+    let ascending = match p.get("order_by").map(|s| s.as_str()) {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return errors(422, "market.order.invalid_order_by"),
+    };
+    api.read(
+        account,
+        Read::Orders {
+            market: p.get("market").cloned(),
+            state: p.get("state").cloned(),
+            limit,
+            page,
+            ascending,
+        },
+    )
+    .await
+}
+
+async fn trades(State(api): State<Api>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let (account, _) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let p = params(q);
+    let (limit, page) = match paging(&p) {
+        Ok(x) => x,
+        Err(r) => return r.into_response(),
+    };
+    api.read(
+        account,
+        Read::Trades {
+            market: p.get("market").cloned(),
+            limit,
+            page,
+        },
+    )
+    .await
+}
+
+async fn balances(State(api): State<Api>, h: HeaderMap) -> Response {
+    let (account, _) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    api.read(account, Read::Balances).await
+}
+
+const PRIVATE_STREAMS: [&str; 3] = ["order", "trade", "balance"];
+
+async fn private_ws(
+    State(api): State<Api>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (account, _) = match api.auth(&h) {
+        Ok(a) => a,
+        Err(r) => return r.into_response(),
+    };
+    let streams: Vec<String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "stream")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let (tx, rx) = mpsc::channel(PRIVATE_QUEUE);
+    if api.cmds.send(Cmd::Watch { account, tx }).await.is_err() {
+        return errors(503, "server.paper.stopped");
+    }
+    ws.max_message_size(1 << 16)
+        .on_upgrade(move |socket| private_session(socket, rx, streams))
+}
+
+/// One private WebSocket client: subscriptions to `order`, `trade`, `balance`; frames in the
+/// order the engine made them.
+async fn private_session(
+    mut socket: WebSocket,
+    mut rx: mpsc::Receiver<(&'static str, Arc<str>)>,
+    initial: Vec<String>,
+) {
+    let mut subscribed: Vec<&'static str> = Vec::new();
+    let add = |subscribed: &mut Vec<&'static str>, s: &str| {
+        if let Some(k) = PRIVATE_STREAMS.iter().find(|k| **k == s) {
+            if !subscribed.contains(k) {
+                subscribed.push(k);
+            }
+        }
+    };
+    for s in &initial {
+        add(&mut subscribed, s);
+    }
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                };
+                let answer = match ClientRequest::parse(text.as_str()) {
+                    Ok(ClientRequest::Ping) => "pong".to_string(),
+                    Ok(ClientRequest::Subscribe(list)) => {
+                        let unknown: Vec<&String> =
+                            list.iter().filter(|s| !PRIVATE_STREAMS.contains(&s.as_str())).collect();
+                        if unknown.is_empty() {
+                            for s in &list {
+                                add(&mut subscribed, s);
+                            }
+                            success("subscribed", &subscribed)
+                        } else {
+                            serde_json::json!({ "error": format!("Unknown streams: {unknown:?}") })
+                                .to_string()
+                        }
+                    }
+                    Ok(ClientRequest::Unsubscribe(list)) => {
+                        subscribed.retain(|s| !list.iter().any(|l| l == s));
+                        success("unsubscribed", &subscribed)
+                    }
+                    Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+                };
+                if socket.send(Message::Text(answer.into())).await.is_err() {
+                    return;
+                }
+            }
+            frame = rx.recv() => {
+                let Some((stream, frame)) = frame else {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                };
+                if subscribed.contains(&stream)
+                    && socket.send(Message::Text(frame.as_ref().into())).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn success(message: &str, streams: &[&str]) -> String {
+    serde_json::json!({ "success": { "message": message, "streams": streams } }).to_string()
+}

@@ -1,0 +1,632 @@
+//! `altsim paper`: the paper exchange behind an Altmarkets-compatible endpoint. Public data
+//! (ranger WebSocket and Peatio REST) is `serve`'s, fed the very events the paper exchange
+//! matches against; private REST and the private WebSocket take API-key-signed requests. One
+//! task owns the engine: every frame, request and clock tick it applies is journaled first,
+//! so `altsim backtest --journal` replays the session byte for byte.
+
+pub mod api;
+pub mod engine;
+pub mod journal;
+pub mod view;
+
+use crate::scenario::ExchangeConfig;
+use crate::serve::playback::Publisher;
+use crate::tape::reader::{Body, CaptureReader, Record};
+use crate::tape::{MarketId, Session};
+use crate::venue::MarketRules;
+use api::{Api, Cmd, Read};
+use engine::{AccountSpec, Engine, Output};
+use journal::{Journal, Results, SessionFile};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Duration, Instant};
+
+/// One account of the accounts file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountEntry {
+    key: String,
+    secret: String,
+    #[serde(default)]
+    balances: BTreeMap<String, Decimal>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountsFile {
+    account: Vec<AccountEntry>,
+}
+
+/// An API key, its secret and its account.
+#[derive(Clone)]
+pub struct Account {
+    pub spec: AccountSpec,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("spec", &self.spec)
+            .field("secret", &"…")
+            .finish()
+    }
+}
+
+/// Reads an accounts file: `[[account]]` tables of `key`, `secret` and `[account.balances]`.
+pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: AccountsFile = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start].matches('\n').count() + 1)
+            .unwrap_or(0);
+        format!("{}: line {line}: {}", path.display(), e.message())
+    })?;
+    let mut out: Vec<Account> = Vec::new();
+    for (i, a) in file.account.into_iter().enumerate() {
+        let at = format!("{}: account {} ({:?})", path.display(), i + 1, a.key);
+        if a.key.is_empty() || a.secret.is_empty() {
+            return Err(format!("{at}: key and secret must not be empty"));
+        }
+        if out.iter().any(|o| o.spec.key == a.key) {
+            return Err(format!("{at}: the key is listed twice"));
+        }
+        for (c, v) in &a.balances {
+            if v.is_sign_negative() || *v > Decimal::from(crate::scenario::MAX_BALANCE) {
+                return Err(format!(
+                    "{at}: balances.{c}: {v} is not from 0 to {}",
+                    crate::scenario::MAX_BALANCE
+                ));
+            }
+        }
+        out.push(Account {
+            spec: AccountSpec {
+                key: a.key,
+                balances: a.balances,
+            },
+            secret: a.secret,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("{}: no [[account]]", path.display()));
+    }
+    Ok(out)
+}
+
+/// Everything `paper` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Captures to trade on (merged in time order by their first record).
+    pub captures: Vec<PathBuf>,
+    /// Rules for captures without a header.
+    pub markets: Vec<MarketRules>,
+    /// The captures' pace: 1 is as recorded.
+    pub speed: f64,
+    /// Applied at once, without waiting: this much of the captures' start, ns.
+    pub start_offset_ns: i64,
+    pub accounts: Vec<Account>,
+    pub exchange: ExchangeConfig,
+    /// The exchange configuration's file name and text, for the journal.
+    pub exchange_source: (String, String),
+    /// The session folder: journal, session file, results.
+    pub out: PathBuf,
+}
+
+/// What a session did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub frames: u64,
+    pub requests: u64,
+    pub orders: u64,
+    pub fills: u64,
+    pub malformed_frames: u64,
+    pub feed_done: bool,
+}
+
+/// A running paper exchange.
+pub struct Paper {
+    pub addr: SocketAddr,
+    server: crate::serve::Server,
+    shutdown: watch::Sender<bool>,
+    feed_done: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<Result<Summary, String>>,
+}
+
+/// Maps the captures' clock onto the wall clock at `speed`.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    t0: i64,
+    wall0: Instant,
+    speed: f64,
+}
+
+impl Clock {
+    fn now(&self) -> i64 {
+        let e = self.wall0.elapsed().as_nanos() as f64 * self.speed;
+        self.t0.saturating_add(e as i64)
+    }
+
+    fn wall(&self, t: i64) -> Instant {
+        let d = (t.saturating_sub(self.t0)).max(0) as f64 / self.speed;
+        self.wall0 + Duration::from_nanos(d.min(1e18) as u64)
+    }
+}
+
+/// Market rules of every capture (headers first, then `fallback` for the rest), in order.
+fn rules_of(captures: &[PathBuf], fallback: &[MarketRules]) -> Result<Vec<MarketRules>, String> {
+    let mut rules: Vec<MarketRules> = Vec::new();
+    for p in captures {
+        let r = CaptureReader::open(p).map_err(|e| e.to_string())?;
+        if let Some(h) = r.header() {
+            for m in &h.markets {
+                let m = MarketRules::from_json(m.clone())
+                    .map_err(|e| format!("{}: header: {e}", p.display()))?;
+                if !rules.iter().any(|x| x.id == m.id) {
+                    rules.push(m);
+                }
+            }
+        }
+    }
+    for m in fallback {
+        if !rules.iter().any(|x| x.id == m.id) {
+            rules.push(m.clone());
+        }
+    }
+    Ok(rules)
+}
+
+/// The captures' records in receive order (files by their first record), in batches, on a
+/// thread; the first record's time comes first.
+fn spawn_feed(paths: Vec<PathBuf>) -> mpsc::Receiver<Result<Vec<Record<'static>>, String>> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        let mut keyed = Vec::new();
+        for p in paths {
+            let first = CaptureReader::open(&p)
+                .ok()
+                .and_then(|mut r| r.next_record().ok().flatten().map(|r| r.recv_ns));
+            keyed.push((first.is_none(), first, p));
+        }
+        keyed.sort();
+        let mut batch = Vec::with_capacity(512);
+        for (_, _, p) in keyed {
+            let mut r = match CaptureReader::open(&p) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e.to_string()));
+                    return;
+                }
+            };
+            loop {
+                let rec = match r.next_record() {
+                    Ok(Some(rec)) => owned(rec),
+                    Ok(None) => break,
+                    // A record that cannot be read is skipped, as a backtest skips it.
+                    Err(_) => continue,
+                };
+                batch.push(rec);
+                if batch.len() == 512 && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+                    return;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
+        }
+    });
+    rx
+}
+
+fn owned(rec: Record<'_>) -> Record<'static> {
+    Record {
+        recv_ns: rec.recv_ns,
+        body: match rec.body {
+            Body::Frame(f) => Body::Frame(std::borrow::Cow::Owned(f.into_owned())),
+            Body::Binary(b) => Body::Binary(b),
+            Body::Session(s) => Body::Session(s),
+        },
+    }
+}
+
+fn is_loopback(a: &SocketAddr) -> bool {
+    a.ip().is_loopback()
+}
+
+impl Paper {
+    /// Binds, opens the session folder and starts the feed; returns at once.
+    pub async fn start(cfg: Config, allow_remote: bool) -> Result<Paper, String> {
+        if !is_loopback(&cfg.listen) && !allow_remote {
+            return Err(format!(
+                "--listen {}: not a loopback address; give --allow-remote to serve other hosts",
+                cfg.listen
+            ));
+        }
+        if !(cfg.speed > 0.0 && cfg.speed.is_finite()) {
+            return Err(format!("--speed: {} must be a positive number", cfg.speed));
+        }
+        if cfg.captures.is_empty() {
+            return Err("no captures given".into());
+        }
+        let rules = rules_of(&cfg.captures, &cfg.markets)?;
+        let specs: Vec<AccountSpec> = cfg.accounts.iter().map(|a| a.spec.clone()).collect();
+        let engine = Engine::new(rules.clone(), &cfg.exchange, &specs)?;
+        let mut feed = spawn_feed(cfg.captures.clone());
+        // The first batch sets the clock.
+        let first = match feed.recv().await {
+            Some(Ok(b)) => b,
+            Some(Err(e)) => return Err(e),
+            None => Vec::new(),
+        };
+        let t0 = first.first().map_or(0, |r| r.recv_ns);
+        let session = SessionFile {
+            version: 1,
+            source: cfg
+                .captures
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            accounts: specs,
+            config_name: cfg.exchange_source.0.clone(),
+            config: cfg.exchange_source.1.clone(),
+        };
+        let journal = Journal::create(&cfg.out, &rules, &session, t0)?;
+        let results = Results::create(&cfg.out.join("results"))?;
+        let keys = cfg
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.spec.key.clone(), (i, a.secret.clone())))
+            .collect();
+        let (cmds_tx, cmds) = mpsc::channel(1024);
+        let api = Api::new(keys, rules.clone(), cmds_tx);
+        let mut scfg = crate::serve::Config::new(Vec::new(), rules);
+        scfg.listen = cfg.listen;
+        let server = crate::serve::Server::start_with(scfg, Some(api.router())).await?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (done_tx, feed_done) = watch::channel(false);
+        let clock = Clock {
+            t0: t0.saturating_add(cfg.start_offset_ns),
+            wall0: Instant::now(),
+            speed: cfg.speed,
+        };
+        let task = Task {
+            engine,
+            journal,
+            results: Some(results),
+            publisher: server.publisher(),
+            clock,
+            buf: first.into(),
+            feed: Some(feed),
+            cmds,
+            watchers: Vec::new(),
+            pending: BTreeMap::new(),
+            next_token: 0,
+            summary: Summary::default(),
+            feed_done: done_tx,
+        };
+        let task = tokio::spawn(task.run(shutdown_rx));
+        Ok(Paper {
+            addr: server.addr,
+            server,
+            shutdown,
+            feed_done,
+            task,
+        })
+    }
+
+    /// `http://ADDR`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits until every capture record has been applied.
+    pub async fn wait_feed(&mut self) {
+        let _ = self.feed_done.wait_for(|d| *d).await;
+    }
+
+    /// Stops the session: journals the stop, delivers what is in flight, writes the results.
+    pub async fn stop(self) -> Result<Summary, String> {
+        let _ = self.shutdown.send(true);
+        let r = self.task.await.map_err(|e| e.to_string())?;
+        self.server.stop().await;
+        r
+    }
+}
+
+/// The engine task's state.
+struct Task {
+    engine: Engine,
+    journal: Journal,
+    results: Option<Results>,
+    publisher: Publisher,
+    clock: Clock,
+    buf: VecDeque<Record<'static>>,
+    feed: Option<mpsc::Receiver<Result<Vec<Record<'static>>, String>>>,
+    cmds: mpsc::Receiver<Cmd>,
+    /// Private WebSocket clients, by account.
+    watchers: Vec<(usize, api::PrivateTx)>,
+    pending: BTreeMap<u64, oneshot::Sender<(u16, String)>>,
+    next_token: u64,
+    summary: Summary,
+    feed_done: watch::Sender<bool>,
+}
+
+impl Task {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, String> {
+        let mut flush = tokio::time::interval(Duration::from_secs(1));
+        let r = self.serve(&mut shutdown, &mut flush).await;
+        let t = self.clock.now().max(self.engine.now());
+        let stop = self
+            .apply(
+                Record {
+                    recv_ns: t,
+                    body: Body::Session(Session::Stop {}),
+                },
+                None,
+            )
+            .await;
+        self.journal.flush()?;
+        r?;
+        stop?;
+        let results = self.results.take().expect("results until the end");
+        results.finish(&self.engine)?;
+        let s = &mut self.summary;
+        s.malformed_frames = self.engine.malformed_frames();
+        for a in 0..self.engine.accounts() {
+            s.orders += self.engine.view(a).orders().count() as u64;
+            s.fills += self.engine.view(a).fills().len() as u64;
+        }
+        Ok(self.summary)
+    }
+
+    async fn serve(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        flush: &mut tokio::time::Interval,
+    ) -> Result<(), String> {
+        loop {
+            let feed_at = self.buf.front().map(|r| self.clock.wall(r.recv_ns));
+            let tick = self.engine.next_due();
+            let tick_at = tick.map(|t| self.clock.wall(t));
+            let want_feed = self.buf.is_empty() && self.feed.is_some();
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => return Ok(()),
+                _ = sleep_until(feed_at), if feed_at.is_some() => {
+                    let rec = self.buf.pop_front().expect("a record is due");
+                    self.summary.frames += 1;
+                    self.apply(rec, None).await?;
+                }
+                _ = sleep_until(tick_at), if tick_at.is_some() => {
+                    let t = tick.unwrap_or_default().max(self.engine.now());
+                    self.apply(Record { recv_ns: t, body: Body::Session(Session::Tick {}) }, None).await?;
+                }
+                cmd = self.cmds.recv() => match cmd {
+                    Some(cmd) => self.command(cmd).await?,
+                    None => return Ok(()),
+                },
+                batch = recv_feed(&mut self.feed), if want_feed => match batch {
+                    Some(Ok(b)) => self.buf.extend(b),
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        self.feed = None;
+                        self.publisher.done();
+                        let _ = self.feed_done.send(true);
+                    }
+                },
+                _ = flush.tick() => {
+                    self.journal.flush()?;
+                    if let Some(r) = self.results.as_mut() {
+                        r.flush()?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Journals a record, applies it, publishes its market events and hands out what the
+    /// engine said.
+    async fn apply(&mut self, rec: Record<'_>, token: Option<u64>) -> Result<(), String> {
+        self.journal.write(&rec)?;
+        let events = match self.engine.apply(&rec, token) {
+            Ok(evs) => evs.to_vec(),
+            Err(e) => {
+                crate::log!("altsim paper: {e}");
+                Vec::new()
+            }
+        };
+        for ev in &events {
+            let m = if ev.market == MarketId::ALL {
+                usize::MAX
+            } else {
+                ev.market.0 as usize
+            };
+            self.publisher.publish(m, ev).await;
+        }
+        let mut outs = Vec::new();
+        self.engine.drain(&mut outs);
+        for o in outs {
+            if let Some(r) = self.results.as_mut() {
+                r.output(&self.engine, &o)?;
+            }
+            match o {
+                Output::Reply {
+                    token,
+                    status,
+                    body,
+                } => {
+                    if let Some(tx) = self.pending.remove(&token) {
+                        let _ = tx.send((status, body));
+                    }
+                }
+                Output::Private {
+                    account,
+                    stream,
+                    frame,
+                    ..
+                } => {
+                    let frame: Arc<str> = Arc::from(frame);
+                    self.watchers.retain(|(a, tx)| {
+                        *a != account || tx.try_send((stream, frame.clone())).is_ok()
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn command(&mut self, cmd: Cmd) -> Result<(), String> {
+        match cmd {
+            Cmd::Request { session, reply } => {
+                if self.engine.is_stopped() {
+                    return Ok(());
+                }
+                self.summary.requests += 1;
+                let token = self.next_token;
+                self.next_token += 1;
+                self.pending.insert(token, reply);
+                let t = self.clock.now().max(self.engine.now());
+                self.apply(
+                    Record {
+                        recv_ns: t,
+                        body: Body::Session(session),
+                    },
+                    Some(token),
+                )
+                .await
+            }
+            Cmd::Read {
+                account,
+                read,
+                reply,
+            } => {
+                let _ = reply.send(answer(self.engine.view(account), read));
+                Ok(())
+            }
+            Cmd::Watch { account, tx } => {
+                self.watchers.push((account, tx));
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_feed(
+    feed: &mut Option<mpsc::Receiver<Result<Vec<Record<'static>>, String>>>,
+) -> Option<Result<Vec<Record<'static>>, String>> {
+    match feed {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A read of a view, as (status, JSON body).
+fn answer(v: &view::View, read: Read) -> (u16, String) {
+    let page = |n: usize, limit: usize, page: usize| ((page - 1).saturating_mul(limit)).min(n);
+    match read {
+        Read::Order(id) => match v.get(id) {
+            Some(k) => (200, serde_json::to_string(&v.rest_order(k)).expect("ok")),
+            None => (
+                404,
+                serde_json::json!({ "errors": [crate::venue::rest::codes::NOT_FOUND] }).to_string(),
+            ),
+        },
+        Read::Orders {
+            market,
+            state,
+            limit,
+            page: p,
+            ascending,
+        } => {
+            let chosen: Vec<_> = v
+                .orders()
+                .filter(|k| market.as_deref().is_none_or(|m| k.market() == m))
+                .filter(|k| state.as_deref().is_none_or(|s| k.state() == s))
+                .collect();
+            let skip = page(chosen.len(), limit, p);
+            let list: Vec<_> = if ascending {
+                chosen
+                    .iter()
+                    .skip(skip)
+                    .take(limit)
+                    .map(|k| v.rest_order(k))
+                    .collect()
+            } else {
+                chosen
+                    .iter()
+                    .rev()
+                    .skip(skip)
+                    .take(limit)
+                    .map(|k| v.rest_order(k))
+                    .collect()
+            };
+            (200, serde_json::to_string(&list).expect("ok"))
+        }
+        Read::Trades {
+            market,
+            limit,
+            page: p,
+        } => {
+            let chosen: Vec<_> = v
+                .fills()
+                .iter()
+                .filter(|f| {
+                    market
+                        .as_deref()
+                        .is_none_or(|m| v.rest_trade(f).market == m)
+                })
+                .collect();
+            let skip = page(chosen.len(), limit, p);
+            let list: Vec<_> = chosen
+                .iter()
+                .rev()
+                .skip(skip)
+                .take(limit)
+                .map(|f| v.rest_trade(f))
+                .collect();
+            (200, serde_json::to_string(&list).expect("ok"))
+        }
+        Read::Balances => (200, serde_json::to_string(&v.balances()).expect("ok")),
+    }
+}
+
+/// Runs a session from the command line: prints the base URL first on stdout, trades until
+/// Ctrl-C (or, with `exit_at_end`, until the captures are played), then writes the results.
+pub fn run_cli(cfg: Config, allow_remote: bool, exit_at_end: bool) -> Result<Summary, String> {
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let out = cfg.out.clone();
+    rt.block_on(async move {
+        let mut paper = Paper::start(cfg, allow_remote).await?;
+        let _ = crate::console::out(&format!("{}\n", paper.base_url()));
+        crate::log!(
+            "altsim paper: REST at {0}/api/v2/peatio, ranger at ws://{1}/api/v2/ranger/public \
+             and ws://{1}/api/v2/ranger/private; journal and results in {2}",
+            paper.base_url(),
+            paper.addr,
+            out.display()
+        );
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        tokio::select! {
+            _ = paper.wait_feed(), if exit_at_end => {}
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        paper.stop().await
+    })
+}

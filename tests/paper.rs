@@ -1,0 +1,570 @@
+//! `altsim paper` seen by a client signing its requests as Barong asks: orders, cancels,
+//! reads, the private WebSocket, auth failures, two isolated keys, many clients at once, and
+//! the journal replaying the session byte for byte.
+
+use altsim::paper::engine::AccountSpec;
+use altsim::paper::{Account, Config, Paper};
+use altsim::venue::auth::sign;
+use altsim::venue::market::load_markets;
+use futures_util::{SinkExt, StreamExt};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("altsim-paper-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn account(key: &str, usdt: &str, btc: &str) -> Account {
+    let mut balances = BTreeMap::new();
+    balances.insert("usdt".to_string(), Decimal::from_str(usdt).unwrap());
+    balances.insert("btc".to_string(), Decimal::from_str(btc).unwrap());
+    Account {
+        spec: AccountSpec {
+            key: key.into(),
+            balances,
+        },
+        secret: format!("{key}-secret"),
+    }
+}
+
+fn config(out: &Path, accounts: Vec<Account>) -> Config {
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        captures: vec![PathBuf::from(SAMPLE)],
+        markets: load_markets(Path::new("data/markets.json")).unwrap(),
+        speed: 1.0,
+        start_offset_ns: 0,
+        accounts,
+        exchange: Default::default(),
+        exchange_source: (String::new(), String::new()),
+        out: out.to_path_buf(),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The three Barong headers for `key` (secret `<key>-secret`).
+fn auth_headers(key: &str) -> String {
+    let nonce = now_ms().to_string();
+    let sig = sign(&format!("{key}-secret"), &nonce, key);
+    format!("X-Auth-Apikey: {key}\r\nX-Auth-Nonce: {nonce}\r\nX-Auth-Signature: {sig}\r\n")
+}
+
+/// One HTTP/1.1 request on its own connection: (status, body).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String) {
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    c.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    timeout(Duration::from_secs(30), c.read_to_end(&mut raw))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text[9..12].parse().unwrap();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+async fn signed(
+    addr: SocketAddr,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    http(
+        addr,
+        method,
+        &format!("/api/v2/peatio/{path}"),
+        &auth_headers(key),
+        body,
+    )
+    .await
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+/// Waits until the public book of btcusdt has both sides (the paper exchange applied a
+/// snapshot before the public side saw it).
+async fn book_ready(addr: SocketAddr) {
+    for _ in 0..10_000 {
+        let (s, b) = http(
+            addr,
+            "GET",
+            "/api/v2/peatio/public/markets/btcusdt/depth",
+            "",
+            "",
+        )
+        .await;
+        if s == 200 {
+            let d = json(&b);
+            if d["asks"].as_array().is_some_and(|a| !a.is_empty())
+                && d["bids"].as_array().is_some_and(|a| !a.is_empty())
+            {
+                return;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the book never filled");
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn private_ws(addr: SocketAddr, key: &str) -> Ws {
+    let mut req = format!("ws://{addr}/api/v2/ranger/private")
+        .into_client_request()
+        .unwrap();
+    for line in auth_headers(key).lines() {
+        let (k, v) = line.split_once(": ").unwrap();
+        req.headers_mut().insert(
+            k.to_ascii_lowercase()
+                .parse::<tokio_tungstenite::tungstenite::http::HeaderName>()
+                .unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(Message::Text(
+        r#"{"event":"subscribe","id":1,"streams":["order","trade","balance"]}"#.into(),
+    ))
+    .await
+    .unwrap();
+    let ok = next_text(&mut ws).await.unwrap();
+    assert!(ok.contains("subscribed"), "{ok}");
+    ws
+}
+
+async fn next_text(ws: &mut Ws) -> Option<String> {
+    loop {
+        match timeout(Duration::from_secs(30), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(t.to_string()),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// Private frames until an `order` frame of `id` in `state`.
+async fn until_order(ws: &mut Ws, seen: &mut Vec<String>, id: u64, state: &str) {
+    while let Some(t) = next_text(ws).await {
+        seen.push(t.clone());
+        let v = json(&t);
+        if v["order"]["id"] == id && v["order"]["state"] == state {
+            return;
+        }
+    }
+    panic!("no order {id} in state {state}; saw {seen:?}");
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_client_trades_and_the_journal_replays_byte_for_byte() {
+    let out = scratch("session");
+    let paper = Paper::start(
+        config(
+            &out,
+            vec![account("k1", "10000", "1"), account("k2", "500", "0")],
+        ),
+        false,
+    )
+    .await
+    .unwrap();
+    let addr = paper.addr;
+    book_ready(addr).await;
+    let mut ws = private_ws(addr, "k1").await;
+    let mut seen = Vec::new();
+
+    // A limit buy far below the market rests, locking price × volume.
+    let (s, b) = signed(
+        addr,
+        "k1",
+        "POST",
+        "market/orders",
+        r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.002","price":"1000.00","client_id":"HBOT-1"}"#,
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let resting = json(&b);
+    assert_eq!(resting["state"], "wait");
+    assert_eq!(resting["client_id"], "HBOT-1");
+    assert_eq!(resting["origin_volume"], "0.002");
+    let rid = resting["id"].as_u64().unwrap();
+    until_order(&mut ws, &mut seen, rid, "wait").await;
+    let (_, b) = signed(addr, "k1", "GET", "account/balances", "").await;
+    let usdt = json(&b)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["currency"] == "usdt")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (usdt["balance"].as_str(), usdt["locked"].as_str()),
+        (Some("9998.0"), Some("2.0"))
+    );
+
+    // A market buy fills against the book and ends done.
+    let (s, b) = signed(
+        addr,
+        "k1",
+        "POST",
+        "market/orders",
+        r#"{"market":"btcusdt","side":"buy","ord_type":"market","volume":"0.001","client_id":"HBOT-2"}"#,
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let mid = json(&b)["id"].as_u64().unwrap();
+    until_order(&mut ws, &mut seen, mid, "done").await;
+    let (s, b) = signed(addr, "k1", "GET", &format!("market/orders/{mid}"), "").await;
+    assert_eq!(s, 200);
+    let done = json(&b);
+    assert_eq!(
+        (done["state"].as_str(), done["executed_volume"].as_str()),
+        (Some("done"), Some("0.001"))
+    );
+    let (_, b) = signed(addr, "k1", "GET", "market/trades?market=btcusdt", "").await;
+    let trades = json(&b);
+    let trades = trades.as_array().unwrap();
+    assert!(!trades.is_empty());
+    assert!(trades
+        .iter()
+        .all(|t| t["order_id"] == mid && t["fee_currency"] == "btc"));
+    assert!(seen.iter().any(|f| f.starts_with(r#"{"trade""#)));
+    assert!(seen.iter().any(|f| f.starts_with(r#"{"balance""#)));
+
+    // Cancel: the order object at once, the cancel on the stream.
+    let (s, b) = signed(
+        addr,
+        "k1",
+        "POST",
+        &format!("market/orders/{rid}/cancel"),
+        "",
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    until_order(&mut ws, &mut seen, rid, "cancel").await;
+    let (_, b) = signed(addr, "k1", "GET", "market/orders?state=cancel", "").await;
+    let list = json(&b);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["client_id"], "HBOT-1");
+
+    // Errors, Peatio style; none reaches the engine.
+    let cases = [
+        (
+            "POST",
+            "market/orders",
+            "{not json",
+            400,
+            "server.request.malformed_json",
+        ),
+        (
+            "POST",
+            "market/orders",
+            r#"{"market":"btcusdt","side":"up","ord_type":"limit","volume":"1","price":"1"}"#,
+            422,
+            "market.order.invalid_params",
+        ),
+        (
+            "POST",
+            "market/orders",
+            r#"{"market":"dogeusdt","side":"buy","ord_type":"limit","volume":"1","price":"1"}"#,
+            422,
+            "market.market.doesnt_exist_or_not_enabled",
+        ),
+        (
+            "POST",
+            "market/orders",
+            r#"{"market":"btcusdt","side":"buy","ord_type":"market","volume":"1","price":"1"}"#,
+            422,
+            "market.order.market_order_price",
+        ),
+        (
+            "POST",
+            "market/orders",
+            r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"-1","price":"1"}"#,
+            422,
+            "market.order.invalid_volume_or_price",
+        ),
+        (
+            "POST",
+            "market/orders/999999/cancel",
+            "",
+            404,
+            "record.not_found",
+        ),
+        (
+            "POST",
+            "market/orders/abc/cancel",
+            "",
+            422,
+            "market.order.invaild_id_or_uuid",
+        ),
+        ("GET", "market/orders/999999", "", 404, "record.not_found"),
+        (
+            "GET",
+            "market/orders?limit=5000",
+            "",
+            422,
+            "market.order.invalid_limit",
+        ),
+    ];
+    for (m, p, body, status, code) in cases {
+        let (s, b) = signed(addr, "k1", m, p, body).await;
+        assert_eq!(
+            (s, json(&b)["errors"][0].as_str()),
+            (status, Some(code)),
+            "{m} {p} {body}"
+        );
+    }
+    let big = format!(r#"{{"market":"btcusdt","pad":"{}"}}"#, "x".repeat(70_000));
+    let (s, b) = signed(addr, "k1", "POST", "market/orders", &big).await;
+    assert_eq!(
+        (s, json(&b)["errors"][0].as_str()),
+        (413, Some("server.request.body_too_large"))
+    );
+    // An exchange refusal comes back from the engine.
+    let (s, b) = signed(
+        addr,
+        "k2",
+        "POST",
+        "market/orders",
+        r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"1","price":"1000.00"}"#,
+    )
+    .await;
+    assert_eq!(
+        (s, json(&b)["errors"][0].as_str()),
+        (422, Some("market.account.insufficient_balance"))
+    );
+
+    // Two keys are two accounts.
+    let (_, b) = signed(addr, "k2", "GET", "market/orders", "").await;
+    assert_eq!(
+        json(&b).as_array().unwrap().len(),
+        1,
+        "only k2's rejected order"
+    );
+    let (s, _) = signed(addr, "k2", "GET", &format!("market/orders/{rid}"), "").await;
+    assert_eq!(s, 404, "k1's order is not k2's");
+    let (_, b) = signed(addr, "k2", "GET", "account/balances", "").await;
+    assert!(
+        b.contains(r#"{"currency":"usdt","balance":"500.0","locked":"0.0"}"#),
+        "{b}"
+    );
+
+    let summary = paper.stop().await.unwrap();
+    assert!(summary.requests >= 4 && summary.orders == 3, "{summary:?}");
+    // What the client received is what the session logged for k1, in order.
+    let log = String::from_utf8(read(&out.join("results/private.log"))).unwrap();
+    let k1: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(_, r)| r))
+        .filter_map(|r| r.strip_prefix("k1 "))
+        .collect();
+    assert_eq!(
+        k1[..seen.len()],
+        seen.iter().map(|s| s.as_str()).collect::<Vec<_>>()[..]
+    );
+
+    let again = scratch("replay");
+    let r = altsim::paper::journal::replay(&out, &again).unwrap();
+    assert!(!r.cut);
+    for f in ["orders.csv", "fills.csv", "balances.csv", "private.log"] {
+        assert_eq!(
+            read(&out.join("results").join(f)),
+            read(&again.join(f)),
+            "{f}"
+        );
+    }
+    assert!(String::from_utf8(read(&again.join("orders.csv")))
+        .unwrap()
+        .contains("HBOT-2"));
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&again);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_auth_failure_has_its_code() {
+    let out = scratch("auth");
+    let paper = Paper::start(config(&out, vec![account("k1", "1", "1")]), false)
+        .await
+        .unwrap();
+    let addr = paper.addr;
+    let path = "/api/v2/peatio/account/balances";
+    let nonce = now_ms().to_string();
+    let good = sign("k1-secret", &nonce, "k1");
+    let old = (now_ms() - 60_000).to_string();
+    let cases = [
+        (String::new(), 422, "authz.invalid_api_key_headers"),
+        (
+            format!("X-Auth-Apikey: k1\r\nX-Auth-Nonce: {nonce}\r\n"),
+            422,
+            "authz.invalid_api_key_headers",
+        ),
+        (
+            format!(
+                "X-Auth-Apikey: nobody\r\nX-Auth-Nonce: {nonce}\r\nX-Auth-Signature: {good}\r\n"
+            ),
+            401,
+            "authz.unexistent_apikey",
+        ),
+        (
+            format!(
+                "X-Auth-Apikey: k1\r\nX-Auth-Nonce: {old}\r\nX-Auth-Signature: {}\r\n",
+                sign("k1-secret", &old, "k1")
+            ),
+            401,
+            "authz.nonce_expired",
+        ),
+        (
+            format!(
+                "X-Auth-Apikey: k1\r\nX-Auth-Nonce: {nonce}\r\nX-Auth-Signature: {}\r\n",
+                sign("wrong", &nonce, "k1")
+            ),
+            401,
+            "authz.invalid_signature",
+        ),
+    ];
+    for (headers, status, code) in cases {
+        let (s, b) = http(addr, "GET", path, &headers, "").await;
+        assert_eq!(
+            (s, json(&b)["errors"][0].as_str()),
+            (status, Some(code)),
+            "{headers:?}"
+        );
+    }
+    let (s, _) = http(addr, "GET", path, &auth_headers("k1"), "").await;
+    assert_eq!(s, 200);
+    // The private WebSocket refuses an upgrade without the headers.
+    let r = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v2/ranger/private")).await;
+    match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 422),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    paper.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_lose_and_duplicate_no_order() {
+    const CLIENTS: usize = 20;
+    const ORDERS: usize = 100;
+    let out = scratch("many");
+    let accounts = (0..CLIENTS)
+        .map(|i| account(&format!("c{i}"), "100000", "0"))
+        .collect();
+    let paper = Paper::start(config(&out, accounts), false).await.unwrap();
+    let addr = paper.addr;
+    book_ready(addr).await;
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        tasks.push(tokio::spawn(async move {
+            let key = format!("c{c}");
+            let mut ids = Vec::new();
+            for n in 0..ORDERS {
+                let body = format!(
+                    r#"{{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.001","price":"{}.00","client_id":"{key}-{n}"}}"#,
+                    1000 + n
+                );
+                let (s, b) = signed(addr, &key, "POST", "market/orders", &body).await;
+                assert_eq!(s, 201, "{b}");
+                ids.push(json(&b)["id"].as_u64().unwrap());
+            }
+            ids
+        }));
+    }
+    let mut all = Vec::new();
+    for (c, t) in tasks.into_iter().enumerate() {
+        let ids = t.await.unwrap();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "client {c}: {ids:?}");
+        all.extend(ids);
+        let (_, b) = signed(
+            addr,
+            &format!("c{c}"),
+            "GET",
+            "market/orders?limit=1000&order_by=asc",
+            "",
+        )
+        .await;
+        let list = json(&b);
+        let got: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["client_id"].as_str().unwrap().to_string())
+            .collect();
+        let want: Vec<String> = (0..ORDERS).map(|n| format!("c{c}-{n}")).collect();
+        assert_eq!(got, want, "client {c}");
+    }
+    // Order ids are the session's: every one handed out once.
+    all.sort_unstable();
+    assert_eq!(all, (1..=(CLIENTS * ORDERS) as u64).collect::<Vec<_>>());
+    let s = paper.stop().await.unwrap();
+    assert_eq!(s.orders, (CLIENTS * ORDERS) as u64);
+    let again = scratch("many-replay");
+    altsim::paper::journal::replay(&out, &again).unwrap();
+    for f in ["orders.csv", "balances.csv", "private.log"] {
+        assert_eq!(
+            read(&out.join("results").join(f)),
+            read(&again.join(f)),
+            "{f}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&again);
+}
