@@ -568,3 +568,116 @@ async fn concurrent_clients_lose_and_duplicate_no_order() {
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&again);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latencies_tick_the_clock_and_the_replay_follows() {
+    let out = scratch("latency");
+    let text = "seed = 7\n[latency]\nentry_ms = 30\nentry_jitter_ms = 20\nresponse_ms = 10\n";
+    let mut cfg = config(&out, vec![account("k1", "10000", "1")]);
+    cfg.exchange = altsim::scenario::parse_exchange(Path::new("x.toml"), text).unwrap();
+    cfg.exchange_source = ("x.toml".into(), text.into());
+    let paper = Paper::start(cfg, false).await.unwrap();
+    let addr = paper.addr;
+    book_ready(addr).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let body = format!(
+            r#"{{"market":"btcusdt","side":"sell","ord_type":"limit","volume":"0.01","price":"{}.00"}}"#,
+            90_000 + n
+        );
+        let (s, b) = signed(addr, "k1", "POST", "market/orders", &body).await;
+        assert_eq!(s, 201, "{b}");
+        assert_eq!(json(&b)["state"], "wait");
+        ids.push(json(&b)["id"].as_u64().unwrap());
+    }
+    let (s, b) = signed(
+        addr,
+        "k1",
+        "POST",
+        "market/orders/cancel",
+        r#"{"side":"sell"}"#,
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(json(&b).as_array().unwrap().len(), 5);
+    paper.stop().await.unwrap();
+    let journal = String::from_utf8(read(&out.join("journal.ranger"))).unwrap();
+    assert!(
+        journal.contains(" !tick {}"),
+        "answers after a latency fall due on a tick"
+    );
+    assert!(journal.contains(" !cancel_all {"));
+    let orders = String::from_utf8(read(&out.join("results/orders.csv"))).unwrap();
+    assert_eq!(orders.matches(",cancel,").count(), 5, "{orders}");
+    let again = scratch("latency-replay");
+    altsim::paper::journal::replay(&out, &again).unwrap();
+    for f in ["orders.csv", "fills.csv", "balances.csv", "private.log"] {
+        assert_eq!(
+            read(&out.join("results").join(f)),
+            read(&again.join(f)),
+            "{f}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&again);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_session_leaves_a_journal_that_replays() {
+    use std::io::BufRead;
+    let out = scratch("kill");
+    let accounts = out.with_extension("accounts.toml");
+    std::fs::write(
+        &accounts,
+        "[[account]]\nkey = \"k1\"\nsecret = \"k1-secret\"\n[account.balances]\nusdt = \"1000\"\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_altsim"))
+        .args(["paper", "--captures", SAMPLE, "--accounts"])
+        .arg(&accounts)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line.trim().trim_start_matches("http://").parse().unwrap();
+    book_ready(addr).await;
+    for n in 0..3 {
+        let body = format!(
+            r#"{{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.001","price":"{}.00"}}"#,
+            1000 + n
+        );
+        let (s, b) = signed(addr, "k1", "POST", "market/orders", &body).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    // The journal is flushed every second: wait for the three requests to be on disk.
+    let jp = out.join("journal.ranger");
+    let mut placed = 0;
+    for _ in 0..3_000 {
+        placed = std::fs::read_to_string(&jp)
+            .unwrap_or_default()
+            .matches(" !place ")
+            .count();
+        if placed == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(placed, 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let again = scratch("kill-replay");
+    let r = altsim::paper::journal::replay(&out, &again).unwrap();
+    assert!(r.cut);
+    assert_eq!((r.requests, r.orders), (3, 3));
+    let orders = String::from_utf8(read(&again.join("orders.csv"))).unwrap();
+    assert_eq!(orders.matches(",wait,").count(), 3, "{orders}");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&again);
+    let _ = std::fs::remove_file(&accounts);
+}
