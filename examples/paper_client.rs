@@ -56,7 +56,9 @@ fn main() -> Result<(), String> {
     let placed = call(
         "POST",
         &format!("{api}/market/orders"),
-        Some(r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.001","price":"50000.00","client_id":"example-1"}"#),
+        Some(
+            r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.001","price":"50000.00","client_id":"example-1"}"#,
+        ),
     )?;
     let order: serde_json::Value = serde_json::from_str(&placed).map_err(|e| e.to_string())?;
     let Some(id) = order["id"].as_u64() else {

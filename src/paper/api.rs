@@ -361,6 +361,9 @@ async fn balances(State(api): State<Api>, h: HeaderMap) -> Response {
 
 const PRIVATE_STREAMS: [&str; 3] = ["order", "trade", "balance"];
 
+/// Protocol pings on the private WebSocket, as rango's.
+const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(54);
+
 async fn private_ws(
     State(api): State<Api>,
     h: HeaderMap,
@@ -401,8 +404,16 @@ async fn private_session(
     for s in &initial {
         add(&mut subscribed, s);
     }
+    // Protocol pings as ranger sends them, so a quiet account's connection is not idle.
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
             msg = socket.recv() => {
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,

@@ -166,17 +166,6 @@ impl Engine {
         self.stopped
     }
 
-    /// A book of the exchange (every account sees the same).
-    pub fn book_valid(&self, market: &str) -> bool {
-        let Some(a) = self.accounts.first() else {
-            return true;
-        };
-        let ex = a.sim.exchange();
-        ex.market_id(market)
-            .and_then(|id| ex.books().get(id))
-            .is_some_and(|b| b.is_valid())
-    }
-
     /// The local time at which something in flight next happens, for a clock tick.
     pub fn next_due(&self) -> Option<i64> {
         self.accounts.iter().filter_map(|a| a.sim.next_due()).min()
@@ -193,7 +182,15 @@ impl Engine {
         let t = rec.recv_ns.max(self.now);
         self.now = t;
         match &rec.body {
-            Body::Frame(_) | Body::Binary(_) => {
+            Body::Session(
+                s @ (Session::Place { .. }
+                | Session::Cancel { .. }
+                | Session::CancelAll { .. }
+                | Session::Tick {}
+                | Session::Stop {}),
+            ) => self.session(t, s, token),
+            // Frames and the feed's own session records are the market's.
+            _ => {
                 match self.norm.push(rec, &mut self.events) {
                     Ok(_) => {}
                     Err(NormError::Malformed(_)) => self.malformed += 1,
@@ -205,7 +202,6 @@ impl Engine {
                     }
                 }
             }
-            Body::Session(s) => self.session(t, s, token),
         }
         self.deliver();
         Ok(&self.events)
@@ -234,21 +230,7 @@ impl Engine {
                     self.answers = answers;
                 }
             }
-            // Other session records are the feed's, read by the normalizer.
-            _ => {
-                let mut evs = Vec::new();
-                let rec = Record {
-                    recv_ns: t,
-                    body: Body::Session(s.clone()),
-                };
-                let _ = self.norm.push(&rec, &mut evs);
-                for a in &mut self.accounts {
-                    for ev in &evs {
-                        a.sim.on_event(ev);
-                    }
-                }
-                self.events = evs;
-            }
+            _ => {}
         }
     }
 

@@ -493,7 +493,13 @@ impl Task {
                 let token = self.next_token;
                 self.next_token += 1;
                 self.pending.insert(token, reply);
-                let t = self.clock.now().max(self.engine.now());
+                // Received before any feed record not yet applied: the journal stays in
+                // receive order.
+                let mut t = self.clock.now();
+                if let Some(next) = self.buf.front() {
+                    t = t.min(next.recv_ns);
+                }
+                let t = t.max(self.engine.now());
                 self.apply(
                     Record {
                         recv_ns: t,
