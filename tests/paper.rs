@@ -213,6 +213,21 @@ fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// Replays the session folder `out` into `name`'s scratch folder and checks that the results
+/// are the session's, byte for byte.
+fn assert_replays(out: &Path, name: &str) -> (altsim::paper::journal::Replayed, PathBuf) {
+    let again = scratch(name);
+    let r = altsim::paper::journal::replay(out, &again).unwrap();
+    for f in ["orders.csv", "fills.csv", "balances.csv", "private.log"] {
+        assert_eq!(
+            read(&out.join("results").join(f)),
+            read(&again.join(f)),
+            "{f}"
+        );
+    }
+    (r, again)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_client_trades_and_the_journal_replays_byte_for_byte() {
     let out = scratch("session");
@@ -421,16 +436,8 @@ async fn a_signed_client_trades_and_the_journal_replays_byte_for_byte() {
         seen.iter().map(|s| s.as_str()).collect::<Vec<_>>()[..]
     );
 
-    let again = scratch("replay");
-    let r = altsim::paper::journal::replay(&out, &again).unwrap();
+    let (r, again) = assert_replays(&out, "replay");
     assert!(!r.cut);
-    for f in ["orders.csv", "fills.csv", "balances.csv", "private.log"] {
-        assert_eq!(
-            read(&out.join("results").join(f)),
-            read(&again.join(f)),
-            "{f}"
-        );
-    }
     assert!(String::from_utf8(read(&again.join("orders.csv")))
         .unwrap()
         .contains("HBOT-2"));
@@ -556,15 +563,7 @@ async fn concurrent_clients_lose_and_duplicate_no_order() {
     assert_eq!(all, (1..=(CLIENTS * ORDERS) as u64).collect::<Vec<_>>());
     let s = paper.stop().await.unwrap();
     assert_eq!(s.orders, (CLIENTS * ORDERS) as u64);
-    let again = scratch("many-replay");
-    altsim::paper::journal::replay(&out, &again).unwrap();
-    for f in ["orders.csv", "balances.csv", "private.log"] {
-        assert_eq!(
-            read(&out.join("results").join(f)),
-            read(&again.join(f)),
-            "{f}"
-        );
-    }
+    let (_, again) = assert_replays(&out, "many-replay");
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&again);
 }
@@ -609,15 +608,7 @@ async fn latencies_tick_the_clock_and_the_replay_follows() {
     assert!(journal.contains(" !cancel_all {"));
     let orders = String::from_utf8(read(&out.join("results/orders.csv"))).unwrap();
     assert_eq!(orders.matches(",cancel,").count(), 5, "{orders}");
-    let again = scratch("latency-replay");
-    altsim::paper::journal::replay(&out, &again).unwrap();
-    for f in ["orders.csv", "fills.csv", "balances.csv", "private.log"] {
-        assert_eq!(
-            read(&out.join("results").join(f)),
-            read(&again.join(f)),
-            "{f}"
-        );
-    }
+    let (_, again) = assert_replays(&out, "latency-replay");
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&again);
 }

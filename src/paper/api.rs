@@ -148,22 +148,25 @@ impl Api {
         Ok((account, key))
     }
 
-    async fn ask(&self, cmd: impl FnOnce(oneshot::Sender<(u16, String)>) -> Cmd) -> Response {
+    async fn ask(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<(u16, String)>) -> Cmd,
+    ) -> Result<Response, Refused> {
         let (tx, rx) = oneshot::channel();
         if self.cmds.send(cmd(tx)).await.is_err() {
-            return errors(503, "server.paper.stopped");
+            return Err(Refused(503, "server.paper.stopped"));
         }
         match rx.await {
-            Ok((status, body)) => json(status, body),
-            Err(_) => errors(503, "server.paper.stopped"),
+            Ok((status, body)) => Ok(json(status, body)),
+            Err(_) => Err(Refused(503, "server.paper.stopped")),
         }
     }
 
-    async fn request(&self, session: Session) -> Response {
+    async fn request(&self, session: Session) -> Result<Response, Refused> {
         self.ask(|reply| Cmd::Request { session, reply }).await
     }
 
-    async fn read(&self, account: usize, read: Read) -> Response {
+    async fn read(&self, account: usize, read: Read) -> Result<Response, Refused> {
         self.ask(|reply| Cmd::Read {
             account,
             read,
@@ -188,36 +191,31 @@ fn params(query: Option<String>) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn create(State(api): State<Api>, h: HeaderMap, body: Body) -> Response {
-    let (_, key) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let bytes = match body_of(body).await {
-        Ok(b) => b,
-        Err(r) => return r.into_response(),
-    };
+async fn create(State(api): State<Api>, h: HeaderMap, body: Body) -> Result<Response, Refused> {
+    let (_, key) = api.auth(&h)?;
+    let bytes = body_of(body).await?;
     let v: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
-        Err(_) => return errors(400, "server.request.malformed_json"),
+        Err(_) => return Err(Refused(400, "server.request.malformed_json")),
     };
     let order: OrderRequest = match serde_json::from_value(v) {
         Ok(o) => o,
-        Err(_) => return errors(422, "market.order.invalid_params"),
+        Err(_) => return Err(Refused(422, "market.order.invalid_params")),
     };
     if let Err(code) = new_order(&order, &api.markets) {
-        return errors(422, code);
+        return Err(Refused(422, code));
     }
     api.request(Session::Place { key, order }).await
 }
 
-async fn cancel(State(api): State<Api>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let (_, key) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+async fn cancel(
+    State(api): State<Api>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Refused> {
+    let (_, key) = api.auth(&h)?;
     let Ok(id) = id.parse::<u64>() else {
-        return errors(422, codes::INVALID_ID);
+        return Err(Refused(422, codes::INVALID_ID));
     };
     api.request(Session::Cancel { key, id }).await
 }
@@ -234,22 +232,16 @@ async fn cancel_all(
     h: HeaderMap,
     RawQuery(q): RawQuery,
     body: Body,
-) -> Response {
-    let (_, key) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
-    let bytes = match body_of(body).await {
-        Ok(b) => b,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Refused> {
+    let (_, key) = api.auth(&h)?;
+    let bytes = body_of(body).await?;
     let p = params(q);
     let filter = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         let side = match p.get("side").map(|s| s.as_str()) {
             None => None,
             Some("buy") => Some(Side::Buy),
             Some("sell") => Some(Side::Sell),
-            Some(_) => return errors(422, "market.order.invalid_side"),
+            Some(_) => return Err(Refused(422, "market.order.invalid_side")),
         };
         CancelAll {
             market: p.get("market").cloned(),
@@ -258,12 +250,12 @@ async fn cancel_all(
     } else {
         match serde_json::from_slice(&bytes) {
             Ok(c) => c,
-            Err(_) => return errors(422, "market.order.invalid_params"),
+            Err(_) => return Err(Refused(422, "market.order.invalid_params")),
         }
     };
     if let Some(m) = &filter.market {
         if !api.markets.iter().any(|r| &r.id == m) {
-            return errors(422, codes::MARKET_NOT_ENABLED);
+            return Err(Refused(422, codes::MARKET_NOT_ENABLED));
         }
     }
     api.request(Session::CancelAll {
@@ -274,13 +266,14 @@ async fn cancel_all(
     .await
 }
 
-async fn one(State(api): State<Api>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    let (account, _) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+async fn one(
+    State(api): State<Api>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Refused> {
+    let (account, _) = api.auth(&h)?;
     let Ok(id) = id.parse::<u64>() else {
-        return errors(404, codes::NOT_FOUND);
+        return Err(Refused(404, codes::NOT_FOUND));
     };
     api.read(account, Read::Order(id)).await
 }
@@ -302,20 +295,18 @@ fn paging(p: &BTreeMap<String, String>) -> Result<(usize, usize), Refused> {
     Ok((limit, page))
 }
 
-async fn list(State(api): State<Api>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let (account, _) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+async fn list(
+    State(api): State<Api>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Refused> {
+    let (account, _) = api.auth(&h)?;
     let p = params(q);
-    let (limit, page) = match paging(&p) {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+    let (limit, page) = paging(&p)?;
     let ascending = match p.get("order_by").map(|s| s.as_str()) {
         None | Some("desc") => false,
         Some("asc") => true,
-        Some(_) => return errors(422, "market.order.invalid_order_by"),
+        Some(_) => return Err(Refused(422, "market.order.invalid_order_by")),
     };
     api.read(
         account,
@@ -330,16 +321,14 @@ async fn list(State(api): State<Api>, h: HeaderMap, RawQuery(q): RawQuery) -> Re
     .await
 }
 
-async fn trades(State(api): State<Api>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let (account, _) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+async fn trades(
+    State(api): State<Api>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Refused> {
+    let (account, _) = api.auth(&h)?;
     let p = params(q);
-    let (limit, page) = match paging(&p) {
-        Ok(x) => x,
-        Err(r) => return r.into_response(),
-    };
+    let (limit, page) = paging(&p)?;
     api.read(
         account,
         Read::Trades {
@@ -351,11 +340,8 @@ async fn trades(State(api): State<Api>, h: HeaderMap, RawQuery(q): RawQuery) -> 
     .await
 }
 
-async fn balances(State(api): State<Api>, h: HeaderMap) -> Response {
-    let (account, _) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+async fn balances(State(api): State<Api>, h: HeaderMap) -> Result<Response, Refused> {
+    let (account, _) = api.auth(&h)?;
     api.read(account, Read::Balances).await
 }
 
@@ -369,21 +355,19 @@ async fn private_ws(
     h: HeaderMap,
     RawQuery(q): RawQuery,
     ws: WebSocketUpgrade,
-) -> Response {
-    let (account, _) = match api.auth(&h) {
-        Ok(a) => a,
-        Err(r) => return r.into_response(),
-    };
+) -> Result<Response, Refused> {
+    let (account, _) = api.auth(&h)?;
     let streams: Vec<String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "stream")
         .map(|(_, v)| v.into_owned())
         .collect();
     let (tx, rx) = mpsc::channel(PRIVATE_QUEUE);
     if api.cmds.send(Cmd::Watch { account, tx }).await.is_err() {
-        return errors(503, "server.paper.stopped");
+        return Err(Refused(503, "server.paper.stopped"));
     }
-    ws.max_message_size(1 << 16)
-        .on_upgrade(move |socket| private_session(socket, rx, streams))
+    Ok(ws
+        .max_message_size(1 << 16)
+        .on_upgrade(move |socket| private_session(socket, rx, streams)))
 }
 
 /// One private WebSocket client: subscriptions to `order`, `trade`, `balance`; frames in the
