@@ -436,6 +436,11 @@ impl Task {
     /// engine said.
     async fn apply(&mut self, rec: Record<'_>, token: Option<u64>) -> Result<(), String> {
         self.journal.write(&rec)?;
+        // A request is on disk before its answer can leave: an answered request survives a
+        // kill -9 (frames and ticks wait for the flush every second).
+        if token.is_some() {
+            self.journal.flush()?;
+        }
         let events = match self.engine.apply(&rec, token) {
             Ok(evs) => evs.to_vec(),
             Err(e) => {
