@@ -336,10 +336,11 @@ fn main() -> ExitCode {
             journal,
             out,
             quiet,
-        } => match (journal, scenario) {
-            (Some(j), _) => run_replay(j, out.expect("clap requires --out"), quiet),
-            (None, Some(s)) => run_backtest(s, out, quiet),
-            (None, None) => unreachable!("clap requires a scenario or --journal"),
+        } => match (journal, scenario, out) {
+            (Some(j), _, Some(o)) => run_replay(j, o, quiet),
+            (Some(_), _, None) => Err("backtest --journal needs --out".to_string().into()),
+            (None, Some(s), out) => run_backtest(s, out, quiet),
+            (None, None, _) => Err("backtest needs a scenario or --journal".to_string().into()),
         },
         Command::Report { dir, compare, out } => run_report(dir, compare, out),
         Command::Serve(args) => run_serve(args),
