@@ -63,19 +63,32 @@ enum Command {
     /// (resubscribing). Files are flushed every second; Ctrl-C or SIGTERM closes them and
     /// prints a summary.
     Record(RecordArgs),
-    /// Paper trade on captures behind an Altmarkets-compatible endpoint: public ranger and
-    /// REST as `serve`, plus Peatio's private REST (/api/v2/peatio/market/..., account/...)
-    /// and the private ranger WebSocket, with Barong API-key auth. Every frame, request and
-    /// tick is journaled into --out; `altsim backtest --journal DIR` replays the session.
-    /// Prints the base URL as the first line on stdout.
+    /// Paper trade on a live ranger feed (--ws, --markets; kept in sync as `record` does) or on
+    /// captures (--captures), behind an Altmarkets-compatible endpoint: public ranger and REST
+    /// as `serve`, plus Peatio's private REST (/api/v2/peatio/market/..., account/...) and the
+    /// private ranger WebSocket, with Barong API-key auth. Every frame, request and tick is
+    /// journaled into --out; `altsim backtest --journal DIR` replays the session. Prints the
+    /// base URL as the first line on stdout.
     Paper(PaperArgs),
 }
 
 #[derive(clap::Args)]
 struct PaperArgs {
-    /// Captures to trade on, in receive-time order.
-    #[arg(long, required = true, num_args = 1..)]
+    /// Trade on these captures (in receive-time order) instead of a live feed.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["markets", "all_markets"])]
     captures: Vec<PathBuf>,
+    /// Live feed: the ranger WebSocket to trade on (any Peatio/ranger exchange).
+    #[arg(long, default_value = altsim::record::DEFAULT_WS)]
+    ws: String,
+    /// Live feed: the Peatio REST base that lists its markets.
+    #[arg(long, default_value = altsim::record::DEFAULT_REST)]
+    rest: String,
+    /// Live feed: markets to trade, comma-separated (btcusdt,ethusdt).
+    #[arg(long, value_delimiter = ',')]
+    markets: Vec<String>,
+    /// Live feed: every enabled market that public/markets lists.
+    #[arg(long)]
+    all_markets: bool,
     /// API keys, secrets and starting balances: a TOML file of [[account]] tables.
     #[arg(long)]
     accounts: PathBuf,
@@ -92,24 +105,49 @@ struct PaperArgs {
     /// Allow a --listen address other than loopback.
     #[arg(long)]
     allow_remote: bool,
-    /// Market rules for captures without a header [default: markets.json beside the first capture].
-    #[arg(long)]
-    markets: Option<PathBuf>,
+    /// Market rules for captures without a header [default: markets.json beside the first
+    /// capture].
+    #[arg(long, requires = "captures")]
+    market_rules: Option<PathBuf>,
     /// Play the captures at the recorded pace times this factor.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, requires = "captures")]
     speed: f64,
     /// Apply this many seconds of the captures' start at once.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, requires = "captures")]
     start_offset: f64,
     /// End the session when the captures have been played (else at Ctrl-C or SIGTERM).
-    #[arg(long)]
+    #[arg(long, requires = "captures")]
     exit_at_end: bool,
 }
 
 fn run_paper(a: PaperArgs) -> Result<(), Exit> {
-    let rules = inspect::default_markets(a.markets.as_deref(), &a.captures)?;
+    let source = if a.captures.is_empty() {
+        use altsim::record::Markets;
+        let markets = match (a.all_markets, a.markets.is_empty()) {
+            (true, _) => Markets::AllEnabled,
+            (false, false) => Markets::List(a.markets),
+            (false, true) => {
+                return Err("a live session needs --markets (or --all-markets); \
+                            give --captures to trade on recorded data"
+                    .to_string()
+                    .into())
+            }
+        };
+        altsim::paper::Source::Live {
+            ws: a.ws,
+            rest: a.rest,
+            markets,
+        }
+    } else {
+        altsim::paper::Source::Captures {
+            markets: inspect::default_markets(a.market_rules.as_deref(), &a.captures)?,
+            paths: a.captures,
+            speed: a.speed,
+            start_offset_ns: secs(a.start_offset, "start-offset")?.as_nanos() as i64,
+        }
+    };
     let accounts = altsim::paper::load_accounts(&a.accounts)?;
-    let (exchange, source) = match &a.config {
+    let (exchange, exchange_source) = match &a.config {
         None => (Default::default(), (String::new(), String::new())),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -119,13 +157,10 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
     };
     let cfg = altsim::paper::Config {
         listen: a.listen,
-        captures: a.captures,
-        markets: rules,
-        speed: a.speed,
-        start_offset_ns: secs(a.start_offset, "start-offset")?.as_nanos() as i64,
+        source,
         accounts,
         exchange,
-        exchange_source: source,
+        exchange_source,
         out: a.out.clone(),
     };
     let s = altsim::paper::run_cli(cfg, a.allow_remote, a.exit_at_end)?;

@@ -1,5 +1,13 @@
 //! UTC calendar times from Unix nanoseconds, without a time-zone database.
 
+/// The wall clock as Unix ns: for receive times of live data and for nonces, never for
+/// anything a replay computes.
+pub fn wall_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 /// Calendar fields of a Unix time in ns: (year, month, day, hour, minute, second, ms).
 pub fn civil(ns: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
     let secs = ns.div_euclid(1_000_000_000);

@@ -104,7 +104,7 @@ fn validation_uses_peatio_codes() {
             &mut ex,
             NewOrder::limit("ethusdt", Side::Buy, d("1"), d("1"))
         ),
-        codes::CREATE_ERROR,
+        codes::BOOK_NOT_SYNCED,
         "no snapshot yet for ethusdt"
     );
     assert_eq!(
@@ -392,7 +392,7 @@ fn no_fills_or_orders_on_an_invalid_book() {
         &mut ex,
         NewOrder::limit("btcusdt", Side::Buy, d("0.1"), d("59990.00")),
     );
-    assert_eq!(r, codes::CREATE_ERROR);
+    assert_eq!(r, codes::BOOK_NOT_SYNCED);
     assert_eq!(
         ex.order(id).unwrap().state,
         OrderState::Wait,

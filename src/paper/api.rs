@@ -99,9 +99,7 @@ fn json(status: u16, body: String) -> Response {
 
 /// Unix ms by the wall clock: nonces are checked against it, never against a replay's clock.
 fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::utc::wall_ns() / 1_000_000
 }
 
 impl Api {

@@ -6,16 +6,19 @@
 
 pub mod api;
 pub mod engine;
+pub mod feed;
 pub mod journal;
 pub mod view;
 
 use crate::scenario::ExchangeConfig;
 use crate::serve::playback::Publisher;
-use crate::tape::reader::{Body, CaptureReader, Record};
+use crate::tape::reader::{Body, Record};
 use crate::tape::{MarketId, Session};
 use crate::venue::MarketRules;
 use api::{Api, Cmd, Read};
 use engine::{AccountSpec, Engine, Output};
+use feed::Batches;
+pub use feed::Source;
 use journal::{Journal, Results, SessionFile};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -103,14 +106,7 @@ pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// Captures to trade on (merged in time order by their first record).
-    pub captures: Vec<PathBuf>,
-    /// Rules for captures without a header.
-    pub markets: Vec<MarketRules>,
-    /// The captures' pace: 1 is as recorded.
-    pub speed: f64,
-    /// Applied at once, without waiting: this much of the captures' start, ns.
-    pub start_offset_ns: i64,
+    pub source: Source,
     pub accounts: Vec<Account>,
     pub exchange: ExchangeConfig,
     /// The exchange configuration's file name and text, for the journal.
@@ -137,6 +133,9 @@ pub struct Paper {
     shutdown: watch::Sender<bool>,
     feed_done: watch::Receiver<bool>,
     task: tokio::task::JoinHandle<Result<Summary, String>>,
+    /// The live feed's connection loop.
+    live: Option<tokio::task::JoinHandle<()>>,
+    frames: watch::Receiver<u64>,
 }
 
 /// Maps the captures' clock onto the wall clock at `speed`.
@@ -159,82 +158,6 @@ impl Clock {
     }
 }
 
-/// Market rules of every capture (headers first, then `fallback` for the rest), in order.
-fn rules_of(captures: &[PathBuf], fallback: &[MarketRules]) -> Result<Vec<MarketRules>, String> {
-    let mut rules: Vec<MarketRules> = Vec::new();
-    for p in captures {
-        let r = CaptureReader::open(p).map_err(|e| e.to_string())?;
-        if let Some(h) = r.header() {
-            for m in &h.markets {
-                let m = MarketRules::from_json(m.clone())
-                    .map_err(|e| format!("{}: header: {e}", p.display()))?;
-                if !rules.iter().any(|x| x.id == m.id) {
-                    rules.push(m);
-                }
-            }
-        }
-    }
-    for m in fallback {
-        if !rules.iter().any(|x| x.id == m.id) {
-            rules.push(m.clone());
-        }
-    }
-    Ok(rules)
-}
-
-/// The captures' records in receive order (files by their first record), in batches, on a
-/// thread; the first record's time comes first.
-fn spawn_feed(paths: Vec<PathBuf>) -> mpsc::Receiver<Result<Vec<Record<'static>>, String>> {
-    let (tx, rx) = mpsc::channel(16);
-    std::thread::spawn(move || {
-        let mut keyed = Vec::new();
-        for p in paths {
-            let first = CaptureReader::open(&p)
-                .ok()
-                .and_then(|mut r| r.next_record().ok().flatten().map(|r| r.recv_ns));
-            keyed.push((first.is_none(), first, p));
-        }
-        keyed.sort();
-        let mut batch = Vec::with_capacity(512);
-        for (_, _, p) in keyed {
-            let mut r = match CaptureReader::open(&p) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e.to_string()));
-                    return;
-                }
-            };
-            loop {
-                let rec = match r.next_record() {
-                    Ok(Some(rec)) => owned(rec),
-                    Ok(None) => break,
-                    // A record that cannot be read is skipped, as a backtest skips it.
-                    Err(_) => continue,
-                };
-                batch.push(rec);
-                if batch.len() == 512 && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
-                    return;
-                }
-            }
-        }
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(Ok(batch));
-        }
-    });
-    rx
-}
-
-fn owned(rec: Record<'_>) -> Record<'static> {
-    Record {
-        recv_ns: rec.recv_ns,
-        body: match rec.body {
-            Body::Frame(f) => Body::Frame(std::borrow::Cow::Owned(f.into_owned())),
-            Body::Binary(b) => Body::Binary(b),
-            Body::Session(s) => Body::Session(s),
-        },
-    }
-}
-
 fn is_loopback(a: &SocketAddr) -> bool {
     a.ip().is_loopback()
 }
@@ -248,36 +171,65 @@ impl Paper {
                 cfg.listen
             ));
         }
-        if !(cfg.speed > 0.0 && cfg.speed.is_finite()) {
-            return Err(format!("--speed: {} must be a positive number", cfg.speed));
-        }
-        if cfg.captures.is_empty() {
-            return Err("no captures given".into());
-        }
-        let rules = rules_of(&cfg.captures, &cfg.markets)?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut live = None;
+        let (rules, first, feed, clock) = match &cfg.source {
+            Source::Captures {
+                paths,
+                markets,
+                speed,
+                start_offset_ns,
+            } => {
+                if !(*speed > 0.0 && speed.is_finite()) {
+                    return Err(format!("--speed: {speed} must be a positive number"));
+                }
+                if paths.is_empty() {
+                    return Err("no captures given".into());
+                }
+                let rules = feed::rules_of(paths, markets)?;
+                let mut feed = feed::spawn_captures(paths.clone());
+                // The first batch sets the clock.
+                let first = match feed.recv().await {
+                    Some(Ok(b)) => b,
+                    Some(Err(e)) => return Err(e),
+                    None => Vec::new(),
+                };
+                let t0 = first.first().map_or(0, |r| r.recv_ns);
+                let clock = Clock {
+                    t0: t0.saturating_add(*start_offset_ns),
+                    wall0: Instant::now(),
+                    speed: *speed,
+                };
+                (rules, first, feed, clock)
+            }
+            Source::Live { ws, rest, markets } => {
+                let listed = feed::live_markets(rest, markets).await?;
+                let rules = listed
+                    .iter()
+                    .map(|m| MarketRules::from_json(m.clone()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("{rest}/public/markets: {e}"))?;
+                let (feed, task) = feed::spawn_live(ws, rest, listed, shutdown_rx.clone());
+                live = Some(task);
+                let clock = Clock {
+                    t0: crate::utc::wall_ns(),
+                    wall0: Instant::now(),
+                    speed: 1.0,
+                };
+                (rules, Vec::new(), feed, clock)
+            }
+        };
+        let started = first.first().map_or(clock.t0, |r| r.recv_ns);
         let specs: Vec<AccountSpec> = cfg.accounts.iter().map(|a| a.spec.clone()).collect();
         let engine = Engine::new(rules.clone(), &cfg.exchange, &specs)?;
-        let mut feed = spawn_feed(cfg.captures.clone());
-        // The first batch sets the clock.
-        let first = match feed.recv().await {
-            Some(Ok(b)) => b,
-            Some(Err(e)) => return Err(e),
-            None => Vec::new(),
-        };
-        let t0 = first.first().map_or(0, |r| r.recv_ns);
         let session = SessionFile {
             version: 1,
-            source: cfg
-                .captures
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
+            source: cfg.source.describe(),
             accounts: specs,
             config_name: cfg.exchange_source.0.clone(),
             config: cfg.exchange_source.1.clone(),
         };
-        let journal = Journal::create(&cfg.out, &rules, &session, t0)?;
+        let journal = Journal::create(&cfg.out, &rules, &session, started)?;
         let results = Results::create(&cfg.out.join("results"))?;
         let keys = cfg
             .accounts
@@ -290,13 +242,8 @@ impl Paper {
         let mut scfg = crate::serve::Config::new(Vec::new(), rules);
         scfg.listen = cfg.listen;
         let server = crate::serve::Server::start_with(scfg, Some(api.router())).await?;
-        let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, feed_done) = watch::channel(false);
-        let clock = Clock {
-            t0: t0.saturating_add(cfg.start_offset_ns),
-            wall0: Instant::now(),
-            speed: cfg.speed,
-        };
+        let (frames_tx, frames) = watch::channel(0);
         let task = Task {
             engine,
             journal,
@@ -305,6 +252,8 @@ impl Paper {
             clock,
             buf: first.into(),
             feed: Some(feed),
+            live: live.is_some(),
+            frames: frames_tx,
             cmds,
             watchers: Vec::new(),
             pending: BTreeMap::new(),
@@ -319,6 +268,8 @@ impl Paper {
             shutdown,
             feed_done,
             task,
+            live,
+            frames,
         })
     }
 
@@ -327,7 +278,17 @@ impl Paper {
         format!("http://{}", self.addr)
     }
 
-    /// Waits until every capture record has been applied.
+    /// Feed frames applied so far (session records of the feed not counted).
+    pub fn frames(&self) -> u64 {
+        *self.frames.borrow()
+    }
+
+    /// Waits until another feed frame has been applied; false once the session has ended.
+    pub async fn next_frame(&mut self) -> bool {
+        self.frames.changed().await.is_ok()
+    }
+
+    /// Waits until every capture record has been applied (never, for a live feed).
     pub async fn wait_feed(&mut self) {
         let _ = self.feed_done.wait_for(|d| *d).await;
     }
@@ -336,6 +297,9 @@ impl Paper {
     pub async fn stop(self) -> Result<Summary, String> {
         let _ = self.shutdown.send(true);
         let r = self.task.await.map_err(|e| e.to_string())?;
+        if let Some(live) = self.live {
+            let _ = live.await;
+        }
         self.server.stop().await;
         r
     }
@@ -349,7 +313,10 @@ struct Task {
     publisher: Publisher,
     clock: Clock,
     buf: VecDeque<Record<'static>>,
-    feed: Option<mpsc::Receiver<Result<Vec<Record<'static>>, String>>>,
+    feed: Option<Batches>,
+    /// The feed is a live connection: its session records are worth a log line.
+    live: bool,
+    frames: watch::Sender<u64>,
     cmds: mpsc::Receiver<Cmd>,
     /// Private WebSocket clients, by account.
     watchers: Vec<(usize, api::PrivateTx)>,
@@ -401,9 +368,16 @@ impl Task {
                 biased;
                 _ = shutdown.changed() => return Ok(()),
                 _ = sleep_until(feed_at), if feed_at.is_some() => {
-                    let rec = self.buf.pop_front().expect("a record is due");
-                    self.summary.frames += 1;
+                    let mut rec = self.buf.pop_front().expect("a record is due");
+                    // The journal stays in time order even if the wall clock steps back.
+                    rec.recv_ns = rec.recv_ns.max(self.engine.now());
+                    match &rec.body {
+                        Body::Session(s) if self.live => note(s),
+                        Body::Session(_) => {}
+                        Body::Frame(_) | Body::Binary(_) => self.summary.frames += 1,
+                    }
                     self.apply(rec, None).await?;
+                    self.frames.send_replace(self.summary.frames);
                 }
                 _ = sleep_until(tick_at), if tick_at.is_some() => {
                     let t = tick.unwrap_or_default().max(self.engine.now());
@@ -530,6 +504,24 @@ impl Task {
     }
 }
 
+/// A log line for what a live feed's connection did.
+fn note(s: &Session) {
+    match s {
+        Session::Connect { url } => crate::log!("altsim paper: feed connected to {url}"),
+        Session::Disconnect { reason } => {
+            crate::log!("altsim paper: feed disconnected ({reason}); orders are refused until the books are whole again")
+        }
+        Session::Gap {
+            market,
+            expected,
+            got,
+        } => crate::log!(
+            "altsim paper: {market}: sequence gap (expected {expected}, got {got}); resubscribing, orders refused until the snapshot"
+        ),
+        _ => {}
+    }
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -537,9 +529,7 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn recv_feed(
-    feed: &mut Option<mpsc::Receiver<Result<Vec<Record<'static>>, String>>>,
-) -> Option<Result<Vec<Record<'static>>, String>> {
+async fn recv_feed(feed: &mut Option<Batches>) -> Option<Result<Vec<Record<'static>>, String>> {
     match feed {
         Some(f) => f.recv().await,
         None => std::future::pending().await,

@@ -2,7 +2,7 @@
 //! timestamped, through disconnects, sequence gaps and crashes.
 
 pub mod files;
-mod session;
+pub mod session;
 mod status;
 
 use crate::tape::Header;
@@ -173,9 +173,16 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<Summary
     };
     let writer = RotatingWriter::new(&cfg.out, "altmarkets", cfg.rotate, cfg.max_bytes, header)
         .map_err(|e| format!("{}: {e}", cfg.out.display()))?;
-    session::Recorder::new(cfg, markets, writer)
+    let out = cfg.out.clone();
+    let (mut summary, mut writer) = session::Recorder::new(cfg, markets, writer)
         .run(shutdown)
-        .await
+        .await?;
+    writer
+        .close()
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    summary.bytes = writer.bytes();
+    summary.files = writer.files().to_vec();
+    Ok(summary)
 }
 
 /// Runs a recording from the command line until Ctrl-C or SIGTERM.

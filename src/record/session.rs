@@ -1,27 +1,21 @@
 //! The recorder's connection loop: connect, subscribe, write every frame, watch sequences,
 //! resync after gaps, reconnect with backoff.
 
-use super::files::RotatingWriter;
 use super::status::Status;
 use super::{Config, Summary};
 use crate::tape::Session;
+use crate::utc::wall_ns as now_ns;
 use crate::venue::rest::Depth;
 use crate::venue::{ClientRequest, Frame, MarketJson};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Ranger reads requests of at most this many bytes.
 const MAX_REQUEST: usize = 512;
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
 
 /// Where a market's `ob-inc` sequence stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +31,41 @@ enum End {
     Shutdown,
 }
 
-pub struct Recorder {
+/// Where a recording goes: files for `record`, the engine for a live `paper` session. Frames
+/// arrive verbatim with their receive times, session records between them, in order.
+#[allow(async_fn_in_trait)]
+pub trait Sink {
+    async fn frame(&mut self, recv_ns: i64, frame: &[u8]) -> std::io::Result<()>;
+    async fn session(&mut self, recv_ns: i64, s: &Session) -> std::io::Result<()>;
+    async fn flush(&mut self) -> std::io::Result<()>;
+    /// Bytes written in all and to the current file, for the status line.
+    fn bytes(&self) -> (u64, u64) {
+        (0, 0)
+    }
+}
+
+impl Sink for super::files::RotatingWriter {
+    async fn frame(&mut self, recv_ns: i64, frame: &[u8]) -> std::io::Result<()> {
+        self.write_frame(recv_ns, frame)
+    }
+    async fn session(&mut self, recv_ns: i64, s: &Session) -> std::io::Result<()> {
+        self.write_session(recv_ns, s)
+    }
+    async fn flush(&mut self) -> std::io::Result<()> {
+        super::files::RotatingWriter::flush(self)
+    }
+    fn bytes(&self) -> (u64, u64) {
+        (
+            super::files::RotatingWriter::bytes(self),
+            self.current_bytes(),
+        )
+    }
+}
+
+pub struct Recorder<S> {
     cfg: Config,
     markets: Vec<MarketJson>,
-    writer: RotatingWriter,
+    writer: S,
     summary: Summary,
     status: Status,
     seq: BTreeMap<String, Seq>,
@@ -81,8 +106,8 @@ fn market_of(text: &str) -> &str {
         .map_or("-", |(m, _)| m)
 }
 
-impl Recorder {
-    pub fn new(cfg: Config, markets: Vec<MarketJson>, writer: RotatingWriter) -> Self {
+impl<S: Sink> Recorder<S> {
+    pub fn new(cfg: Config, markets: Vec<MarketJson>, writer: S) -> Self {
         let status = Status::new(cfg.progress);
         Recorder {
             cfg,
@@ -106,10 +131,14 @@ impl Recorder {
         format!("{}: {e}", self.cfg.out.display())
     }
 
-    fn session(&mut self, s: Session) -> Result<(), String> {
-        self.writer
-            .write_session(now_ns(), &s)
-            .map_err(|e| self.io(e))
+    async fn session(&mut self, s: Session) -> Result<(), String> {
+        let r = self.writer.session(now_ns(), &s).await;
+        r.map_err(|e| self.io(e))
+    }
+
+    async fn flush(&mut self) -> Result<(), String> {
+        let r = self.writer.flush().await;
+        r.map_err(|e| self.io(e))
     }
 
     /// Backoff with ±25 % jitter.
@@ -121,7 +150,11 @@ impl Recorder {
         d.mul_f64(f)
     }
 
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, String> {
+    /// Records until `shutdown` turns true; hands the sink back with what was done.
+    pub async fn run(
+        mut self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(Summary, S), String> {
         let mut backoff = self.cfg.backoff_min;
         let mut first = true;
         let (depth_tx, mut depth_rx) = mpsc::channel::<(String, Result<Depth, String>)>(64);
@@ -140,8 +173,9 @@ impl Recorder {
             };
             self.session(Session::Disconnect {
                 reason: reason.clone(),
-            })?;
-            self.writer.flush().map_err(|e| self.io(e))?;
+            })
+            .await?;
+            self.flush().await?;
             if started.elapsed() > Duration::from_secs(10) {
                 backoff = self.cfg.backoff_min;
             }
@@ -156,11 +190,10 @@ impl Recorder {
                 _ = shutdown.changed() => break,
             }
         }
-        self.writer.close().map_err(|e| self.io(e))?;
+        self.flush().await?;
         self.status.finish();
-        self.summary.bytes = self.writer.bytes();
-        self.summary.files = self.writer.files().to_vec();
-        Ok(self.summary)
+        self.summary.bytes = self.writer.bytes().0;
+        Ok((self.summary, self.writer))
     }
 
     async fn connection(
@@ -179,7 +212,7 @@ impl Recorder {
             },
             _ = shutdown.changed() => return Ok(End::Shutdown),
         };
-        self.session(Session::Connect { url: url.clone() })?;
+        self.session(Session::Connect { url: url.clone() }).await?;
         self.status.note(now_ns(), &format!("connected to {url}"));
         self.seq.clear();
         for m in &self.markets {
@@ -189,7 +222,7 @@ impl Recorder {
             if let Err(e) = ws.send(Message::Text(text.into())).await {
                 return Ok(End::Lost(format!("subscribe failed: {e}")));
             }
-            self.session(Session::Subscribe { streams })?;
+            self.session(Session::Subscribe { streams }).await?;
         }
         let mut flush = tokio::time::interval(self.cfg.flush_every);
         // Ping often enough that a quiet but live server answers before the silence limit.
@@ -211,25 +244,27 @@ impl Recorder {
                     match msg {
                         Message::Text(text) => {
                             // Verbatim, before anything else looks at it.
-                            self.writer.write_frame(t, text.as_bytes()).map_err(|e| self.io(e))?;
+                            let w = self.writer.frame(t, text.as_bytes()).await;
+                            w.map_err(|e| self.io(e))?;
                             if let Some(n) = &self.cfg.frames_written {
                                 n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             }
-                            if let Some(resync) = self.observe(t, text.as_str())? {
+                            if let Some(resync) = self.observe(t, text.as_str()).await? {
                                 for (req, streams) in requests(&[format!("{resync}.ob-inc")], false) {
                                     let _ = ws.send(Message::Text(req.into())).await;
-                                    self.session(Session::Unsubscribe { streams })?;
+                                    self.session(Session::Unsubscribe { streams }).await?;
                                 }
                                 for (req, streams) in requests(&[format!("{resync}.ob-inc")], true) {
                                     let _ = ws.send(Message::Text(req.into())).await;
-                                    self.session(Session::Subscribe { streams })?;
+                                    self.session(Session::Subscribe { streams }).await?;
                                 }
-                                self.session(Session::Resync { market: resync.clone() })?;
+                                self.session(Session::Resync { market: resync.clone() }).await?;
                                 self.summary.resyncs += 1;
                             }
                         }
                         Message::Binary(bytes) => {
-                            self.writer.write_frame(t, &bytes).map_err(|e| self.io(e))?;
+                            let w = self.writer.frame(t, &bytes).await;
+                            w.map_err(|e| self.io(e))?;
                             *self.summary.frames.entry("-".into()).or_default() += 1;
                         }
                         Message::Close(c) => {
@@ -248,9 +283,10 @@ impl Recorder {
                     return Ok(End::Lost(format!("silent for {:?}", self.cfg.silence)));
                 }
                 _ = flush.tick() => {
-                    self.writer.flush().map_err(|e| self.io(e))?;
-                    self.summary.bytes = self.writer.bytes();
-                    self.status.tick(now_ns(), &self.summary, self.writer.current_bytes());
+                    self.flush().await?;
+                    let (all, current) = self.writer.bytes();
+                    self.summary.bytes = all;
+                    self.status.tick(now_ns(), &self.summary, current);
                 }
                 _ = depth.tick(), if self.cfg.depth_every.is_some() => {
                     for m in &self.markets {
@@ -265,11 +301,11 @@ impl Recorder {
                     }
                 }
                 Some((market, r)) = depth_rx.recv() => match r {
-                    Ok(depth) => self.session(Session::Depth { market, depth })?,
+                    Ok(depth) => self.session(Session::Depth { market, depth }).await?,
                     Err(e) => self.status.note(now_ns(), &e),
                 },
                 _ = shutdown.changed() => {
-                    self.session(Session::Disconnect { reason: "recorder stopped".into() })?;
+                    self.session(Session::Disconnect { reason: "recorder stopped".into() }).await?;
                     let _ = ws.close(None).await;
                     return Ok(End::Shutdown);
                 }
@@ -278,7 +314,7 @@ impl Recorder {
     }
 
     /// Counts a frame and checks its sequence; returns a market to resync.
-    fn observe(&mut self, t: i64, text: &str) -> Result<Option<String>, String> {
+    async fn observe(&mut self, t: i64, text: &str) -> Result<Option<String>, String> {
         let market = market_of(text);
         match self.summary.frames.get_mut(market) {
             Some(n) => *n += 1,
@@ -317,7 +353,8 @@ impl Recorder {
             market: m.clone(),
             expected,
             got,
-        })?;
+        })
+        .await?;
         self.status.note(
             t,
             &format!("{m}: sequence gap (expected {expected}, got {got}); resubscribing"),

@@ -121,6 +121,9 @@ pub mod codes {
     pub const CANCEL_ERROR: &str = "market.order.cancel_error";
     pub const INVALID_ID: &str = "market.order.invaild_id_or_uuid";
     pub const NOT_FOUND: &str = "record.not_found";
+    /// altsim's own: the simulated book is out of sync with the feed (before the first
+    /// snapshot, after a sequence gap or a disconnect) and cannot match an order.
+    pub const BOOK_NOT_SYNCED: &str = "market.order.book_not_synced";
     /// Peatio's answer for an order on a market that is missing or not `enabled`.
     pub const MARKET_NOT_ENABLED: &str = "market.market.doesnt_exist_or_not_enabled";
 }

@@ -223,7 +223,7 @@ impl Exchange {
         let checked = validate(req, m, &self.rules[m.0 as usize])?;
         if !self.books.get_mut(m).is_valid() {
             return Err(reject(
-                codes::CREATE_ERROR,
+                codes::BOOK_NOT_SYNCED,
                 "the order book is not valid (no snapshot since a gap or disconnect)",
             ));
         }
