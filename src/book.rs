@@ -130,7 +130,7 @@ impl Book {
                 self.last_update_ns = ev.recv_ns;
             }
             EventKind::Gap { .. } | EventKind::Disconnect | EventKind::Resync => self.valid = false,
-            EventKind::Trade { .. } | EventKind::Connect => {}
+            EventKind::Trade { .. } | EventKind::Connect | EventKind::Tick => {}
         }
     }
 

@@ -21,6 +21,44 @@ pub fn status(args: fmt::Arguments<'_>) {
     let _ = err.flush();
 }
 
+/// A status line redrawn in place on a terminal; nothing when stderr is not one.
+pub struct Status {
+    terminal: bool,
+    shown: bool,
+}
+
+impl Status {
+    pub fn new() -> Self {
+        use std::io::IsTerminal;
+        Status {
+            terminal: io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    /// Replaces the line with `line`.
+    pub fn show(&mut self, line: &str) {
+        if self.terminal {
+            status(format_args!("\r\x1b[2K{line}"));
+            self.shown = true;
+        }
+    }
+
+    /// Clears the line, so that log lines start on a clean one.
+    pub fn clear(&mut self) {
+        if self.shown {
+            status(format_args!("\r\x1b[2K"));
+            self.shown = false;
+        }
+    }
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Writes results to stdout and flushes them.
 pub fn out(text: &str) -> io::Result<()> {
     let mut o = io::stdout().lock();

@@ -89,11 +89,18 @@ struct PaperArgs {
     /// Live feed: every enabled market that public/markets lists.
     #[arg(long)]
     all_markets: bool,
-    /// API keys, secrets and starting balances: a TOML file of [[account]] tables.
+    /// API keys, secrets and starting balances: a TOML file of [[account]] tables (optional
+    /// with --scenario).
+    #[arg(long, required_unless_present = "scenario")]
+    accounts: Option<PathBuf>,
+    /// Run this scenario's strategy in the session (its [run] captures are not read): a status
+    /// line while it trades, its result folder in OUT/strategy at the end, and OUT/<name>.toml
+    /// to replay it with `altsim backtest`.
     #[arg(long)]
-    accounts: PathBuf,
-    /// Fees, latency, queue model and seed: a TOML file with [fees], [latency], [queue] and
-    /// seed, or a scenario file [default: 0.25 % fees, no latency, conservative queue].
+    scenario: Option<PathBuf>,
+    /// Fees, latency, queue model and seed for API accounts: a TOML file with [fees],
+    /// [latency], [queue] and seed, or a scenario file [default: the --scenario's, else 0.25 %
+    /// fees, no latency, conservative queue].
     #[arg(long)]
     config: Option<PathBuf>,
     /// Session folder: journal.ranger, session.json and results/.
@@ -146,8 +153,19 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
             start_offset_ns: secs(a.start_offset, "start-offset")?.as_nanos() as i64,
         }
     };
-    let accounts = altsim::paper::load_accounts(&a.accounts)?;
-    let (exchange, exchange_source) = match &a.config {
+    let accounts = match &a.accounts {
+        Some(p) => altsim::paper::load_accounts(p)?,
+        None => Vec::new(),
+    };
+    let scenario = match &a.scenario {
+        Some(p) => {
+            let s = altsim::scenario::load_live(p).map_err(|e| e.to_string())?;
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Some((s, text))
+        }
+        None => None,
+    };
+    let (exchange, exchange_source) = match a.config.as_ref().or(a.scenario.as_ref()) {
         None => (Default::default(), (String::new(), String::new())),
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -158,6 +176,7 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
     let cfg = altsim::paper::Config {
         listen: a.listen,
         source,
+        scenario,
         accounts,
         exchange,
         exchange_source,
@@ -172,6 +191,9 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
         s.fills,
         a.out.join("results").display()
     );
+    if let Some((dir, summary)) = &s.strategy {
+        print(&format!("{summary}results    {}\n", dir.display()))?;
+    }
     Ok(())
 }
 

@@ -61,52 +61,8 @@ pub fn run(
 ) -> Result<Outcome, String> {
     let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
     let mut stream = EventStream::open(s.captures.clone(), rules).map_err(|e| e.to_string())?;
-    let markets = stream.normalizer().markets().to_vec();
-    let market_name = s.strategy.market().unwrap_or_default().to_string();
-    let market = stream.normalizer().market_id(&market_name).ok_or_else(|| {
-        format!(
-            "{}: strategy.market: no rules for market {market_name:?}",
-            s.path.display()
-        )
-    })?;
-    let mut exchange = Exchange::new(markets.clone(), s.fees.clone(), s.queue);
-    for (c, v) in &s.balances {
-        exchange
-            .deposit(c, *v)
-            .map_err(|e| format!("{}: {e}", s.path.display()))?;
-    }
-    let sim = Sim::new(exchange, s.latencies.clone(), s.seed);
-    let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
-    let strategy = s.strategy.build(base_dir)?;
-    let r = &markets[market.0 as usize];
-    let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
-    let equity_scale = BALANCE_SCALE + r.price_precision + 1;
-    let writer = ResultWriter::create(&dir, equity_scale, &r.base_unit, &r.quote_unit)?;
-    let rec = Recorder {
-        rules: &markets,
-        market,
-        out: writer,
-        orders_placed: 0,
-        volume_placed: 0,
-        first_equity: None,
-    };
+    let mut session = Session::open(s, stream.normalizer().markets().to_vec(), out)?;
     let pb = bar(s, progress);
-    let mut run = Run {
-        s,
-        market,
-        sim,
-        strategy,
-        rec,
-        answers: Vec::new(),
-        started: false,
-        events: 0,
-        events_of: vec![0; markets.len()],
-        gaps: vec![0; markets.len()],
-        next_timer: 0,
-        next_equity: 0,
-        changed: Vec::new(),
-        shown: 0,
-    };
     // Events received at one instant are applied together: the strategy sees the book only
     // once every part of an upstream update has landed.
     let mut instant: Vec<Event> = Vec::new();
@@ -117,13 +73,10 @@ pub fn run(
             .first()
             .is_some_and(|f| ends || ev.is_some_and(|e| e.recv_ns != f.recv_ns))
         {
-            run.instant(&instant)?;
+            session.instant(&instant)?;
             instant.clear();
-            if let Some(e) = run.rec.out.failed() {
-                return Err(format!("writing results in {}: {e}", dir.display()));
-            }
             if let Some(pb) = &pb {
-                run.progress(pb);
+                session.run.progress(pb);
             }
         }
         match ev {
@@ -134,49 +87,198 @@ pub fn run(
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    if !run.started {
-        return Err(nothing_ran(&run, stream.stats(), &markets));
+    session.finish(stream.stats())
+}
+
+/// A backtest fed one receive instant at a time: by [`run`] from captures, and by a live
+/// paper session from its journal as it is written. The same instants give the same results.
+pub struct Session {
+    run: Run,
+    markets: Vec<MarketRules>,
+    dir: std::path::PathBuf,
+    equity_scale: u32,
+}
+
+impl Session {
+    /// Opens the result folder (`out` overrides the scenario's) for a run over `markets`.
+    pub fn open(
+        s: &Scenario,
+        markets: Vec<MarketRules>,
+        out: Option<&std::path::Path>,
+    ) -> Result<Session, String> {
+        let market_name = s.strategy.market().unwrap_or_default().to_string();
+        let market = markets
+            .iter()
+            .position(|m| m.id == market_name)
+            .map(|i| MarketId(i as u16))
+            .ok_or_else(|| {
+                format!(
+                    "{}: strategy.market: no rules for market {market_name:?}",
+                    s.path.display()
+                )
+            })?;
+        let mut exchange = Exchange::new(markets.clone(), s.fees.clone(), s.queue);
+        for (c, v) in &s.balances {
+            exchange
+                .deposit(c, *v)
+                .map_err(|e| format!("{}: {e}", s.path.display()))?;
+        }
+        let sim = Sim::new(exchange, s.latencies.clone(), s.seed);
+        let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
+        let strategy = s.strategy.build(base_dir)?;
+        let r = &markets[market.0 as usize];
+        let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
+        let equity_scale = BALANCE_SCALE + r.price_precision + 1;
+        let writer = ResultWriter::create(&dir, equity_scale, &r.base_unit, &r.quote_unit)?;
+        let rec = Recorder {
+            rules: markets.clone(),
+            market,
+            out: writer,
+            orders_placed: 0,
+            volume_placed: 0,
+            first_equity: None,
+            fills: 0,
+            last_pnl: String::new(),
+        };
+        let run = Run {
+            s: s.clone(),
+            market,
+            sim,
+            strategy,
+            rec,
+            answers: Vec::new(),
+            started: false,
+            events: 0,
+            events_of: vec![0; markets.len()],
+            gaps: vec![0; markets.len()],
+            next_timer: 0,
+            next_equity: 0,
+            changed: Vec::new(),
+            shown: 0,
+        };
+        Ok(Session {
+            run,
+            markets,
+            dir,
+            equity_scale,
+        })
     }
-    let Run {
-        mut sim,
-        mut strategy,
-        mut rec,
-        mut answers,
-        events,
-        gaps,
-        ..
-    } = run;
-    sim.finish(&mut answers);
-    deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
-    rec.equity(sim.now(), &sim)?;
-    let warnings = data_warnings(stream.stats(), &sim, &markets, &gaps);
-    let info = RunInfo {
-        scenario: s
-            .path
-            .file_stem()
-            .and_then(|n| n.to_str())
-            .unwrap_or("scenario")
-            .to_string(),
-        strategy: strategy_name(&s.strategy).into(),
-        market: r.id.clone(),
-        base_unit: r.base_unit.clone(),
-        quote_unit: r.quote_unit.clone(),
-        price_precision: r.price_precision,
-        amount_precision: r.amount_precision,
-        equity_scale,
-        equity_interval_ns: s.equity_interval_ns,
-        events,
-        orders_placed: rec.orders_placed,
-        volume_placed: fixed::format(rec.volume_placed, r.amount_precision),
-        data_warnings: warnings.clone(),
-    };
-    let summary = rec.out.finish(&info)?;
-    Ok(Outcome {
-        summary,
-        dir,
-        info,
-        warnings,
-    })
+
+    /// Applies every event received at one instant (all with one receive time, later than
+    /// the last instant's) and lets the strategy act.
+    pub fn instant(&mut self, evs: &[Event]) -> Result<(), String> {
+        if evs.is_empty() {
+            return Ok(());
+        }
+        self.run.instant(evs)?;
+        match self.run.rec.out.failed() {
+            Some(e) => Err(format!("writing results in {}: {e}", self.dir.display())),
+            None => Ok(()),
+        }
+    }
+
+    /// The local time at which the strategy next has something to do without a market event:
+    /// its timer, or an answer of the exchange falling due.
+    pub fn next_due(&self) -> Option<i64> {
+        if !self.run.started {
+            return None;
+        }
+        let timer = self.run.strategy.timer_ns().map(|_| self.run.next_timer);
+        match (timer, self.run.sim.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// One line for a terminal: PnL at the last equity row, inventory, open orders, fills.
+    pub fn status(&self) -> String {
+        let r = &self.markets[self.run.market.0 as usize];
+        let ex = self.run.sim.exchange();
+        let base = ex.accounts().balance(&r.base_unit).total();
+        let open = ex
+            .orders()
+            .filter(|o| o.state == crate::sim::OrderState::Wait)
+            .count();
+        if !self.run.started {
+            return format!("{}: waiting for a whole book", r.id);
+        }
+        format!(
+            "{} | PnL {} {} | {} {} | open orders {} | fills {}",
+            crate::utc::utc(self.run.sim.now()),
+            trim(&self.run.rec.last_pnl),
+            r.quote_unit,
+            trim(&fixed::format(base, BALANCE_SCALE)),
+            r.base_unit,
+            open,
+            self.run.rec.fills
+        )
+    }
+
+    /// Ends the run: what is in flight is delivered, the last equity row written, the tables
+    /// closed and the summary and charts made. `stats` are those of the events' stream.
+    pub fn finish(self, stats: &StreamStats) -> Result<Outcome, String> {
+        if !self.run.started {
+            return Err(nothing_ran(&self.run, stats, &self.markets));
+        }
+        let Session {
+            run,
+            markets,
+            dir,
+            equity_scale,
+        } = self;
+        let Run {
+            s,
+            market,
+            mut sim,
+            mut strategy,
+            mut rec,
+            mut answers,
+            events,
+            gaps,
+            ..
+        } = run;
+        sim.finish(&mut answers);
+        deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
+        rec.equity(sim.now(), &sim)?;
+        let warnings = data_warnings(stats, &sim, &markets, &gaps);
+        let r = &markets[market.0 as usize];
+        let info = RunInfo {
+            scenario: s
+                .path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("scenario")
+                .to_string(),
+            strategy: strategy_name(&s.strategy).into(),
+            market: r.id.clone(),
+            base_unit: r.base_unit.clone(),
+            quote_unit: r.quote_unit.clone(),
+            price_precision: r.price_precision,
+            amount_precision: r.amount_precision,
+            equity_scale,
+            equity_interval_ns: s.equity_interval_ns,
+            events,
+            orders_placed: rec.orders_placed,
+            volume_placed: fixed::format(rec.volume_placed, r.amount_precision),
+            data_warnings: warnings.clone(),
+        };
+        let summary = rec.out.finish(&info)?;
+        Ok(Outcome {
+            summary,
+            dir,
+            info,
+            warnings,
+        })
+    }
+}
+
+/// A decimal without trailing zeros, for a status line.
+fn trim(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
 }
 
 /// Problems in the data that may have affected a run, one line each.
@@ -228,7 +330,7 @@ fn data_warnings(
 
 /// Why a run never started trading.
 fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> String {
-    let s = run.s;
+    let s = &run.s;
     let at = |t: Option<i64>| t.map_or("-".to_string(), utc);
     let name = &markets[run.market.0 as usize].id;
     let file = s.path.display();
@@ -272,12 +374,12 @@ fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> String {
 }
 
 /// The state of a run between receive instants.
-struct Run<'a> {
-    s: &'a Scenario,
+struct Run {
+    s: Scenario,
     market: MarketId,
     sim: Sim,
-    strategy: Box<dyn Strategy>,
-    rec: Recorder<'a>,
+    strategy: Box<dyn Strategy + Send>,
+    rec: Recorder,
     answers: Vec<(i64, SimEvent)>,
     started: bool,
     events: u64,
@@ -293,7 +395,7 @@ struct Run<'a> {
     shown: u64,
 }
 
-impl Run<'_> {
+impl Run {
     /// Applies every event received at one instant, then lets the strategy act: answers that
     /// arrived, trades in order, one book callback per changed market, the timer, equity rows.
     fn instant(&mut self, evs: &[Event]) -> Result<(), String> {

@@ -10,8 +10,8 @@ use crate::utc::utc;
 use crate::venue::MarketRules;
 
 /// Turns what happens in a run into rows of its result tables.
-pub(super) struct Recorder<'a> {
-    pub rules: &'a [MarketRules],
+pub(super) struct Recorder {
+    pub rules: Vec<MarketRules>,
     pub market: MarketId,
     pub out: ResultWriter,
     /// Orders accepted, and their base volume at amount precision, for the fill ratio.
@@ -19,9 +19,12 @@ pub(super) struct Recorder<'a> {
     pub volume_placed: i128,
     /// The first equity row's value: the run starts once there is one.
     pub first_equity: Option<i128>,
+    /// Fills so far, and the PnL of the last equity row, for a live status line.
+    pub fills: u64,
+    pub last_pnl: String,
 }
 
-impl Recorder<'_> {
+impl Recorder {
     fn order(&mut self, at: i64, o: &Order, reason: String) {
         let r = &self.rules[o.market.0 as usize];
         let w = o.to_wire(r);
@@ -50,6 +53,7 @@ impl Recorder<'_> {
     fn fill(&mut self, at: i64, f: &Fill) {
         let r = &self.rules[f.market.0 as usize];
         let w = f.to_wire(r);
+        self.fills += 1;
         self.out.fill(FillRow {
             time_ns: at,
             time_utc: utc(at),
@@ -98,6 +102,7 @@ impl Recorder<'_> {
                 )
             })?;
         let first = *self.first_equity.get_or_insert(equity);
+        self.last_pnl = fixed::format(equity - first, es);
         self.out.equity(EquityRow {
             time_ns: t,
             time_utc: utc(t),
@@ -107,7 +112,7 @@ impl Recorder<'_> {
             base: fixed::format(base, BALANCE_SCALE),
             quote: fixed::format(quote, BALANCE_SCALE),
             equity: fixed::format(equity, es),
-            pnl: fixed::format(equity - first, es),
+            pnl: self.last_pnl.clone(),
         });
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod engine;
 pub mod feed;
 pub mod journal;
+pub mod strategy;
 pub mod view;
 
 use crate::scenario::ExchangeConfig;
@@ -107,6 +108,8 @@ pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
 pub struct Config {
     pub listen: SocketAddr,
     pub source: Source,
+    /// A scenario whose strategy trades in the session, and the scenario file's text.
+    pub scenario: Option<(crate::scenario::Scenario, String)>,
     pub accounts: Vec<Account>,
     pub exchange: ExchangeConfig,
     /// The exchange configuration's file name and text, for the journal.
@@ -124,6 +127,8 @@ pub struct Summary {
     pub fills: u64,
     pub malformed_frames: u64,
     pub feed_done: bool,
+    /// The scenario strategy's result folder and summary.
+    pub strategy: Option<(PathBuf, String)>,
 }
 
 /// A running paper exchange.
@@ -230,6 +235,16 @@ impl Paper {
             config: cfg.exchange_source.1.clone(),
         };
         let journal = Journal::create(&cfg.out, &rules, &session, started)?;
+        let strategy = match &cfg.scenario {
+            Some((s, text)) => Some(strategy::Live::start(
+                s,
+                text,
+                rules.clone(),
+                &cfg.out,
+                Path::new(journal::JOURNAL),
+            )?),
+            None => None,
+        };
         let results = Results::create(&cfg.out.join("results"))?;
         let keys = cfg
             .accounts
@@ -254,6 +269,9 @@ impl Paper {
             feed: Some(feed),
             live: live.is_some(),
             frames: frames_tx,
+            strategy,
+            last_t: i64::MIN,
+            status: crate::console::Status::new(),
             cmds,
             watchers: Vec::new(),
             pending: BTreeMap::new(),
@@ -317,6 +335,11 @@ struct Task {
     /// The feed is a live connection: its session records are worth a log line.
     live: bool,
     frames: watch::Sender<u64>,
+    strategy: Option<strategy::Live>,
+    /// The journal's last receive time: each record's is later, so every record is one
+    /// instant for the strategy and for a backtest of the journal.
+    last_t: i64,
+    status: crate::console::Status,
     cmds: mpsc::Receiver<Cmd>,
     /// Private WebSocket clients, by account.
     watchers: Vec<(usize, api::PrivateTx)>,
@@ -345,6 +368,10 @@ impl Task {
         stop?;
         let results = self.results.take().expect("results until the end");
         results.finish(&self.engine)?;
+        self.status.clear();
+        if let Some(st) = self.strategy.take() {
+            self.summary.strategy = Some(st.finish()?);
+        }
         let s = &mut self.summary;
         s.malformed_frames = self.engine.malformed_frames();
         for a in 0..self.engine.accounts() {
@@ -361,7 +388,13 @@ impl Task {
     ) -> Result<(), String> {
         loop {
             let feed_at = self.buf.front().map(|r| self.clock.wall(r.recv_ns));
-            let tick = self.engine.next_due();
+            let tick = match (
+                self.engine.next_due(),
+                self.strategy.as_ref().and_then(|s| s.next_due()),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let tick_at = tick.map(|t| self.clock.wall(t));
             let want_feed = self.buf.is_empty() && self.feed.is_some();
             tokio::select! {
@@ -397,6 +430,9 @@ impl Task {
                     }
                 },
                 _ = flush.tick() => {
+                    if let Some(st) = &self.strategy {
+                        self.status.show(&st.status());
+                    }
                     self.journal.flush()?;
                     if let Some(r) = self.results.as_mut() {
                         r.flush()?;
@@ -408,8 +444,13 @@ impl Task {
 
     /// Journals a record, applies it, publishes its market events and hands out what the
     /// engine said.
-    async fn apply(&mut self, rec: Record<'_>, token: Option<u64>) -> Result<(), String> {
+    async fn apply(&mut self, mut rec: Record<'_>, token: Option<u64>) -> Result<(), String> {
+        rec.recv_ns = rec.recv_ns.max(self.last_t.saturating_add(1));
+        self.last_t = rec.recv_ns;
         self.journal.write(&rec)?;
+        if let Some(st) = self.strategy.as_mut() {
+            st.record(&rec)?;
+        }
         // A request is on disk before its answer can leave: an answered request survives a
         // kill -9 (frames and ticks wait for the flush every second).
         if token.is_some() {

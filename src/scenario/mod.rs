@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Run {
-    /// Capture files or `*` patterns in their last component, relative to the scenario file.
+    /// Capture files or `*` patterns in their last component, relative to the scenario file
+    /// (not read when the scenario trades live).
+    #[serde(default)]
     pub captures: Vec<String>,
     /// Market rules for captures without a header [default: markets.json beside the first].
     pub markets: Option<String>,
@@ -151,21 +153,38 @@ pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
 
 /// Parses scenario text; `path` names it in errors and anchors relative paths.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ConfigError> {
+    parse_with(path, text, true)
+}
+
+/// Reads a scenario to run against a live feed: everything but its captures, which are not
+/// read (they need not exist).
+pub fn load_live(path: &Path) -> Result<Scenario, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::at_line(path, None, e.to_string()))?;
+    parse_with(path, &text, false)
+}
+
+fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, ConfigError> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);
     let base = path.parent().unwrap_or(Path::new("."));
     let mut captures = Vec::new();
-    for c in &file.run.captures {
+    for c in file.run.captures.iter().filter(|_| read_captures) {
         let found = expand(&base.join(c)).map_err(|e| err("run.captures", e))?;
         if found.is_empty() {
             return Err(err("run.captures", format!("{c:?} matches no file")));
         }
         captures.extend(found);
     }
-    if captures.is_empty() {
+    if captures.is_empty() && read_captures {
         return Err(err("run.captures", "no capture given".into()));
     }
-    let markets = file.run.markets.as_ref().map(|m| base.join(m));
+    let markets = file
+        .run
+        .markets
+        .as_ref()
+        .filter(|_| read_captures)
+        .map(|m| base.join(m));
     if let Some(m) = &markets {
         if !m.is_file() {
             return Err(err("run.markets", format!("{} is not a file", m.display())));

@@ -180,7 +180,8 @@ impl Engine {
             EventKind::Gap { .. }
             | EventKind::Connect
             | EventKind::Disconnect
-            | EventKind::Resync => {}
+            | EventKind::Resync
+            | EventKind::Tick => {}
         }
         out
     }

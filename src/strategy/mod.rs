@@ -175,7 +175,7 @@ impl StrategyConfig {
     }
 
     /// Builds the strategy; `base_dir` anchors relative paths.
-    pub fn build(&self, base_dir: &std::path::Path) -> Result<Box<dyn Strategy>, String> {
+    pub fn build(&self, base_dir: &std::path::Path) -> Result<Box<dyn Strategy + Send>, String> {
         Ok(match self {
             StrategyConfig::PureMarketMaking(c) => Box::new(PureMarketMaking::new(c.clone())),
             StrategyConfig::Twap(c) => Box::new(Twap::new(c.clone())),

@@ -9,5 +9,5 @@ pub mod writer;
 pub use format::{Header, Session};
 pub use normalize::{BookSide, Event, EventKind, GapReason, MarketId, NormError, Normalizer};
 pub use reader::{Body, CaptureReader, Compression, Record, TapeError};
-pub use stream::{EventStream, StreamStats, MAX_MALFORMED_NOTES, TIME_JUMP_NS};
+pub use stream::{EventStream, StreamStats, Tally, MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 pub use writer::CaptureWriter;

@@ -84,6 +84,9 @@ pub enum EventKind {
     Disconnect,
     /// The recorder asked for a fresh snapshot.
     Resync,
+    /// A paper session's clock tick (`!tick`): time passes with no market event, so timers
+    /// and answers in flight fall due (market is [`MarketId::ALL`]).
+    Tick,
 }
 
 /// A normalized event on the local receive clock.
@@ -228,8 +231,8 @@ impl Normalizer {
             | Session::Place { .. }
             | Session::Cancel { .. }
             | Session::CancelAll { .. }
-            | Session::Tick {}
             | Session::Stop {} => {}
+            Session::Tick {} => out.push(ev(MarketId::ALL, EventKind::Tick)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Several capture files read as one stream of events.
 
 use super::normalize::{Event, NormError, Normalizer};
-use super::reader::{CaptureReader, TapeError};
+use super::reader::{Body, CaptureReader, Record, TapeError};
 
 /// How many malformed frames (and time jumps) are described in the warnings; the rest are
 /// only counted.
@@ -39,15 +39,89 @@ impl StreamStats {
     }
 }
 
+/// Normalizes records one at a time and keeps the stream's counts and warnings: what
+/// [`EventStream`] does to each record it reads, for records that come from elsewhere (a live
+/// session's journal as it is written).
+pub struct Tally {
+    norm: Normalizer,
+    stats: StreamStats,
+}
+
+impl Tally {
+    pub fn new(markets: Vec<MarketRules>) -> Self {
+        Tally {
+            norm: Normalizer::new(markets),
+            stats: StreamStats::default(),
+        }
+    }
+
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.norm
+    }
+
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    /// Counts `rec` and appends its events to `out`; returns what is worth a warning, for
+    /// [`note`](Self::note) to place. An error is a frame of a market without rules.
+    pub fn push(&mut self, rec: &Record<'_>, out: &mut Vec<Event>) -> Result<Vec<String>, String> {
+        let mut notes = Vec::new();
+        let st = &mut self.stats;
+        let mut jump = None;
+        st.records += 1;
+        st.first_ns.get_or_insert(rec.recv_ns);
+        if let Some(last) = st.last_ns {
+            let ahead = rec.recv_ns.saturating_sub(last);
+            if ahead > TIME_JUMP_NS {
+                st.time_jumps += 1;
+                jump = (st.time_jumps <= MAX_MALFORMED_NOTES).then(|| {
+                    format!(
+                        "receive time jumps {} s ahead, from {}",
+                        ahead / 1_000_000_000,
+                        crate::utc::utc(last)
+                    )
+                });
+            }
+        }
+        st.last_ns = Some(st.last_ns.map_or(rec.recv_ns, |l| l.max(rec.recv_ns)));
+        match self.norm.push(rec, out) {
+            Ok(Some(kind)) => {
+                let i = FrameKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+                st.frames[i] += 1;
+            }
+            Ok(None) => match rec.body {
+                Body::Binary(_) => st.binary_frames += 1,
+                _ => st.session_records += 1,
+            },
+            Err(NormError::Malformed(reason)) => {
+                st.malformed_frames += 1;
+                if st.malformed_frames <= MAX_MALFORMED_NOTES {
+                    notes.push(reason);
+                }
+            }
+            Err(NormError::Rules(reason)) => return Err(reason),
+        }
+        notes.extend(jump);
+        Ok(notes)
+    }
+
+    /// Adds the notes of a record read at `at` (`path:line`) to the warnings.
+    pub fn note(&mut self, at: &str, notes: Vec<String>) {
+        for n in notes {
+            self.stats.warnings.push(format!("{at}: {n}"));
+        }
+    }
+}
+
 /// Reads files in the order given and yields their events in one stream.
 pub struct EventStream {
     paths: Vec<PathBuf>,
     next_file: usize,
     reader: Option<CaptureReader<'static>>,
-    norm: Normalizer,
+    tally: Tally,
     buf: Vec<Event>,
     pos: usize,
-    stats: StreamStats,
 }
 
 impl EventStream {
@@ -69,26 +143,25 @@ impl EventStream {
             paths,
             next_file: 0,
             reader: None,
-            norm: Normalizer::new(markets),
+            tally: Tally::new(markets),
             buf: Vec::with_capacity(1024),
             pos: 0,
-            stats: StreamStats::default(),
         };
         s.open_next()?;
         Ok(s)
     }
 
     pub fn normalizer(&self) -> &Normalizer {
-        &self.norm
+        &self.tally.norm
     }
 
     pub fn stats(&self) -> &StreamStats {
-        &self.stats
+        &self.tally.stats
     }
 
     fn open_next(&mut self) -> Result<bool, TapeError> {
         if let Some(w) = self.reader.as_ref().and_then(|r| r.warning()) {
-            self.stats.warnings.push(w);
+            self.tally.stats.warnings.push(w);
         }
         self.reader = None;
         let Some(path) = self.paths.get(self.next_file) else {
@@ -103,7 +176,7 @@ impl EventStream {
                     line: 1,
                     reason: format!("header: {e}"),
                 })?;
-                self.norm.add_market(rules);
+                self.tally.norm.add_market(rules);
             }
         }
         self.reader = Some(reader);
@@ -127,57 +200,17 @@ impl EventStream {
                     continue;
                 }
             };
-            let st = &mut self.stats;
-            let mut jump = None;
-            st.records += 1;
-            st.first_ns.get_or_insert(rec.recv_ns);
-            if let Some(last) = st.last_ns {
-                let ahead = rec.recv_ns.saturating_sub(last);
-                let note = if ahead > TIME_JUMP_NS {
-                    st.time_jumps += 1;
-                    (st.time_jumps <= MAX_MALFORMED_NOTES).then(|| {
-                        format!(
-                            "receive time jumps {} s ahead, from {}",
-                            ahead / 1_000_000_000,
-                            crate::utc::utc(last)
-                        )
-                    })
-                } else {
-                    None
-                };
-                jump = note;
-            }
-            st.last_ns = Some(st.last_ns.map_or(rec.recv_ns, |l| l.max(rec.recv_ns)));
-            match self.norm.push(&rec, &mut self.buf) {
-                Ok(Some(kind)) => {
-                    let i = FrameKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-                    st.frames[i] += 1;
-                }
-                Ok(None) => match rec.body {
-                    super::reader::Body::Binary(_) => st.binary_frames += 1,
-                    _ => st.session_records += 1,
-                },
-                Err(NormError::Malformed(reason)) => {
-                    st.malformed_frames += 1;
-                    if st.malformed_frames <= MAX_MALFORMED_NOTES {
-                        st.warnings.push(format!(
-                            "{}:{}: {reason}",
-                            reader.path().display(),
-                            reader.line()
-                        ));
-                    }
-                }
-                Err(NormError::Rules(reason)) => {
+            let pushed = self.tally.push(&rec, &mut self.buf);
+            let at = || format!("{}:{}", reader.path().display(), reader.line());
+            match pushed {
+                Ok(notes) => self.tally.note(&at(), notes),
+                Err(reason) => {
                     return Err(TapeError {
                         path: reader.path().to_path_buf(),
                         line: reader.line(),
                         reason,
                     })
                 }
-            }
-            if let Some(n) = jump {
-                let at = format!("{}:{}", reader.path().display(), reader.line());
-                self.stats.warnings.push(format!("{at}: {n}"));
             }
             if !self.buf.is_empty() {
                 return Ok(true);

@@ -48,6 +48,7 @@ pub fn config(out: &Path, accounts: Vec<Account>) -> Config {
             speed: 1.0,
             start_offset_ns: 0,
         },
+        scenario: None,
         accounts,
         exchange: Default::default(),
         exchange_source: (String::new(), String::new()),

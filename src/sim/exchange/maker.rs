@@ -79,6 +79,7 @@ impl Exchange {
             | EventKind::Disconnect
             | EventKind::Resync
             | EventKind::Connect => self.books.apply(ev),
+            EventKind::Tick => {}
         }
     }
 
