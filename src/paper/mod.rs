@@ -387,7 +387,12 @@ impl Task {
         flush: &mut tokio::time::Interval,
     ) -> Result<(), String> {
         loop {
-            let feed_at = self.buf.front().map(|r| self.clock.wall(r.recv_ns));
+            // A live frame is applied as it arrives: its receive time is already now.
+            let feed_at = match self.buf.front() {
+                Some(_) if self.live => Some(Instant::now()),
+                Some(r) => Some(self.clock.wall(r.recv_ns)),
+                None => None,
+            };
             let tick = match (
                 self.engine.next_due(),
                 self.strategy.as_ref().and_then(|s| s.next_due()),
@@ -565,6 +570,8 @@ fn note(s: &Session) {
 
 async fn sleep_until(at: Option<Instant>) {
     match at {
+        // Already due: no trip through the timer, whose resolution is a millisecond.
+        Some(at) if at <= Instant::now() => {}
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }

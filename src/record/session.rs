@@ -203,7 +203,7 @@ impl<S: Sink> Recorder<S> {
         depth_rx: &mut mpsc::Receiver<(String, Result<Depth, String>)>,
     ) -> Result<End, String> {
         let url = self.cfg.ws.clone();
-        let connect = tokio_tungstenite::connect_async(url.as_str());
+        let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
         let mut ws = tokio::select! {
             r = timeout(Duration::from_secs(10), connect) => match r {
                 Ok(Ok((ws, _))) => ws,

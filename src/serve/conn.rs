@@ -34,6 +34,8 @@ impl axum::serve::Listener for Listener {
         loop {
             match self.inner.accept().await {
                 Ok((s, addr)) => {
+                    // Frames are small and must leave at once, not wait for a full segment.
+                    let _ = s.set_nodelay(true);
                     return (Idle::new(s, self.idle), addr);
                 }
                 // Out of file descriptors, or a connection reset before it was accepted: the
