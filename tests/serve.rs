@@ -568,6 +568,44 @@ async fn peatio_public_rest() {
     server.stop().await;
 }
 
+/// Hummingbot's connector reads the time and REST depth before it subscribes: while playback
+/// waits for clients, both already show the captures' start, not time 0 and an empty book.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_clients_serves_the_first_book() {
+    let mut cfg = config(Pace::Max);
+    cfg.wait_clients = 1;
+    let server = Server::start(cfg).await.unwrap();
+    let base = "/api/v2/peatio/public";
+    let (s, body) = get(server.addr, &format!("{base}/timestamp")).await;
+    assert_eq!((s, body.as_str()), (200, "\"2024-08-08T23:54:14+00:00\""));
+    let (_, body) = get(
+        server.addr,
+        &format!("{base}/markets/btcusdt/depth?limit=3"),
+    )
+    .await;
+    let d: altsim::venue::rest::Depth = serde_json::from_str(&body).unwrap();
+    assert_eq!((d.asks.len(), d.bids.len()), (3, 3), "{body}");
+    assert!(d.bids[0][0] < d.asks[0][0]);
+    assert!(!server.playback_done());
+    // The subscriber gets that book as its snapshot, then playback.
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        r#"{"event":"subscribe","streams":["btcusdt.ob-inc"]}"#,
+    )
+    .await;
+    let mut snapshot = None;
+    while let Some(t) = next_text(&mut ws, Duration::from_secs(30)).await {
+        if t.contains("ob-snap") {
+            snapshot = Some(t);
+            break;
+        }
+    }
+    let snapshot = snapshot.expect("a snapshot");
+    assert!(snapshot.contains(&d.bids[0][0]), "{snapshot}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_offset_and_loop() {
     // Skip the first 600 s: the subscriber gets the book as it stands there, then the rest.

@@ -210,6 +210,7 @@ impl Server {
                 })
                 .await;
         });
+        let (primed_tx, primed) = tokio::sync::oneshot::channel();
         let playback = (!cfg.captures.is_empty()).then(|| {
             let batches = playback::spawn_reader(
                 cfg.captures.clone(),
@@ -225,9 +226,14 @@ impl Server {
                 cfg.start_offset_ns,
                 cfg.wait_clients,
                 order.clone(),
+                primed_tx,
                 shutdown_rx,
             ))
         });
+        if playback.is_some() && cfg.wait_clients > 0 {
+            // Waiting clients find the captures' first books in REST from the start.
+            let _ = primed.await;
+        }
         Ok(Server {
             addr,
             hub,

@@ -270,6 +270,28 @@ impl Publisher {
     }
 }
 
+/// Priming stops this far into the captures even if a market never had a snapshot.
+const PRIME_MAX_NS: i64 = 10_000_000_000;
+
+/// The next event: from `held` first, then from the reader.
+async fn next_event(
+    held: &mut std::collections::VecDeque<(usize, Event)>,
+    batches: &mut mpsc::Receiver<Result<Batch, String>>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Option<(usize, Event)>, String> {
+    if held.is_empty() {
+        let batch = tokio::select! {
+            b = batches.recv() => b,
+            _ = shutdown.changed() => None,
+        };
+        match batch {
+            Some(b) => held.extend(b?),
+            None => return Ok(None),
+        }
+    }
+    Ok(held.pop_front())
+}
+
 /// Runs playback until the captures end (or for ever when looping) or shutdown.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
@@ -280,88 +302,142 @@ pub async fn run(
     start_offset_ns: i64,
     wait_clients: usize,
     order: Arc<tokio::sync::Mutex<()>>,
+    primed: tokio::sync::oneshot::Sender<()>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let markets = hub.lock().expect("hub lock").markets.len();
     let mut engine = Engine::new(markets, faults);
-    while hub.lock().expect("hub lock").subscribed_clients() < wait_clients {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
-            _ = shutdown.changed() => return Ok(()),
-        }
-    }
+    let mut held = std::collections::VecDeque::new();
     let mut clock: Option<(i64, Instant)> = None;
     let mut last_t = i64::MIN;
     let mut went_live = false;
-    let mut pending = Vec::new();
-    while let Some(batch) = tokio::select! {
-        b = batches.recv() => b,
-        _ = shutdown.changed() => None,
-    } {
-        for (m, ev) in batch? {
-            // A loop starts the capture's clock again: keep ours running.
-            if ev.recv_ns < last_t {
-                clock = None;
+    if wait_clients > 0 {
+        // Clients such as Hummingbot's read REST depth and the time before they subscribe:
+        // the captures' first snapshots are applied now, so they find the books and the clock
+        // as playback begins, not empty ones (subscribers get those books as snapshots).
+        let mut seen = vec![false; markets];
+        while let Some((m, ev)) = next_event(&mut held, &mut batches, &mut shutdown).await? {
+            let t0 = *clock.get_or_insert((ev.recv_ns, Instant::now()));
+            let into = ev.recv_ns - t0.0;
+            let whole = {
+                let h = hub.lock().expect("hub lock");
+                seen.iter()
+                    .enumerate()
+                    .any(|(i, s)| *s && h.markets[i].started)
+                    && seen
+                        .iter()
+                        .enumerate()
+                        .all(|(i, s)| !*s || h.markets[i].started)
+            };
+            if into > PRIME_MAX_NS || whole {
+                held.push_front((m, ev));
+                break;
+            }
+            if let Some(s) = seen.get_mut(m) {
+                *s = true;
+            }
+            // A client may subscribe while the books are being primed: it is sent what
+            // playback would have sent it.
+            let _order = order.lock().await;
+            let mut h = hub.lock().expect("hub lock");
+            h.now_ns = ev.recv_ns;
+            let frames = engine.apply(&mut h, m, &ev);
+            h.frames_published += frames.len() as u64;
+            for (stream, frame) in frames {
+                for (client, q) in h.subscribers(&stream) {
+                    if !q.offer(frame.clone()) {
+                        h.drop_slow(client);
+                    }
+                }
             }
             last_t = ev.recv_ns;
-            let (t0, start) = *clock.get_or_insert((ev.recv_ns, Instant::now()));
-            let live = ev.recv_ns - t0 >= start_offset_ns;
+        }
+        let _ = primed.send(());
+        while hub.lock().expect("hub lock").subscribed_clients() < wait_clients {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
+        if let Some((t0, _)) = clock {
+            // The pace resumes where priming stopped; whoever subscribed has the books as
+            // they stand there.
+            let ahead = (last_t - t0 - start_offset_ns).max(0);
+            went_live = last_t - t0 >= start_offset_ns;
+            let back = match pace {
+                Pace::Recorded { speed } => Duration::from_nanos((ahead as f64 / speed) as u64),
+                Pace::Max => Duration::ZERO,
+            };
+            let now = Instant::now();
+            clock = Some((t0, now.checked_sub(back).unwrap_or(now)));
+        }
+    } else {
+        let _ = primed.send(());
+    }
+    let mut pending = Vec::new();
+    while let Some((m, ev)) = next_event(&mut held, &mut batches, &mut shutdown).await? {
+        // A loop starts the capture's clock again: keep ours running.
+        if ev.recv_ns < last_t {
+            clock = None;
+        }
+        last_t = ev.recv_ns;
+        let (t0, start) = *clock.get_or_insert((ev.recv_ns, Instant::now()));
+        let live = ev.recv_ns - t0 >= start_offset_ns;
+        if live {
+            if let Pace::Recorded { speed } = pace {
+                let wait = (ev.recv_ns - t0 - start_offset_ns) as f64 / speed;
+                let at = start + Duration::from_nanos(wait.max(0.0) as u64);
+                if at > Instant::now() {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = shutdown.changed() => return Ok(()),
+                    }
+                }
+            }
+        }
+        // Everything queued for clients is queued under this lock, so a subscriber's
+        // snapshot and the increments around it stay in order.
+        let _order = order.lock().await;
+        {
+            let mut h = hub.lock().expect("hub lock");
+            h.now_ns = ev.recv_ns;
+            let mut frames = Vec::new();
+            if live && !went_live {
+                // The skipped start built the books unseen: whoever subscribed meanwhile
+                // gets them as they stand where playback begins.
+                went_live = true;
+                for feed in h.markets.iter().filter(|f| f.started) {
+                    let stream = format!("{}.ob-inc", feed.rules.id);
+                    frames.push((stream, Arc::from(feed.snapshot_frame())));
+                }
+            }
+            frames.extend(engine.apply(&mut h, m, &ev));
             if live {
-                if let Pace::Recorded { speed } = pace {
-                    let wait = (ev.recv_ns - t0 - start_offset_ns) as f64 / speed;
-                    let at = start + Duration::from_nanos(wait.max(0.0) as u64);
-                    if at > Instant::now() {
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(at) => {}
-                            _ = shutdown.changed() => return Ok(()),
-                        }
-                    }
-                }
-            }
-            // Everything queued for clients is queued under this lock, so a subscriber's
-            // snapshot and the increments around it stay in order.
-            let _order = order.lock().await;
-            {
-                let mut h = hub.lock().expect("hub lock");
-                h.now_ns = ev.recv_ns;
-                let mut frames = Vec::new();
-                if live && !went_live {
-                    // The skipped start built the books unseen: whoever subscribed meanwhile
-                    // gets them as they stand where playback begins.
-                    went_live = true;
-                    for feed in h.markets.iter().filter(|f| f.started) {
-                        let stream = format!("{}.ob-inc", feed.rules.id);
-                        frames.push((stream, Arc::from(feed.snapshot_frame())));
-                    }
-                }
-                frames.extend(engine.apply(&mut h, m, &ev));
-                if live {
-                    h.frames_published += frames.len() as u64;
-                    for (stream, frame) in frames {
-                        for (client, q) in h.subscribers(&stream) {
-                            match pace {
-                                Pace::Recorded { .. } => {
-                                    if !q.offer(frame.clone()) {
-                                        h.drop_slow(client);
-                                    }
+                h.frames_published += frames.len() as u64;
+                for (stream, frame) in frames {
+                    for (client, q) in h.subscribers(&stream) {
+                        match pace {
+                            Pace::Recorded { .. } => {
+                                if !q.offer(frame.clone()) {
+                                    h.drop_slow(client);
                                 }
-                                Pace::Max => pending.push((client, q, frame.clone())),
                             }
+                            Pace::Max => pending.push((client, q, frame.clone())),
                         }
                     }
                 }
             }
-            for (client, q, frame) in pending.drain(..) {
-                // A client that has gone away is simply skipped; one holding too many bytes
-                // unread is dropped.
-                tokio::select! {
-                    sent = q.send(frame) => {
-                        if !sent {
-                            hub.lock().expect("hub lock").drop_slow(client);
-                        }
+        }
+        for (client, q, frame) in pending.drain(..) {
+            // A client that has gone away is simply skipped; one holding too many bytes
+            // unread is dropped.
+            tokio::select! {
+                sent = q.send(frame) => {
+                    if !sent {
+                        hub.lock().expect("hub lock").drop_slow(client);
                     }
-                    _ = shutdown.changed() => return Ok(()),
                 }
+                _ = shutdown.changed() => return Ok(()),
             }
         }
     }
