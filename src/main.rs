@@ -116,12 +116,12 @@ struct PaperArgs {
     /// capture].
     #[arg(long, requires = "captures")]
     market_rules: Option<PathBuf>,
-    /// Play the captures at the recorded pace times this factor.
-    #[arg(long, default_value_t = 1.0, requires = "captures")]
-    speed: f64,
-    /// Apply this many seconds of the captures' start at once.
-    #[arg(long, default_value_t = 0.0, requires = "captures")]
-    start_offset: f64,
+    /// Play the captures at the recorded pace times this factor [default: 1].
+    #[arg(long, requires = "captures")]
+    speed: Option<f64>,
+    /// Apply this many seconds of the captures' start at once [default: 0].
+    #[arg(long, requires = "captures")]
+    start_offset: Option<f64>,
     /// End the session when the captures have been played (else at Ctrl-C or SIGTERM).
     #[arg(long, requires = "captures")]
     exit_at_end: bool,
@@ -130,6 +130,18 @@ struct PaperArgs {
 fn run_paper(a: PaperArgs) -> Result<(), Exit> {
     let source = if a.captures.is_empty() {
         use altsim::record::Markets;
+        if a.speed.is_some()
+            || a.start_offset.is_some()
+            || a.exit_at_end
+            || a.market_rules.is_some()
+        {
+            return Err(
+                "--speed, --start-offset, --exit-at-end and --market-rules apply to \
+                        --captures, not to a live feed"
+                    .to_string()
+                    .into(),
+            );
+        }
         let markets = match (a.all_markets, a.markets.is_empty()) {
             (true, _) => Markets::AllEnabled,
             (false, false) => Markets::List(a.markets),
@@ -149,8 +161,8 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
         altsim::paper::Source::Captures {
             markets: inspect::default_markets(a.market_rules.as_deref(), &a.captures)?,
             paths: a.captures,
-            speed: a.speed,
-            start_offset_ns: secs(a.start_offset, "start-offset")?.as_nanos() as i64,
+            speed: a.speed.unwrap_or(1.0),
+            start_offset_ns: secs(a.start_offset.unwrap_or(0.0), "start-offset")?.as_nanos() as i64,
         }
     };
     let accounts = match &a.accounts {

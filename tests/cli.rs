@@ -58,3 +58,28 @@ fn a_full_or_closed_stderr_does_not_stop_the_work() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("btcusdt"));
 }
+
+#[test]
+fn paper_flags_for_captures_or_for_a_live_feed_are_not_mixed() {
+    for args in [
+        &["--speed", "2", "--markets", "btcusdt"][..],
+        &["--exit-at-end", "--markets", "btcusdt"][..],
+        &[][..],
+    ] {
+        let mut all = vec![
+            "paper",
+            "--accounts",
+            "examples/accounts.toml",
+            "--out",
+            "/nonexistent/x",
+        ];
+        all.extend_from_slice(args);
+        let o = altsim(&all).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("--captures") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
