@@ -63,5 +63,40 @@ fn replay(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, replay);
+/// The event cache of the sample: built from the capture, and read back (from the page
+/// cache) into the book.
+fn cache(c: &mut Criterion) {
+    use altsim::tape::cache;
+    let markets = load_markets(Path::new("data/markets.json")).expect("markets");
+    let dir = std::env::temp_dir().join(format!("altsim-bench-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("sample.ranger.gz");
+    std::fs::copy(SAMPLE, &cap).unwrap();
+    let paths = vec![cap];
+    let key = cache::key(&paths, &markets).unwrap();
+    let at = cache::path_for(&paths, &key);
+    let events = cache::build(&paths, markets.clone(), &key, &at).unwrap();
+    let mut g = c.benchmark_group("event cache");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("build (hash, decompress, parse, normalize, write)", |b| {
+        b.iter(|| cache::build(&paths, markets.clone(), &key, &at).unwrap())
+    });
+    g.bench_function("check key + read + book", |b| {
+        b.iter(|| {
+            let key = cache::key(&paths, &markets).unwrap();
+            let mut r = cache::CacheReader::open(&at, &key).expect("a valid cache");
+            let mut books = Books::new();
+            while let Some(ev) = r.next_event().unwrap() {
+                books.apply(&ev);
+            }
+            books.get(altsim::tape::MarketId(0)).unwrap().best_bid()
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, replay, cache);
 criterion_main!(benches);

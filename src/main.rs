@@ -29,6 +29,21 @@ enum Command {
         /// No progress bar and no summary table.
         #[arg(long)]
         quiet: bool,
+        /// Read the captures themselves, not their event cache (.altsim-cache/ beside the
+        /// first capture, built on first use and rebuilt when the captures change).
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Build the event cache of captures (read as one stream, as a scenario lists them): their
+    /// normalized events in fixed-width records in .altsim-cache/ beside the first capture,
+    /// so backtests skip decompression and parsing. `backtest` builds it on first use too.
+    Cache {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Market rules for captures without a header [default: markets.json beside the
+        /// first capture].
+        #[arg(long)]
+        markets: Option<PathBuf>,
     },
     /// Render the summary and charts of a result folder again, or with --compare put two runs'
     /// PnL on one chart.
@@ -405,13 +420,15 @@ fn main() -> ExitCode {
             journal,
             out,
             quiet,
+            no_cache,
         } => match (journal, scenario, out) {
             (Some(j), _, Some(o)) => run_replay(j, o, quiet),
             (Some(_), _, None) => Err("backtest --journal needs --out".to_string().into()),
-            (None, Some(s), out) => run_backtest(s, out, quiet),
+            (None, Some(s), out) => run_backtest(s, out, quiet, !no_cache),
             (None, None, _) => Err("backtest needs a scenario or --journal".to_string().into()),
         },
         Command::Report { dir, compare, out } => run_report(dir, compare, out),
+        Command::Cache { files, markets } => run_cache(files, markets),
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
         Command::Paper(args) => run_paper(args),
@@ -447,15 +464,39 @@ fn print(text: &str) -> Result<(), Exit> {
     })
 }
 
-fn run_backtest(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> Result<(), Exit> {
-    use altsim::backtest::{run, Progress};
+fn run_cache(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {
+    use altsim::tape::cache;
+    let rules = inspect::default_markets(markets.as_deref(), &files)?;
+    let key = cache::key(&files, &rules)?;
+    let at = cache::path_for(&files, &key);
+    if cache::CacheReader::open(&at, &key).is_some() {
+        return print(&format!("up to date {}\n", at.display()));
+    }
+    let n = cache::build(&files, rules, &key, &at)?;
+    print(&format!(
+        "built      {} ({} events)\n",
+        at.display(),
+        inspect::thousands(n)
+    ))
+}
+
+fn run_backtest(
+    scenario: PathBuf,
+    out: Option<PathBuf>,
+    quiet: bool,
+    cache: bool,
+) -> Result<(), Exit> {
+    use altsim::backtest::{run_from, CacheUse, Progress};
     let s = altsim::scenario::load(&scenario).map_err(|e| e.to_string())?;
     let progress = if quiet {
         Progress::Quiet
     } else {
         Progress::Auto
     };
-    let outcome = run(&s, out.as_deref(), progress)?;
+    let (outcome, used) = run_from(&s, out.as_deref(), progress, cache)?;
+    if let CacheUse::Failed(e) = used {
+        log!("warning    event cache not used: {e}");
+    }
     for w in &outcome.warnings {
         log!("warning    {w}");
     }

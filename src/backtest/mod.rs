@@ -6,6 +6,7 @@ use crate::report::{ResultWriter, RunInfo, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{Exchange, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
+use crate::tape::cache::CacheReader;
 use crate::tape::{Event, EventKind, EventStream, MarketId, StreamStats};
 use crate::tape::{MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 use crate::utc::utc;
@@ -53,21 +54,96 @@ fn bar(s: &Scenario, progress: Progress) -> Option<indicatif::ProgressBar> {
     })
 }
 
-/// Runs a scenario and writes its result folder (`out` overrides the scenario's).
+/// Where a run's events come from.
+// One per run: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Events {
+    Captures(EventStream),
+    Cache(CacheReader),
+}
+
+impl Events {
+    fn next_event(&mut self) -> Result<Option<Event>, String> {
+        match self {
+            Events::Captures(s) => s.next_event().map_err(|e| e.to_string()),
+            Events::Cache(c) => c.next_event(),
+        }
+    }
+
+    fn stats(&self) -> &StreamStats {
+        match self {
+            Events::Captures(s) => s.stats(),
+            Events::Cache(c) => c.stats(),
+        }
+    }
+}
+
+/// Runs a scenario and writes its result folder (`out` overrides the scenario's), reading
+/// the captures themselves.
 pub fn run(
     s: &Scenario,
     out: Option<&std::path::Path>,
     progress: Progress,
 ) -> Result<Outcome, String> {
+    run_from(s, out, progress, false).map(|(o, _)| o)
+}
+
+/// How a run used the event cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Not asked for.
+    Off,
+    /// A valid cache was read.
+    Read,
+    /// The cache was missing or stale: it was built, then read.
+    Built,
+    /// It could not be built (a read-only folder, say): the captures were read instead.
+    Failed(String),
+}
+
+/// As [`run`], with `cache`: the events from the captures' event cache, built first when it
+/// is missing or stale. The results are the same bytes.
+pub fn run_from(
+    s: &Scenario,
+    out: Option<&std::path::Path>,
+    progress: Progress,
+    cache: bool,
+) -> Result<(Outcome, CacheUse), String> {
     let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
-    let mut stream = EventStream::open(s.captures.clone(), rules).map_err(|e| e.to_string())?;
-    let mut session = Session::open(s, stream.normalizer().markets().to_vec(), out)?;
+    let mut used = CacheUse::Off;
+    if cache {
+        match crate::tape::cache::open_or_build(&s.captures, rules.clone()) {
+            Ok((c, built)) => {
+                used = if built {
+                    CacheUse::Built
+                } else {
+                    CacheUse::Read
+                };
+                let markets = c.markets().to_vec();
+                return run_events(s, out, progress, Events::Cache(c), markets).map(|o| (o, used));
+            }
+            Err(e) => used = CacheUse::Failed(e),
+        }
+    }
+    let st = EventStream::open(s.captures.clone(), rules).map_err(|e| e.to_string())?;
+    let markets = st.normalizer().markets().to_vec();
+    run_events(s, out, progress, Events::Captures(st), markets).map(|o| (o, used))
+}
+
+fn run_events(
+    s: &Scenario,
+    out: Option<&std::path::Path>,
+    progress: Progress,
+    mut stream: Events,
+    markets: Vec<MarketRules>,
+) -> Result<Outcome, String> {
+    let mut session = Session::open(s, markets, out)?;
     let pb = bar(s, progress);
     // Events received at one instant are applied together: the strategy sees the book only
     // once every part of an upstream update has landed.
     let mut instant: Vec<Event> = Vec::new();
     loop {
-        let ev = stream.next_event().map_err(|e| e.to_string())?;
+        let ev = stream.next_event()?;
         let ends = ev.is_none_or(|e| s.end_ns.is_some_and(|end| e.recv_ns > end));
         if instant
             .first()

@@ -1,5 +1,6 @@
 //! Recordings: the capture file format, reading it back, and normalization into events.
 
+pub mod cache;
 pub mod format;
 pub mod normalize;
 pub mod reader;

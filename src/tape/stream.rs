@@ -13,7 +13,7 @@ use crate::venue::{FrameKind, MarketRules};
 use std::path::PathBuf;
 
 /// Counts kept while streaming.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StreamStats {
     /// Frames by kind, in [`FrameKind::ALL`] order.
     pub frames: [u64; 9],

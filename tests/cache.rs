@@ -1,0 +1,111 @@
+//! The event cache: a backtest from it writes the same bytes as one from the captures, and a
+//! stale, cut or foreign cache is rebuilt, never trusted.
+
+use altsim::backtest::{run_from, CacheUse, Progress};
+use altsim::scenario;
+use altsim::tape::cache;
+use std::path::{Path, PathBuf};
+
+const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cache-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// mm-tight on a copy of `capture` (the first `keep` bytes of it) in its own folder.
+fn setup(name: &str, keep: Option<usize>) -> (PathBuf, scenario::Scenario) {
+    let dir = tmp(name);
+    let mut bytes = std::fs::read(SAMPLE).unwrap();
+    if let Some(k) = keep {
+        bytes.truncate(k);
+    }
+    std::fs::write(dir.join("cap.ranger.gz"), bytes).unwrap();
+    std::fs::copy("data/markets.json", dir.join("markets.json")).unwrap();
+    let text = std::fs::read_to_string("scenarios/mm-tight.toml")
+        .unwrap()
+        .replace("../data/btcusdt-*.ranger.gz", "cap.ranger.gz")
+        .replace("../data/markets.json", "markets.json");
+    let path = dir.join("s.toml");
+    std::fs::write(&path, &text).unwrap();
+    (dir, scenario::load(&path).unwrap())
+}
+
+fn run(s: &scenario::Scenario, out: &Path, cache: bool) -> (Vec<(String, Vec<u8>)>, CacheUse) {
+    let (_, used) = run_from(s, Some(out), Progress::Quiet, cache).unwrap();
+    (files(out), used)
+}
+
+fn the_cache(dir: &Path) -> PathBuf {
+    let d = dir.join(cache::DIR);
+    let mut v: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(v.len(), 1, "{v:?}");
+    v.pop().unwrap()
+}
+
+#[test]
+fn a_backtest_from_the_cache_writes_the_same_bytes() {
+    let (dir, s) = setup("same", None);
+    let (plain, used) = run(&s, &dir.join("plain"), false);
+    assert_eq!(used, CacheUse::Off);
+    let (built, used) = run(&s, &dir.join("built"), true);
+    assert_eq!(used, CacheUse::Built);
+    let (read, used) = run(&s, &dir.join("read"), true);
+    assert_eq!(used, CacheUse::Read);
+    assert!(plain == built, "built differs");
+    assert!(plain == read, "read differs");
+    // Fixed-width records: 48 bytes for each of the sample's events, plus header and trailer.
+    let len = std::fs::metadata(the_cache(&dir)).unwrap().len();
+    assert!(len > 288_683 * 48 && len < 288_683 * 48 + 4096, "{len}");
+}
+
+#[test]
+fn a_stale_cut_or_foreign_cache_is_rebuilt() {
+    // A capture cut short: its warnings (from the reader) come back from the cache too.
+    let (dir, s) = setup("stale", Some(1_000_000));
+    let (plain, _) = run(&s, &dir.join("plain"), false);
+    let (_, used) = run(&s, &dir.join("a"), true);
+    assert_eq!(used, CacheUse::Built);
+    let c = the_cache(&dir);
+    // Cut the cache: rebuilt.
+    let bytes = std::fs::read(&c).unwrap();
+    std::fs::write(&c, &bytes[..bytes.len() / 2]).unwrap();
+    let (b, used) = run(&s, &dir.join("b"), true);
+    assert_eq!(used, CacheUse::Built);
+    assert!(b == plain);
+    // Another file under its name (same length, other bytes): rebuilt.
+    std::fs::write(&c, vec![7u8; bytes.len()]).unwrap();
+    let (_, used) = run(&s, &dir.join("c"), true);
+    assert_eq!(used, CacheUse::Built);
+    // The capture changes: another key, another cache.
+    let mut cap = std::fs::read(SAMPLE).unwrap();
+    cap.truncate(900_000);
+    std::fs::write(dir.join("cap.ranger.gz"), cap).unwrap();
+    let (d, used) = run(&s, &dir.join("d"), true);
+    assert_eq!(used, CacheUse::Built);
+    let (plain_d, _) = run(&s, &dir.join("plain-d"), false);
+    assert!(d == plain_d);
+    assert!(d != plain, "the shorter capture gives other results");
+}
