@@ -16,6 +16,7 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod strategy;
+pub mod sweep;
 pub mod tape;
 pub mod utc;
 pub mod venue;

@@ -34,6 +34,26 @@ enum Command {
         #[arg(long)]
         no_cache: bool,
     },
+    /// Run a sweep: a base scenario's backtest over a grid (every combination) and zipped
+    /// lists of scenario keys, in parallel. Writes OUT/scenarios/run-NNNNN.toml (each run's
+    /// scenario: `altsim backtest` of it gives the same bytes), OUT/runs.csv (each run's values
+    /// and summary metrics), the result folders of the best runs in OUT/runs/, and prints the
+    /// ranking.
+    Sweep {
+        sweep: PathBuf,
+        /// Result folder [default: the sweep file's out].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs at once [default: one per core]; the results do not depend on it.
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Keep every run's result folder, not only the sweep's top ones.
+        #[arg(long)]
+        keep_runs: bool,
+        /// No progress bar and no ranking.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Build the event cache of captures (read as one stream, as a scenario lists them): their
     /// normalized events in fixed-width records in .altsim-cache/ beside the first capture,
     /// so backtests skip decompression and parsing. `backtest` builds it on first use too.
@@ -429,6 +449,13 @@ fn main() -> ExitCode {
         },
         Command::Report { dir, compare, out } => run_report(dir, compare, out),
         Command::Cache { files, markets } => run_cache(files, markets),
+        Command::Sweep {
+            sweep,
+            out,
+            jobs,
+            keep_runs,
+            quiet,
+        } => run_sweep(sweep, out, jobs, keep_runs, quiet),
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
         Command::Paper(args) => run_paper(args),
@@ -462,6 +489,66 @@ fn print(text: &str) -> Result<(), Exit> {
         std::io::ErrorKind::BrokenPipe => Exit::BrokenPipe,
         _ => Exit::Error(format!("writing to stdout: {e}")),
     })
+}
+
+fn run_sweep(
+    path: PathBuf,
+    out: Option<PathBuf>,
+    jobs: usize,
+    keep_runs: bool,
+    quiet: bool,
+) -> Result<(), Exit> {
+    let mut sweep = altsim::sweep::load(&path)?;
+    if let Some(o) = out {
+        sweep.out = o;
+    }
+    let results = sweep.run(jobs, keep_runs, !quiet)?;
+    if quiet {
+        return Ok(());
+    }
+    let mut text = format!(
+        "{} runs of {}, ranked by {}\n",
+        results.len(),
+        path.display(),
+        sweep.metric
+    );
+    let mut head = vec!["rank".to_string(), "run".to_string()];
+    head.extend(sweep.keys.iter().cloned());
+    head.extend(["pnl_total", "fills", "max_drawdown", "sharpe"].map(String::from));
+    if !["pnl_total", "fills", "max_drawdown", "sharpe"].contains(&sweep.metric.as_str()) {
+        head.push(sweep.metric.clone());
+    }
+    let mut rows = vec![head.clone()];
+    for (i, r) in sweep
+        .ranked(&results)
+        .into_iter()
+        .take(sweep.top)
+        .enumerate()
+    {
+        let mut row = vec![(i + 1).to_string(), r.name.clone()];
+        row.extend(r.values.iter().map(altsim::sweep::plain));
+        for m in &head[2 + sweep.keys.len()..] {
+            row.push(altsim::sweep::field(&r.summary, m));
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..head.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "results    {}\n",
+        sweep.out.join("runs.csv").display()
+    ));
+    print(&text)
 }
 
 fn run_cache(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {

@@ -258,6 +258,33 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
     })
 }
 
+/// Makes the paths a scenario table names (`run.captures`, `run.markets`, `strategy.csv`)
+/// absolute against `base`, the scenario file's folder, so the table can be written anywhere.
+pub fn absolute_paths(t: &mut toml::Table, base: &Path) -> Result<(), String> {
+    let base = std::path::absolute(base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let abs = |v: &mut toml::Value| {
+        if let Some(s) = v.as_str() {
+            *v = toml::Value::String(base.join(s).display().to_string());
+        }
+    };
+    if let Some(run) = t.get_mut("run").and_then(|v| v.as_table_mut()) {
+        if let Some(list) = run.get_mut("captures").and_then(|v| v.as_array_mut()) {
+            list.iter_mut().for_each(abs);
+        }
+        if let Some(m) = run.get_mut("markets") {
+            abs(m);
+        }
+    }
+    if let Some(csv) = t
+        .get_mut("strategy")
+        .and_then(|v| v.as_table_mut())
+        .and_then(|st| st.get_mut("csv"))
+    {
+        abs(csv);
+    }
+    Ok(())
+}
+
 /// `[fees]`, `[latency]` and `[queue]` checked, with errors made by `err(key, reason)`.
 fn exchange_tables(
     fees: &Option<Fees>,
