@@ -7,6 +7,8 @@ use altsim::tape::{Body, BookSide, CaptureReader, EventKind, EventStream};
 use altsim::venue::market::load_markets;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -41,26 +43,32 @@ fn record_config(server: &Server, out: &Path) -> record::Config {
     c
 }
 
-/// Waits until playback is over and clients are sent nothing but `pong`s for a second.
-async fn settle(server: &Server) {
-    let mut last = u64::MAX;
-    for _ in 0..120 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+/// Waits, by counts, until playback is over, the recorder is connected and every frame queued
+/// for it has been sent; with `all_sent`, also until it has written every frame sent.
+async fn delivered(server: &Server, written: &AtomicU64, all_sent: bool) {
+    for _ in 0..6000 {
         let s = server.stats();
+        // Connected and subscribed (not between a drop and the reconnect: the subscription's
+        // answer and snapshot were queued), with nothing in flight.
+        let idle = s.clients.iter().any(|c| !c.closed && c.frames_queued >= 2)
+            && s.clients
+                .iter()
+                .all(|c| c.closed || c.frames_sent == c.frames_queued);
         let sent: u64 = s
             .clients
             .iter()
             .map(|c| c.frames_sent + c.malformed_sent)
             .sum();
-        let quiet = sent.saturating_sub(last) < 20;
-        last = sent;
-        if s.playback_done && quiet {
+        if s.playback_done && idle && (!all_sent || written.load(Ordering::Relaxed) >= sent) {
             return;
         }
+        // Polling counters, not waiting out a quiet spell: the bound only ends a broken run.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!(
-        "the server did not settle: {:?}",
-        server.stats().frames_published
+        "frames still in flight: {:?}, {} written",
+        server.stats().clients,
+        written.load(Ordering::Relaxed)
     );
 }
 
@@ -83,32 +91,14 @@ fn frames_on_disk(dir: &Path) -> u64 {
     n
 }
 
-/// Waits until the recorder has written at least every frame the server sent.
-async fn wait_recorded(server: &Server, dir: &Path) {
-    for _ in 0..300 {
-        let s = server.stats();
-        let sent: u64 = s
-            .clients
-            .iter()
-            .map(|c| c.frames_sent + c.malformed_sent)
-            .sum();
-        if frames_on_disk(dir) >= sent {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Records until the server has played everything and gone quiet, then stops the recorder;
 /// with `all_sent`, first waits until the files hold every frame the server sent.
-async fn record_until_quiet(server: &Server, cfg: record::Config, all_sent: bool) -> Summary {
-    let out = cfg.out.clone();
+async fn record_until_quiet(server: &Server, mut cfg: record::Config, all_sent: bool) -> Summary {
+    let written = Arc::new(AtomicU64::new(0));
+    cfg.frames_written = Some(written.clone());
     let (stop, stop_rx) = watch::channel(false);
     let rec = tokio::spawn(record::run(cfg, stop_rx));
-    settle(server).await;
-    if all_sent {
-        wait_recorded(server, &out).await;
-    }
+    delivered(server, &written, all_sent).await;
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(10), rec)
         .await

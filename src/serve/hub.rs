@@ -198,6 +198,9 @@ pub struct ClientStats {
     pub closed: AtomicBool,
     /// Bytes of frames queued and not yet written.
     pub queued_bytes: AtomicU64,
+    /// Frames ever queued: once every one is sent (or the client closed), nothing is in
+    /// flight.
+    pub frames_queued: AtomicU64,
     /// Wakes the client's writer when the server drops it.
     pub kill: tokio::sync::Notify,
 }
@@ -357,6 +360,7 @@ impl Queue {
             self.stats.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             return false;
         }
+        self.stats.frames_queued.fetch_add(1, Ordering::Relaxed);
         true
     }
 
@@ -372,6 +376,7 @@ impl Queue {
             self.stats.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             return false;
         }
+        self.stats.frames_queued.fetch_add(1, Ordering::Relaxed);
         true
     }
 }

@@ -114,6 +114,9 @@ pub struct ClientReport {
     pub id: u64,
     pub addr: String,
     pub frames_sent: u64,
+    /// Frames queued for the client (sent, or still in flight).
+    #[serde(default)]
+    pub frames_queued: u64,
     pub malformed_sent: u64,
     pub dropped_slow: bool,
     pub closed: bool,
@@ -150,6 +153,7 @@ pub fn stats_of(h: &Hub) -> Stats {
                 id: c.id,
                 addr: c.addr.clone(),
                 frames_sent: c.frames_sent.load(Ordering::Relaxed),
+                frames_queued: c.frames_queued.load(Ordering::Relaxed),
                 malformed_sent: c.malformed_sent.load(Ordering::Relaxed),
                 dropped_slow: c.dropped_slow.load(Ordering::Relaxed),
                 closed: c.closed.load(Ordering::Relaxed),
