@@ -269,15 +269,15 @@ impl Session {
     /// One line for a terminal: PnL at the last equity row, inventory, open orders, fills.
     pub fn status(&self) -> String {
         let r = &self.markets[self.run.market.0 as usize];
+        if !self.run.started {
+            return format!("{}: waiting for a whole book", r.id);
+        }
         let ex = self.run.sim.exchange();
         let base = ex.accounts().balance(&r.base_unit).total();
         let open = ex
             .orders()
             .filter(|o| o.state == crate::sim::OrderState::Wait)
             .count();
-        if !self.run.started {
-            return format!("{}: waiting for a whole book", r.id);
-        }
         format!(
             "{} | PnL {} {} | {} {} | open orders {} | fills {}",
             crate::utc::utc(self.run.sim.now()),

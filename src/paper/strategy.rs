@@ -89,8 +89,7 @@ fn journal_name(journal: &Path) -> &std::ffi::OsStr {
 fn replay_scenario(s: &Scenario, text: &str, journal: &Path) -> Result<String, String> {
     let mut t: toml::Table =
         toml::from_str(text).map_err(|e| format!("{}: {e}", s.path.display()))?;
-    let base = s.path.parent().unwrap_or(Path::new("."));
-    let base = std::path::absolute(base).map_err(|e| format!("{}: {e}", base.display()))?;
+    crate::scenario::absolute_paths(&mut t, s.path.parent().unwrap_or(Path::new(".")))?;
     let run = t
         .entry("run")
         .or_insert_with(|| toml::Value::Table(Default::default()));
@@ -103,15 +102,6 @@ fn replay_scenario(s: &Scenario, text: &str, journal: &Path) -> Result<String, S
         );
         run.remove("markets");
         run.insert("out".into(), toml::Value::String(REPLAY.into()));
-    }
-    if let Some(csv) = t
-        .get_mut("strategy")
-        .and_then(|v| v.as_table_mut())
-        .and_then(|st| st.get_mut("csv"))
-    {
-        if let Some(rel) = csv.as_str() {
-            *csv = toml::Value::String(base.join(rel).display().to_string());
-        }
     }
     Ok(format!(
         "# {} run on this session's journal: altsim backtest <this file> writes replay/,\n\
