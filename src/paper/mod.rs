@@ -4,6 +4,7 @@
 //! task owns the engine: every frame, request and clock tick it applies is journaled first,
 //! so `altsim backtest --journal` replays the session byte for byte.
 
+pub mod accounts;
 pub mod api;
 pub mod engine;
 pub mod feed;
@@ -16,92 +17,18 @@ use crate::serve::playback::Publisher;
 use crate::tape::reader::{Body, Record};
 use crate::tape::{MarketId, Session};
 use crate::venue::MarketRules;
-use api::{Api, Cmd, Read};
+pub use accounts::{load_accounts, Account};
+use api::{Api, Cmd};
 use engine::{AccountSpec, Engine, Output};
 use feed::Batches;
 pub use feed::Source;
 use journal::{Journal, Results, SessionFile};
-use rust_decimal::Decimal;
-use serde::Deserialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Duration, Instant};
-
-/// One account of the accounts file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccountEntry {
-    key: String,
-    secret: String,
-    #[serde(default)]
-    balances: BTreeMap<String, Decimal>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccountsFile {
-    account: Vec<AccountEntry>,
-}
-
-/// An API key, its secret and its account.
-#[derive(Clone)]
-pub struct Account {
-    pub spec: AccountSpec,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for Account {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account")
-            .field("spec", &self.spec)
-            .field("secret", &"…")
-            .finish()
-    }
-}
-
-/// Reads an accounts file: `[[account]]` tables of `key`, `secret` and `[account.balances]`.
-pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: AccountsFile = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start].matches('\n').count() + 1)
-            .unwrap_or(0);
-        format!("{}: line {line}: {}", path.display(), e.message())
-    })?;
-    let mut out: Vec<Account> = Vec::new();
-    for (i, a) in file.account.into_iter().enumerate() {
-        let at = format!("{}: account {} ({:?})", path.display(), i + 1, a.key);
-        if a.key.is_empty() || a.secret.is_empty() {
-            return Err(format!("{at}: key and secret must not be empty"));
-        }
-        if out.iter().any(|o| o.spec.key == a.key) {
-            return Err(format!("{at}: the key is listed twice"));
-        }
-        for (c, v) in &a.balances {
-            if v.is_sign_negative() || *v > Decimal::from(crate::scenario::MAX_BALANCE) {
-                return Err(format!(
-                    "{at}: balances.{c}: {v} is not from 0 to {}",
-                    crate::scenario::MAX_BALANCE
-                ));
-            }
-        }
-        out.push(Account {
-            spec: AccountSpec {
-                key: a.key,
-                balances: a.balances,
-            },
-            secret: a.secret,
-        });
-    }
-    if out.is_empty() {
-        return Err(format!("{}: no [[account]]", path.display()));
-    }
-    Ok(out)
-}
 
 /// Everything `paper` needs.
 #[derive(Debug, Clone)]
@@ -539,7 +466,7 @@ impl Task {
                 read,
                 reply,
             } => {
-                let _ = reply.send(answer(self.engine.view(account), read));
+                let _ = reply.send(view::answer(self.engine.view(account), read));
                 Ok(())
             }
             Cmd::Watch { account, tx } => {
@@ -581,76 +508,6 @@ async fn recv_feed(feed: &mut Option<Batches>) -> Option<Result<Vec<Record<'stat
     match feed {
         Some(f) => f.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// A read of a view, as (status, JSON body).
-fn answer(v: &view::View, read: Read) -> (u16, String) {
-    let page = |n: usize, limit: usize, page: usize| ((page - 1).saturating_mul(limit)).min(n);
-    match read {
-        Read::Order(id) => match v.get(id) {
-            Some(k) => (200, serde_json::to_string(&v.rest_order(k)).expect("ok")),
-            None => (
-                404,
-                serde_json::json!({ "errors": [crate::venue::rest::codes::NOT_FOUND] }).to_string(),
-            ),
-        },
-        Read::Orders {
-            market,
-            state,
-            limit,
-            page: p,
-            ascending,
-        } => {
-            let chosen: Vec<_> = v
-                .orders()
-                .filter(|k| market.as_deref().is_none_or(|m| k.market() == m))
-                .filter(|k| state.as_deref().is_none_or(|s| k.state() == s))
-                .collect();
-            let skip = page(chosen.len(), limit, p);
-            let list: Vec<_> = if ascending {
-                chosen
-                    .iter()
-                    .skip(skip)
-                    .take(limit)
-                    .map(|k| v.rest_order(k))
-                    .collect()
-            } else {
-                chosen
-                    .iter()
-                    .rev()
-                    .skip(skip)
-                    .take(limit)
-                    .map(|k| v.rest_order(k))
-                    .collect()
-            };
-            (200, serde_json::to_string(&list).expect("ok"))
-        }
-        Read::Trades {
-            market,
-            limit,
-            page: p,
-        } => {
-            let chosen: Vec<_> = v
-                .fills()
-                .iter()
-                .filter(|f| {
-                    market
-                        .as_deref()
-                        .is_none_or(|m| v.rest_trade(f).market == m)
-                })
-                .collect();
-            let skip = page(chosen.len(), limit, p);
-            let list: Vec<_> = chosen
-                .iter()
-                .rev()
-                .skip(skip)
-                .take(limit)
-                .map(|f| v.rest_trade(f))
-                .collect();
-            (200, serde_json::to_string(&list).expect("ok"))
-        }
-        Read::Balances => (200, serde_json::to_string(&v.balances()).expect("ok")),
     }
 }
 

@@ -261,3 +261,74 @@ fn rest_balance(currency: &str, b: &Balance) -> RestBalance {
         locked: fixed::format(b.locked, BALANCE_SCALE),
     }
 }
+
+/// A read of a view, as (status, JSON body).
+pub fn answer(v: &View, read: super::api::Read) -> (u16, String) {
+    use super::api::Read;
+    let page = |n: usize, limit: usize, page: usize| ((page - 1).saturating_mul(limit)).min(n);
+    match read {
+        Read::Order(id) => match v.get(id) {
+            Some(k) => (200, serde_json::to_string(&v.rest_order(k)).expect("ok")),
+            None => (
+                404,
+                serde_json::json!({ "errors": [crate::venue::rest::codes::NOT_FOUND] }).to_string(),
+            ),
+        },
+        Read::Orders {
+            market,
+            state,
+            limit,
+            page: p,
+            ascending,
+        } => {
+            let chosen: Vec<_> = v
+                .orders()
+                .filter(|k| market.as_deref().is_none_or(|m| k.market() == m))
+                .filter(|k| state.as_deref().is_none_or(|s| k.state() == s))
+                .collect();
+            let skip = page(chosen.len(), limit, p);
+            let list: Vec<_> = if ascending {
+                chosen
+                    .iter()
+                    .skip(skip)
+                    .take(limit)
+                    .map(|k| v.rest_order(k))
+                    .collect()
+            } else {
+                chosen
+                    .iter()
+                    .rev()
+                    .skip(skip)
+                    .take(limit)
+                    .map(|k| v.rest_order(k))
+                    .collect()
+            };
+            (200, serde_json::to_string(&list).expect("ok"))
+        }
+        Read::Trades {
+            market,
+            limit,
+            page: p,
+        } => {
+            let chosen: Vec<_> = v
+                .fills()
+                .iter()
+                .filter(|f| {
+                    market
+                        .as_deref()
+                        .is_none_or(|m| v.rest_trade(f).market == m)
+                })
+                .collect();
+            let skip = page(chosen.len(), limit, p);
+            let list: Vec<_> = chosen
+                .iter()
+                .rev()
+                .skip(skip)
+                .take(limit)
+                .map(|f| v.rest_trade(f))
+                .collect();
+            (200, serde_json::to_string(&list).expect("ok"))
+        }
+        Read::Balances => (200, serde_json::to_string(&v.balances()).expect("ok")),
+    }
+}
