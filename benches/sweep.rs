@@ -36,13 +36,17 @@ fn bench(c: &mut Criterion) {
     let sweep = altsim::sweep::load(&path).unwrap();
     assert_eq!(sweep.runs.len(), 64);
     // Builds the cache.
-    sweep.run(2, false, false).unwrap();
+    let opts = |jobs| altsim::sweep::Options {
+        jobs,
+        ..Default::default()
+    };
+    sweep.run(&opts(2)).unwrap();
     let mut g = c.benchmark_group("sweep");
     g.sample_size(10);
     g.throughput(Throughput::Elements(64));
     for jobs in [1, 2] {
         g.bench_function(format!("64 runs, {jobs} threads"), |b| {
-            b.iter(|| sweep.run(jobs, false, false).unwrap().len())
+            b.iter(|| sweep.run(&opts(jobs)).unwrap().len())
         });
     }
     g.finish();

@@ -53,6 +53,21 @@ enum Command {
         /// No progress bar and no ranking.
         #[arg(long)]
         quiet: bool,
+        /// Run only shard I of N (the runs whose index is I modulo N), as one task of a batch
+        /// job; `--merge` combines the parts.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Run one of N shards, its index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)
+        /// or SLURM_ARRAY_TASK_ID (Slurm array).
+        #[arg(long, value_name = "N")]
+        shards: Option<usize>,
+        /// Skip the runs whose summary a previous, interrupted run of this sweep saved.
+        #[arg(long)]
+        resume: bool,
+        /// Run nothing: combine the shards' result folders into --out's runs.csv, the same
+        /// file one unsharded process writes.
+        #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["shard", "shards", "resume"])]
+        merge: Vec<PathBuf>,
     },
     /// Build the event cache of captures (read as one stream, as a scenario lists them): their
     /// normalized events in fixed-width records in .altsim-cache/ beside the first capture,
@@ -455,7 +470,21 @@ fn main() -> ExitCode {
             jobs,
             keep_runs,
             quiet,
-        } => run_sweep(sweep, out, jobs, keep_runs, quiet),
+            shard,
+            shards,
+            resume,
+            merge,
+        } => (|| {
+            let shard = altsim::sweep::shard(shard.as_deref(), shards, |k| std::env::var(k).ok())?;
+            let opts = altsim::sweep::Options {
+                jobs,
+                keep_all: keep_runs,
+                progress: !quiet,
+                shard,
+                resume,
+            };
+            run_sweep(sweep, out, &opts, merge, quiet)
+        })(),
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
         Command::Paper(args) => run_paper(args),
@@ -494,15 +523,19 @@ fn print(text: &str) -> Result<(), Exit> {
 fn run_sweep(
     path: PathBuf,
     out: Option<PathBuf>,
-    jobs: usize,
-    keep_runs: bool,
+    opts: &altsim::sweep::Options,
+    merge: Vec<PathBuf>,
     quiet: bool,
 ) -> Result<(), Exit> {
     let mut sweep = altsim::sweep::load(&path)?;
     if let Some(o) = out {
         sweep.out = o;
     }
-    let results = sweep.run(jobs, keep_runs, !quiet)?;
+    let results = if merge.is_empty() {
+        sweep.run(opts)?
+    } else {
+        sweep.merge(&merge)?
+    };
     if quiet {
         return Ok(());
     }

@@ -199,7 +199,7 @@ fn set(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), String> {
 impl Sweep {
     /// Run `i`'s name and its scenario's text.
     pub fn scenario_text(&self, i: usize) -> Result<(String, String), String> {
-        let name = format!("run-{:05}", i + 1);
+        let name = run_name(i);
         let mut t = self.base.clone();
         for (k, v) in self.keys.iter().zip(&self.runs[i]) {
             set(&mut t, k, v.clone()).map_err(|e| format!("{}: {e}", self.path.display()))?;
@@ -222,72 +222,80 @@ impl Sweep {
         Ok((format!("{name}.toml"), text))
     }
 
-    /// Runs every run on `jobs` threads (0: one per core), writes `runs.csv`, keeps the result
-    /// folders of the `top` best (all with `keep_all`) and returns the runs in order.
-    pub fn run(
-        &self,
-        jobs: usize,
-        keep_all: bool,
-        progress: bool,
-    ) -> Result<Vec<RunResult>, String> {
+    /// Runs this shard's runs (all of them without `opts.shard`) on `opts.jobs` threads (0:
+    /// one per core), each run's summary saved in `summaries/` as it finishes (with
+    /// `opts.resume`, runs already saved are skipped); writes `runs.csv` of the shard's runs,
+    /// keeps the result folders of its `top` best (all with `opts.keep_all`) and returns them
+    /// in run order.
+    pub fn run(&self, opts: &Options) -> Result<Vec<RunResult>, String> {
         let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
         let scen_dir = self.out.join("scenarios");
-        std::fs::create_dir_all(&scen_dir).map_err(|e| io(&scen_dir, e))?;
-        let mut scenarios = Vec::with_capacity(self.runs.len());
-        for i in 0..self.runs.len() {
+        let sum_dir = self.out.join(SUMMARIES);
+        for d in [&scen_dir, &sum_dir] {
+            std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
+        }
+        let mine: Vec<usize> = (0..self.runs.len())
+            .filter(|i| opts.shard.is_none_or(|(k, n)| i % n == k))
+            .collect();
+        let mut todo = Vec::new();
+        for &i in &mine {
             let (name, text) = self.scenario_text(i)?;
             let p = scen_dir.join(&name);
             std::fs::write(&p, &text).map_err(|e| io(&p, e))?;
+            if opts.resume && read_summary(&self.out, i).is_ok() {
+                continue;
+            }
             let s = crate::scenario::parse(&p, &text).map_err(|e| e.to_string())?;
-            scenarios.push(s);
+            todo.push((i, s));
         }
         // The events are decoded once, into the cache every run then reads.
-        if let Some(s) = scenarios.first() {
+        if let Some((_, s)) = todo.first() {
             let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
             crate::tape::cache::open_or_build(&s.captures, rules)?;
         }
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
+            .num_threads(opts.jobs)
             .build()
             .map_err(|e| e.to_string())?;
-        let bar = progress
-            .then(|| {
-                use std::io::IsTerminal;
-                std::io::stderr().is_terminal().then(|| {
-                    let pb = indicatif::ProgressBar::new(scenarios.len() as u64);
-                    pb.set_style(
-                        indicatif::ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} runs (ETA {eta})",
-                        )
-                        .expect("valid template"),
-                    );
-                    pb
-                })
-            })
-            .flatten();
-        let results: Vec<Result<RunResult, String>> = pool.install(|| {
-            scenarios
-                .par_iter()
-                .enumerate()
+        let bar =
+            (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+                let pb = indicatif::ProgressBar::new(todo.len() as u64);
+                pb.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} runs (ETA {eta})",
+                    )
+                    .expect("valid template"),
+                );
+                pb
+            });
+        let done: Result<Vec<()>, String> = pool.install(|| {
+            todo.par_iter()
                 .map(|(i, s)| {
                     let (o, _) = run_from(s, None, Progress::Quiet, true)?;
+                    write_summary(&self.out, *i, &o.summary)?;
                     if let Some(pb) = &bar {
                         pb.inc(1);
                     }
-                    Ok(RunResult {
-                        name: format!("run-{:05}", i + 1),
-                        values: self.runs[i].clone(),
-                        summary: o.summary,
-                    })
+                    Ok(())
                 })
                 .collect()
         });
         if let Some(pb) = bar {
             pb.finish_and_clear();
         }
-        let results: Vec<RunResult> = results.into_iter().collect::<Result<_, _>>()?;
-        self.write_csv(&results)?;
-        if !keep_all {
+        done?;
+        let results = mine
+            .iter()
+            .map(|&i| {
+                Ok(RunResult {
+                    name: run_name(i),
+                    values: self.runs[i].clone(),
+                    summary: read_summary(&self.out, i)?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        self.write_csv(&self.out, &results)?;
+        if !opts.keep_all {
             let keep: Vec<&str> = self
                 .ranked(&results)
                 .into_iter()
@@ -295,12 +303,41 @@ impl Sweep {
                 .map(|r| r.name.as_str())
                 .collect();
             for r in &results {
-                if !keep.contains(&r.name.as_str()) {
-                    let d = self.out.join("runs").join(&r.name);
+                let d = self.out.join("runs").join(&r.name);
+                if !keep.contains(&r.name.as_str()) && d.exists() {
                     std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
                 }
             }
         }
+        Ok(results)
+    }
+
+    /// Combines the summaries of shards' result folders into `self.out`'s `runs.csv`: the
+    /// same file one unsharded process writes. Every run must be in one of `parts`.
+    pub fn merge(&self, parts: &[PathBuf]) -> Result<Vec<RunResult>, String> {
+        let mut results = Vec::with_capacity(self.runs.len());
+        for i in 0..self.runs.len() {
+            let found = parts.iter().find_map(|d| read_summary(d, i).ok());
+            let summary = found.ok_or_else(|| {
+                format!(
+                    "{}: no part holds {} (looked in {})",
+                    self.path.display(),
+                    run_name(i),
+                    parts
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            results.push(RunResult {
+                name: run_name(i),
+                values: self.runs[i].clone(),
+                summary,
+            });
+        }
+        std::fs::create_dir_all(&self.out).map_err(|e| format!("{}: {e}", self.out.display()))?;
+        self.write_csv(&self.out, &results)?;
         Ok(results)
     }
 
@@ -317,8 +354,8 @@ impl Sweep {
         v
     }
 
-    fn write_csv(&self, results: &[RunResult]) -> Result<(), String> {
-        let p = self.out.join("runs.csv");
+    fn write_csv(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
+        let p = dir.join("runs.csv");
         let io = |e: std::io::Error| format!("{}: {e}", p.display());
         let mut w = std::io::BufWriter::new(std::fs::File::create(&p).map_err(io)?);
         let mut head = vec!["run".to_string()];
@@ -332,6 +369,91 @@ impl Sweep {
             writeln!(w, "{}", row.join(",")).map_err(io)?;
         }
         w.flush().map_err(io)
+    }
+}
+
+/// Where each run's summary is saved, in a sweep's result folder.
+pub const SUMMARIES: &str = "summaries";
+
+/// How a sweep runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Runs at once (0: one per core).
+    pub jobs: usize,
+    /// Keep every run's result folder.
+    pub keep_all: bool,
+    /// A progress bar on a terminal.
+    pub progress: bool,
+    /// Only the runs whose index is `k` modulo `n`.
+    pub shard: Option<(usize, usize)>,
+    /// Skip runs whose summary is already saved.
+    pub resume: bool,
+}
+
+/// `run-00001` for run 0.
+pub fn run_name(i: usize) -> String {
+    format!("run-{:05}", i + 1)
+}
+
+fn summary_path(dir: &Path, i: usize) -> PathBuf {
+    dir.join(SUMMARIES).join(format!("{}.json", run_name(i)))
+}
+
+/// Saves a run's summary whole or not at all (a temporary file renamed into place), so an
+/// interrupted sweep resumes from what is on disk.
+fn write_summary(dir: &Path, i: usize, s: &Summary) -> Result<(), String> {
+    let p = summary_path(dir, i);
+    let tmp = p.with_extension("json.partial");
+    let text = serde_json::to_string_pretty(s).expect("summary serializes");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn read_summary(dir: &Path, i: usize) -> Result<Summary, String> {
+    let p = summary_path(dir, i);
+    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// The shard `I/N` of `--shard`, or with `--shards N` the index a batch engine gives each
+/// task: `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job) or `SLURM_ARRAY_TASK_ID` (a Slurm
+/// array), read through `env`.
+pub fn shard(
+    explicit: Option<&str>,
+    count: Option<usize>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(usize, usize)>, String> {
+    let check = |k: usize, n: usize, what: &str| {
+        if n == 0 || k >= n {
+            Err(format!(
+                "{what}: shard {k} of {n} does not exist (0 <= I < N)"
+            ))
+        } else {
+            Ok(Some((k, n)))
+        }
+    };
+    match (explicit, count) {
+        (Some(_), Some(_)) => Err("give --shard I/N or --shards N, not both".into()),
+        (Some(s), None) => {
+            let (k, n) = s
+                .split_once('/')
+                .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
+                .ok_or_else(|| format!("--shard {s:?}: expected I/N, as 0/4"))?;
+            check(k, n, "--shard")
+        }
+        (None, Some(n)) => {
+            for var in ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"] {
+                if let Some(v) = env(var) {
+                    let k = v
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("{var}={v:?} is not a shard index"))?;
+                    return check(k, n, var);
+                }
+            }
+            Err("--shards: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set".into())
+        }
+        (None, None) => Ok(None),
     }
 }
 

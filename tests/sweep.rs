@@ -2,6 +2,7 @@
 //! do not depend on how many run at once.
 
 use altsim::backtest::{run_from, Progress};
+use altsim::sweep::{shard, Options};
 use std::path::{Path, PathBuf};
 
 const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
@@ -59,13 +60,18 @@ fn every_run_is_its_scenario_s_backtest_whatever_the_jobs() {
     let path = setup(&dir, 2);
     let mut sweep = altsim::sweep::load(&path).unwrap();
     assert_eq!(sweep.runs.len(), 4);
-    let one = sweep.run(1, true, false).unwrap();
+    let opts = |jobs, keep_all| Options {
+        jobs,
+        keep_all,
+        ..Options::default()
+    };
+    let one = sweep.run(&opts(1, true)).unwrap();
     let csv_one = std::fs::read(dir.join("out/runs.csv")).unwrap();
     let runs_one: Vec<_> = (1..=4)
         .map(|i| files(&dir.join(format!("out/runs/run-{i:05}"))))
         .collect();
     sweep.out = dir.join("out2");
-    let two = sweep.run(2, false, false).unwrap();
+    let two = sweep.run(&opts(2, false)).unwrap();
     assert_eq!(csv_one, std::fs::read(dir.join("out2/runs.csv")).unwrap());
     assert_eq!(one.len(), two.len());
     // Only the top two result folders are kept without --keep-runs.
@@ -125,4 +131,91 @@ fn bad_sweeps_are_refused_with_their_key() {
         let e = altsim::sweep::load(&path).unwrap_err();
         assert!(e.contains(want), "{want}: {e}");
     }
+}
+
+#[test]
+fn three_shards_merged_are_one_process() {
+    let dir = tmp("shards");
+    let path = setup(&dir, 1);
+    let mut sweep = altsim::sweep::load(&path).unwrap();
+    sweep.out = dir.join("whole");
+    sweep.run(&Options::default()).unwrap();
+    let mut parts = Vec::new();
+    let mut seen = Vec::new();
+    for k in 0..3 {
+        sweep.out = dir.join(format!("part{k}"));
+        let got = sweep
+            .run(&Options {
+                shard: Some((k, 3)),
+                ..Options::default()
+            })
+            .unwrap();
+        // A stable subset: the runs whose index is k modulo 3.
+        let names: Vec<String> = got.iter().map(|r| r.name.clone()).collect();
+        let want: Vec<String> = (0..4)
+            .filter(|i| i % 3 == k)
+            .map(altsim::sweep::run_name)
+            .collect();
+        assert_eq!(names, want);
+        seen.extend(names);
+        parts.push(sweep.out.clone());
+    }
+    seen.sort();
+    assert_eq!(seen.len(), 4);
+    sweep.out = dir.join("merged");
+    sweep.merge(&parts).unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("whole/runs.csv")).unwrap(),
+        std::fs::read(dir.join("merged/runs.csv")).unwrap()
+    );
+    // A missing part is an error naming the run.
+    let e = sweep.merge(&parts[..2]).unwrap_err();
+    assert!(e.contains("run-00003"), "{e}");
+}
+
+#[test]
+fn resume_skips_the_runs_already_done() {
+    let dir = tmp("resume");
+    let path = setup(&dir, 4);
+    let mut sweep = altsim::sweep::load(&path).unwrap();
+    sweep.out = dir.join("out");
+    let first = sweep.run(&Options::default()).unwrap();
+    let csv = std::fs::read(dir.join("out/runs.csv")).unwrap();
+    // A run killed before it saved its summary: only it runs again.
+    let gone = dir.join("out/summaries/run-00002.json");
+    std::fs::remove_file(&gone).unwrap();
+    let stamp = |p: &str| std::fs::metadata(dir.join(p)).unwrap().modified().unwrap();
+    let before = stamp("out/summaries/run-00001.json");
+    let again = sweep
+        .run(&Options {
+            resume: true,
+            ..Options::default()
+        })
+        .unwrap();
+    assert!(gone.exists());
+    assert_eq!(
+        stamp("out/summaries/run-00001.json"),
+        before,
+        "run 1 was not run again"
+    );
+    assert_eq!(first.len(), again.len());
+    assert_eq!(csv, std::fs::read(dir.join("out/runs.csv")).unwrap());
+}
+
+#[test]
+fn the_shard_comes_from_the_flag_or_the_batch_engine() {
+    let none = |_: &str| None;
+    assert_eq!(shard(None, None, none).unwrap(), None);
+    assert_eq!(shard(Some("2/5"), None, none).unwrap(), Some((2, 5)));
+    assert!(shard(Some("5/5"), None, none).is_err());
+    assert!(shard(Some("x"), None, none).is_err());
+    let k8s = |k: &str| (k == "JOB_COMPLETION_INDEX").then(|| "3".to_string());
+    assert_eq!(shard(None, Some(4), k8s).unwrap(), Some((3, 4)));
+    let slurm = |k: &str| (k == "SLURM_ARRAY_TASK_ID").then(|| "0".to_string());
+    assert_eq!(shard(None, Some(2), slurm).unwrap(), Some((0, 2)));
+    assert!(shard(None, Some(2), none)
+        .unwrap_err()
+        .contains("JOB_COMPLETION_INDEX"));
+    assert!(shard(None, Some(3), k8s).is_err(), "index 3 of 3");
+    assert!(shard(Some("0/2"), Some(2), k8s).is_err());
 }
