@@ -295,6 +295,7 @@ impl Sweep {
             })
             .collect::<Result<Vec<_>, String>>()?;
         self.write_csv(&self.out, &results)?;
+        self.heatmap(&results)?;
         if !opts.keep_all {
             let keep: Vec<&str> = self
                 .ranked(&results)
@@ -338,7 +339,68 @@ impl Sweep {
         }
         std::fs::create_dir_all(&self.out).map_err(|e| format!("{}: {e}", self.out.display()))?;
         self.write_csv(&self.out, &results)?;
+        self.heatmap(&results)?;
         Ok(results)
+    }
+
+    /// `heatmap.png`: the sweep's metric over its first two keys, each cell the best run with
+    /// those two values (when more keys vary, the others are chosen at their best). Nothing
+    /// with fewer than two keys.
+    pub fn heatmap(&self, results: &[RunResult]) -> Result<Option<PathBuf>, String> {
+        if self.keys.len() < 2 {
+            return Ok(None);
+        }
+        let axis = |k: usize| {
+            let mut labels: Vec<String> = Vec::new();
+            for r in results {
+                let l = plain(&r.values[k]);
+                if !labels.contains(&l) {
+                    labels.push(l);
+                }
+            }
+            labels
+        };
+        let (xs, ys) = (axis(0), axis(1));
+        let mut best: Vec<Vec<Option<Decimal>>> = vec![vec![None; xs.len()]; ys.len()];
+        for r in results {
+            let x = xs.iter().position(|l| *l == plain(&r.values[0]));
+            let y = ys.iter().position(|l| *l == plain(&r.values[1]));
+            if let (Some(x), Some(y)) = (x, y) {
+                let v = metric(&r.summary, &self.metric);
+                let cell = &mut best[y][x];
+                if cell.is_none_or(|b| v > b) {
+                    *cell = Some(v);
+                }
+            }
+        }
+        let cells: Vec<Vec<Option<(f64, String)>>> = best
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|c| {
+                        c.map(|d| {
+                            let shown = d.round_dp(2);
+                            (shown.to_string().parse().unwrap_or(0.0), shown.to_string())
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let p = self.out.join("heatmap.png");
+        crate::report::heatmap::draw(
+            &p,
+            &format!("{} by {} and {}", self.metric, self.keys[0], self.keys[1]),
+            &crate::report::heatmap::Axis {
+                name: &self.keys[0],
+                labels: xs,
+            },
+            &crate::report::heatmap::Axis {
+                name: &self.keys[1],
+                labels: ys,
+            },
+            &cells,
+        )?;
+        Ok(Some(p))
     }
 
     /// Runs by the sweep's metric, best first (ties in run order).

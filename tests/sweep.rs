@@ -73,6 +73,9 @@ fn every_run_is_its_scenario_s_backtest_whatever_the_jobs() {
     sweep.out = dir.join("out2");
     let two = sweep.run(&opts(2, false)).unwrap();
     assert_eq!(csv_one, std::fs::read(dir.join("out2/runs.csv")).unwrap());
+    let heat = std::fs::read(dir.join("out/heatmap.png")).unwrap();
+    assert!(heat.starts_with(b"\x89PNG"));
+    assert_eq!(heat, std::fs::read(dir.join("out2/heatmap.png")).unwrap());
     assert_eq!(one.len(), two.len());
     // Only the top two result folders are kept without --keep-runs.
     let kept: Vec<String> = sweep

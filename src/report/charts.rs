@@ -11,7 +11,7 @@ use std::sync::Once;
 const SIZE: (u32, u32) = (1200, 600);
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
-fn init_font() {
+pub(super) fn init_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The font is part of the binary; registering it cannot fail for a valid TTF.

@@ -2,6 +2,7 @@
 //! charts; and `altsim report`, which renders them again from a result folder.
 
 pub mod charts;
+pub mod heatmap;
 #[cfg(feature = "parquet")]
 mod parquet;
 pub mod summary;
