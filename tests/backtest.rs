@@ -1,34 +1,17 @@
 //! Backtests from scenario files: determinism, accounting, scripted fills and bad input.
 
+mod folders;
+
 use altsim::backtest::{run, Progress};
 use altsim::fixed;
 use altsim::report::{RunInfo, Tables};
 use altsim::scenario;
+use folders::files;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("backtest-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    folders::tmp("backtest", name)
 }
 
 #[test]

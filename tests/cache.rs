@@ -1,35 +1,18 @@
 //! The event cache: a backtest from it writes the same bytes as one from the captures, and a
 //! stale, cut or foreign cache is rebuilt, never trusted.
 
+mod folders;
+
 use altsim::backtest::{run_from, CacheUse, Progress};
 use altsim::scenario;
 use altsim::tape::cache;
+use folders::files;
 use std::path::{Path, PathBuf};
 
 const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
 
 fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cache-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    folders::tmp("cache", name)
 }
 
 /// mm-tight on a copy of `capture` (the first `keep` bytes of it) in its own folder.

@@ -1,34 +1,17 @@
 //! Sweeps: every run is the backtest of its derived scenario, byte for byte, and the results
 //! do not depend on how many run at once.
 
+mod folders;
+
 use altsim::backtest::{run_from, Progress};
 use altsim::sweep::{shard, Options};
+use folders::files;
 use std::path::{Path, PathBuf};
 
 const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
 
 fn tmp(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sweep-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    folders::tmp("sweep", name)
 }
 
 /// A sweep of mm-tight over two refresh times × two spread pairs, on a copy of the sample.

@@ -1,0 +1,30 @@
+//! Scratch folders for tests, and a folder's files read for byte-for-byte comparisons.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// An empty folder `<group>-<pid>/<name>` under cargo's temporary folder for tests.
+pub fn tmp(group: &str, name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{group}-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every file of `dir` (not recursing) with its bytes, by name.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
