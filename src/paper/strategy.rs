@@ -56,8 +56,10 @@ impl Live {
         self.line += 1;
         self.events.clear();
         let notes = self.tally.push(rec, &mut self.events)?;
-        self.tally
-            .note(&format!("{}:{}", self.journal, self.line), notes);
+        if !notes.is_empty() {
+            let at = format!("{}:{}", self.journal, self.line);
+            self.tally.note(&at, notes);
+        }
         if self.end_ns.is_some_and(|end| rec.recv_ns > end) {
             return Ok(());
         }

@@ -203,6 +203,7 @@ impl EventStream {
             let pushed = self.tally.push(&rec, &mut self.buf);
             let at = || format!("{}:{}", reader.path().display(), reader.line());
             match pushed {
+                Ok(notes) if notes.is_empty() => {}
                 Ok(notes) => self.tally.note(&at(), notes),
                 Err(reason) => {
                     return Err(TapeError {
