@@ -127,18 +127,9 @@ struct PaperArgs {
     /// Trade on these captures (in receive-time order) instead of a live feed.
     #[arg(long, num_args = 1.., conflicts_with_all = ["markets", "all_markets"])]
     captures: Vec<PathBuf>,
-    /// Live feed: the ranger WebSocket to trade on (any Peatio/ranger exchange).
-    #[arg(long, default_value = altsim::record::DEFAULT_WS)]
-    ws: String,
-    /// Live feed: the Peatio REST base that lists its markets.
-    #[arg(long, default_value = altsim::record::DEFAULT_REST)]
-    rest: String,
-    /// Live feed: markets to trade, comma-separated (btcusdt,ethusdt).
-    #[arg(long, value_delimiter = ',')]
-    markets: Vec<String>,
-    /// Live feed: every enabled market that public/markets lists.
-    #[arg(long)]
-    all_markets: bool,
+    /// The live feed (without --captures).
+    #[command(flatten)]
+    feed: FeedArgs,
     /// API keys, secrets and starting balances: a TOML file of [[account]] tables (optional
     /// with --scenario).
     #[arg(long, required_unless_present = "scenario")]
@@ -179,7 +170,6 @@ struct PaperArgs {
 
 fn run_paper(a: PaperArgs) -> Result<(), Exit> {
     let source = if a.captures.is_empty() {
-        use altsim::record::Markets;
         if a.speed.is_some()
             || a.start_offset.is_some()
             || a.exit_at_end
@@ -192,19 +182,14 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
                     .into(),
             );
         }
-        let markets = match (a.all_markets, a.markets.is_empty()) {
-            (true, _) => Markets::AllEnabled,
-            (false, false) => Markets::List(a.markets),
-            (false, true) => {
-                return Err("a live session needs --markets (or --all-markets); \
-                            give --captures to trade on recorded data"
-                    .to_string()
-                    .into())
-            }
-        };
+        let markets = a.feed.which().ok_or_else(|| {
+            "a live session needs --markets (or --all-markets); give --captures to trade on \
+             recorded data"
+                .to_string()
+        })?;
         altsim::paper::Source::Live {
-            ws: a.ws,
-            rest: a.rest,
+            ws: a.feed.ws,
+            rest: a.feed.rest,
             markets,
         }
     } else {
@@ -317,21 +302,40 @@ struct ServeArgs {
     timeout_secs: f64,
 }
 
+/// A live ranger endpoint and the markets to follow on it, as `record` and `paper` take them.
+#[derive(clap::Args)]
+struct FeedArgs {
+    /// Ranger WebSocket (any Peatio/ranger exchange).
+    #[arg(long, default_value = altsim::record::DEFAULT_WS)]
+    ws: String,
+    /// Peatio REST base, for market rules (and `record`'s depth snapshots).
+    #[arg(long, default_value = altsim::record::DEFAULT_REST)]
+    rest: String,
+    /// Markets, comma-separated (btcusdt,ethusdt).
+    #[arg(long, value_delimiter = ',')]
+    markets: Vec<String>,
+    /// Every enabled market that public/markets lists.
+    #[arg(long)]
+    all_markets: bool,
+}
+
+impl FeedArgs {
+    /// The markets asked for; `None` when neither flag was given.
+    fn which(&self) -> Option<altsim::record::Markets> {
+        use altsim::record::Markets;
+        match (self.all_markets, self.markets.is_empty()) {
+            (true, _) => Some(Markets::AllEnabled),
+            (false, false) => Some(Markets::List(self.markets.clone())),
+            (false, true) => None,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["markets", "all_markets"])))]
 struct RecordArgs {
-    /// Ranger WebSocket to record from (any Peatio/ranger exchange).
-    #[arg(long, default_value = altsim::record::DEFAULT_WS)]
-    ws: String,
-    /// Peatio REST base, for market rules and depth snapshots.
-    #[arg(long, default_value = altsim::record::DEFAULT_REST)]
-    rest: String,
-    /// Markets to record, comma-separated (btcusdt,ethusdt).
-    #[arg(long, value_delimiter = ',')]
-    markets: Vec<String>,
-    /// Record every enabled market that public/markets lists.
-    #[arg(long)]
-    all_markets: bool,
+    #[command(flatten)]
+    feed: FeedArgs,
     /// Folder for the capture files.
     #[arg(long)]
     out: PathBuf,
@@ -359,15 +363,14 @@ struct RecordArgs {
 }
 
 fn run_record(a: RecordArgs) -> Result<(), Exit> {
-    use altsim::record::{Config, Markets};
-    let which = if a.all_markets {
-        Markets::AllEnabled
-    } else {
-        Markets::List(a.markets)
-    };
+    use altsim::record::Config;
+    let which = a
+        .feed
+        .which()
+        .ok_or_else(|| "--markets or --all-markets is required".to_string())?;
     let mut cfg = Config::new(a.out, which);
-    cfg.ws = a.ws;
-    cfg.rest = a.rest;
+    cfg.ws = a.feed.ws;
+    cfg.rest = a.feed.rest;
     cfg.rotate = a.rotate;
     cfg.max_bytes = Some(a.max_file_mb.max(1) << 20);
     cfg.depth_every = a.depth_every.map(|s| secs(s, "depth-every")).transpose()?;
