@@ -1,10 +1,13 @@
 //! The L2 order book of one market, on fixed-point prices and amounts.
 //!
-//! Each side is a B-tree keyed by price: feeds such as the shipped sample update levels all
-//! through the depth, not only near the top, and a tree keeps every update logarithmic.
+//! Feeds such as the shipped sample update levels all through the depth, mostly within a few
+//! hundred ticks of the top. Each side is a [`ladder`]: direct slots for a window of prices
+//! around the best, and a B-tree for the levels beyond it.
 
 use crate::tape::{BookSide, Event, EventKind, MarketId};
-use std::collections::BTreeMap;
+use ladder::Ladder;
+
+mod ladder;
 
 /// A price level: price and amount as fixed-point integers at the market's precisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,17 +28,30 @@ pub struct Walk {
     pub levels: usize,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Book {
-    bids: BTreeMap<i64, i64>,
-    asks: BTreeMap<i64, i64>,
+    bids: Ladder,
+    asks: Ladder,
     valid: bool,
     sequence: Option<u64>,
     last_update_ns: i64,
     crossings: u64,
 }
 
-fn level((&price, &amount): (&i64, &i64)) -> PriceLevel {
+impl Default for Book {
+    fn default() -> Self {
+        Book {
+            bids: Ladder::new(true),
+            asks: Ladder::new(false),
+            valid: false,
+            sequence: None,
+            last_update_ns: 0,
+            crossings: 0,
+        }
+    }
+}
+
+fn level((price, amount): (i64, i64)) -> PriceLevel {
     PriceLevel { price, amount }
 }
 
@@ -70,7 +86,7 @@ impl Book {
     }
 
     #[inline]
-    fn side_mut(&mut self, side: BookSide) -> &mut BTreeMap<i64, i64> {
+    fn side_mut(&mut self, side: BookSide) -> &mut Ladder {
         match side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
@@ -78,7 +94,7 @@ impl Book {
     }
 
     #[inline]
-    fn side(&self, side: BookSide) -> &BTreeMap<i64, i64> {
+    fn side(&self, side: BookSide) -> &Ladder {
         match side {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,
@@ -88,12 +104,7 @@ impl Book {
     /// Sets a level's absolute amount; 0 removes it.
     #[inline]
     pub fn set(&mut self, side: BookSide, price: i64, amount: i64) {
-        let levels = self.side_mut(side);
-        if amount == 0 {
-            levels.remove(&price);
-        } else {
-            levels.insert(price, amount);
-        }
+        self.side_mut(side).set(price, amount);
     }
 
     /// Applies one event of this market (the caller routes by market).
@@ -141,14 +152,19 @@ impl Book {
             BookSide::Bid => &mut self.asks,
             BookSide::Ask => &mut self.bids,
         };
-        let crossed: Vec<i64> = match side {
-            BookSide::Bid => opposite.range(..=price).map(|(p, _)| *p).collect(),
-            BookSide::Ask => opposite.range(price..).map(|(p, _)| *p).collect(),
-        };
-        for p in &crossed {
-            opposite.remove(p);
+        let mut any = false;
+        while let Some((p, _)) = opposite.best() {
+            let crossed = match side {
+                BookSide::Bid => p <= price,
+                BookSide::Ask => p >= price,
+            };
+            if !crossed {
+                break;
+            }
+            opposite.set(p, 0);
+            any = true;
         }
-        !crossed.is_empty()
+        any
     }
 
     /// How many feed updates crossed the opposite side and removed the levels they crossed.
@@ -157,23 +173,20 @@ impl Book {
     }
 
     pub fn best_bid(&self) -> Option<PriceLevel> {
-        self.bids.last_key_value().map(level)
+        self.bids.best().map(level)
     }
 
     pub fn best_ask(&self) -> Option<PriceLevel> {
-        self.asks.first_key_value().map(level)
+        self.asks.best().map(level)
     }
 
     pub fn best(&self, side: BookSide) -> Option<PriceLevel> {
-        match side {
-            BookSide::Bid => self.best_bid(),
-            BookSide::Ask => self.best_ask(),
-        }
+        self.side(side).best().map(level)
     }
 
     /// The amount shown at `price` on `side` (0 when there is no such level).
     pub fn level(&self, side: BookSide, price: i64) -> i64 {
-        self.side(side).get(&price).copied().unwrap_or(0)
+        self.side(side).get(price)
     }
 
     /// Number of levels on a side.
@@ -182,11 +195,8 @@ impl Book {
     }
 
     /// Levels of a side, best first.
-    pub fn levels(&self, side: BookSide) -> Box<dyn Iterator<Item = PriceLevel> + '_> {
-        match side {
-            BookSide::Bid => Box::new(self.bids.iter().rev().map(level)),
-            BookSide::Ask => Box::new(self.asks.iter().map(level)),
-        }
+    pub fn levels(&self, side: BookSide) -> impl Iterator<Item = PriceLevel> + '_ {
+        self.side(side).levels().map(level)
     }
 
     /// True when the best bid is at or above the best ask.
