@@ -118,6 +118,9 @@ impl Sim {
     }
 
     fn route_answers(&mut self) {
+        if !self.exchange.has_output() {
+            return;
+        }
         let mut produced = std::mem::take(&mut self.scratch);
         self.exchange.drain(&mut produced);
         for (at, ev) in produced.drain(..) {

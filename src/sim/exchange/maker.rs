@@ -42,7 +42,9 @@ impl Exchange {
                 }
                 if !ms.resting.is_empty() {
                     self.requeue(ev.market, side, price, prev, amount);
-                    self.cross(now, ev.market);
+                    if amount > 0 && self.reaches_ours(ev.market, side, price) {
+                        self.cross(now, ev.market);
+                    }
                 }
             }
             EventKind::SnapshotStart { .. } | EventKind::SnapshotLevel { .. } => {
@@ -52,13 +54,10 @@ impl Exchange {
             EventKind::SnapshotEnd => {
                 self.books.apply(ev);
                 let m = ev.market;
-                for id in self.markets[m.0 as usize].resting.clone() {
-                    let o = &self.orders[&id];
-                    let shown = self
-                        .books
-                        .get_mut(m)
-                        .level(book_side(o.side), o.price.unwrap_or(0));
-                    let o = self.orders.get_mut(&id).expect("resting orders exist");
+                let ms = &self.markets[m.0 as usize];
+                for r in &ms.resting {
+                    let shown = self.books.get_mut(m).level(book_side(r.side), r.price);
+                    let o = self.orders.get_mut(&r.id).expect("resting orders exist");
                     o.queue_ahead = o.queue_ahead.min(shown);
                     o.traded_since_update = 0;
                 }
@@ -88,11 +87,11 @@ impl Exchange {
         let queue = self.queue;
         // Our own older orders at the level stand ahead too, outside the shown volume.
         let mut own_ahead = 0;
-        for id in &self.markets[m.0 as usize].resting {
-            let o = self.orders.get_mut(id).expect("resting orders exist");
-            if book_side(o.side) != side || o.price != Some(price) {
+        for r in &self.markets[m.0 as usize].resting {
+            if book_side(r.side) != side || r.price != price {
                 continue;
             }
+            let o = self.orders.get_mut(&r.id).expect("resting orders exist");
             // The part of the fall that trades already explained moved the queue already.
             let explained = o.traded_since_update.min((prev - new).max(0));
             o.traded_since_update = 0;
@@ -102,18 +101,29 @@ impl Exchange {
         }
     }
 
+    /// Whether a level set on `side` at `price` stands within our best resting price on the
+    /// other side: only such a level can offer our orders volume to cross with. A removal,
+    /// or a level beyond our prices, leaves every order as the last crossing check left it.
+    fn reaches_ours(&self, m: MarketId, side: BookSide, price: i64) -> bool {
+        let resting = &self.markets[m.0 as usize].resting;
+        match side {
+            BookSide::Ask => resting
+                .iter()
+                .any(|r| r.side == Side::Buy && r.price >= price),
+            BookSide::Bid => resting
+                .iter()
+                .any(|r| r.side == Side::Sell && r.price <= price),
+        }
+    }
+
     /// Our resting orders on `side`, in the order an incoming taker meets them: best price
     /// first, then oldest first.
     fn in_priority(&self, m: MarketId, side: Side) -> Vec<OrderId> {
         let mut v: Vec<(i64, OrderId)> = self.markets[m.0 as usize]
             .resting
             .iter()
-            .map(|id| &self.orders[id])
-            .filter(|o| o.side == side)
-            .map(|o| {
-                let p = o.price.expect("resting orders have a price");
-                (if side == Side::Buy { -p } else { p }, o.id)
-            })
+            .filter(|r| r.side == side)
+            .map(|r| (if side == Side::Buy { -r.price } else { r.price }, r.id))
             .collect();
         // Stable: at one price, `resting` order (oldest first) is kept.
         v.sort_by_key(|&(key, _)| key);
@@ -127,9 +137,8 @@ impl Exchange {
         let ours = ms
             .resting
             .iter()
-            .map(|id| &self.orders[id])
-            .filter(|o| o.side == side)
-            .filter_map(|o| o.price);
+            .filter(|r| r.side == side)
+            .map(|r| r.price);
         let top = match side {
             Side::Buy => ours.max(),
             Side::Sell => ours.min(),

@@ -20,11 +20,20 @@ mod maker;
 
 const THIRTY_DAYS_NS: i64 = 30 * 86_400 * 1_000_000_000;
 
+/// One of our resting orders, as the market-data path reads it: side and price beside the
+/// id, so that a book update finds the orders it concerns without reading every order.
+#[derive(Debug, Clone, Copy)]
+struct Resting {
+    id: OrderId,
+    side: Side,
+    price: i64,
+}
+
 /// Per-market state beside the book.
 #[derive(Debug, Default)]
 struct MarketSim {
     /// Our resting orders, oldest first.
-    resting: Vec<OrderId>,
+    resting: Vec<Resting>,
     /// Liquidity of the shown book that our fills consumed.
     taken: Taken,
     /// Our fills' quote volume (16 decimals) over the last 30 days, for fee tiers.
@@ -124,6 +133,11 @@ impl Exchange {
     /// Every order, by id.
     pub fn orders(&self) -> impl Iterator<Item = &Order> {
         self.orders.values()
+    }
+
+    /// True when events were produced since the last [`drain`](Self::drain).
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
     }
 
     /// Takes the events produced so far.
@@ -450,7 +464,7 @@ impl Exchange {
         if held > 0 {
             self.accounts.unlock(&currency, held);
         }
-        self.markets[m.0 as usize].resting.retain(|x| *x != id);
+        self.markets[m.0 as usize].resting.retain(|r| r.id != id);
         self.emit_order(now, id);
     }
 
@@ -469,12 +483,13 @@ impl Exchange {
         let own: i64 = self.markets[m.0 as usize]
             .resting
             .iter()
-            .map(|x| &self.orders[x])
-            .filter(|o| o.side == side && o.price == Some(price))
-            .map(|o| o.remaining)
+            .filter(|r| r.side == side && r.price == price)
+            .map(|r| self.orders[&r.id].remaining)
             .sum();
         self.orders.get_mut(&id).expect("order exists").queue_ahead = shown + own;
-        self.markets[m.0 as usize].resting.push(id);
+        self.markets[m.0 as usize]
+            .resting
+            .push(Resting { id, side, price });
     }
 
     /// A cancel reaches the exchange at `now`.
