@@ -142,22 +142,29 @@ pub fn chart(
     init_font();
     let png = dir.join(format!("{name}.png"));
     let svg = dir.join(format!("{name}.svg"));
-    draw(
-        BitMapBackend::new(&png, SIZE).into_drawing_area(),
-        title,
-        y_label,
-        lines,
-        marks,
-    )
-    .map_err(|e| format!("{}: {e}", png.display()))?;
-    draw(
-        SVGBackend::new(&svg, SIZE).into_drawing_area(),
-        title,
-        y_label,
-        lines,
-        marks,
-    )
-    .map_err(|e| format!("{}: {e}", svg.display()))
+    let (a, b) = rayon::join(
+        || {
+            draw(
+                BitMapBackend::new(&png, SIZE).into_drawing_area(),
+                title,
+                y_label,
+                lines,
+                marks,
+            )
+            .map_err(|e| format!("{}: {e}", png.display()))
+        },
+        || {
+            draw(
+                SVGBackend::new(&svg, SIZE).into_drawing_area(),
+                title,
+                y_label,
+                lines,
+                marks,
+            )
+            .map_err(|e| format!("{}: {e}", svg.display()))
+        },
+    );
+    a.and(b)
 }
 
 fn ms(ns: i64) -> i64 {
@@ -247,8 +254,12 @@ impl ChartData {
     }
 }
 
-/// The four charts of a run.
+/// One chart to draw: name, title, y label, lines and marks.
+type Spec<'a> = (&'a str, String, String, Vec<Series<'a>>, Vec<Marks<'a>>);
+
+/// The four charts of a run, drawn in parallel (each chart's bytes do not depend on it).
 pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), String> {
+    use rayon::prelude::*;
     let series = |name, color, i: usize| Series {
         name,
         color,
@@ -257,55 +268,56 @@ pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), String> {
     let fills = |side: &Thinned<f64>| side.points().to_vec();
     let q = info.quote_unit.to_uppercase();
     let b = info.base_unit.to_uppercase();
-    chart(
-        dir,
-        "price",
-        &format!("{} price and our fills", info.market),
-        &format!("price ({q})"),
-        &[
-            series("best bid", RGBColor(120, 180, 120), 0),
-            series("best ask", RGBColor(220, 130, 130), 1),
-            series("mid", RGBColor(40, 90, 200), 2),
-        ],
-        &[
-            Marks {
-                name: "our buys",
-                color: RGBColor(0, 140, 60),
-                up: true,
-                points: fills(&t.buys),
-            },
-            Marks {
-                name: "our sells",
-                color: RGBColor(200, 30, 30),
-                up: false,
-                points: fills(&t.sells),
-            },
-        ],
-    )?;
-    chart(
-        dir,
-        "pnl",
-        "Profit and loss (equity change at mid)",
-        &format!("PnL ({q})"),
-        &[series("PnL", RGBColor(40, 90, 200), 3)],
-        &[],
-    )?;
-    chart(
-        dir,
-        "inventory",
-        "Inventory",
-        &format!("holding ({b})"),
-        &[series("base held", RGBColor(150, 80, 180), 4)],
-        &[],
-    )?;
-    chart(
-        dir,
-        "drawdown",
-        "Drawdown from the running peak",
-        &format!("drawdown ({q})"),
-        &[series("drawdown", RGBColor(200, 60, 40), 5)],
-        &[],
-    )
+    let specs: Vec<Spec> = vec![
+        (
+            "price",
+            format!("{} price and our fills", info.market),
+            format!("price ({q})"),
+            vec![
+                series("best bid", RGBColor(120, 180, 120), 0),
+                series("best ask", RGBColor(220, 130, 130), 1),
+                series("mid", RGBColor(40, 90, 200), 2),
+            ],
+            vec![
+                Marks {
+                    name: "our buys",
+                    color: RGBColor(0, 140, 60),
+                    up: true,
+                    points: fills(&t.buys),
+                },
+                Marks {
+                    name: "our sells",
+                    color: RGBColor(200, 30, 30),
+                    up: false,
+                    points: fills(&t.sells),
+                },
+            ],
+        ),
+        (
+            "pnl",
+            "Profit and loss (equity change at mid)".into(),
+            format!("PnL ({q})"),
+            vec![series("PnL", RGBColor(40, 90, 200), 3)],
+            vec![],
+        ),
+        (
+            "inventory",
+            "Inventory".into(),
+            format!("holding ({b})"),
+            vec![series("base held", RGBColor(150, 80, 180), 4)],
+            vec![],
+        ),
+        (
+            "drawdown",
+            "Drawdown from the running peak".into(),
+            format!("drawdown ({q})"),
+            vec![series("drawdown", RGBColor(200, 60, 40), 5)],
+            vec![],
+        ),
+    ];
+    specs
+        .par_iter()
+        .try_for_each(|(name, title, y, lines, marks)| chart(dir, name, title, y, lines, marks))
 }
 
 #[cfg(test)]

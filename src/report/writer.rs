@@ -155,16 +155,26 @@ impl ResultWriter {
                 w.flush().map_err(|e| at(&e))?;
             }
         }
-        #[cfg(feature = "parquet")]
-        if let Some(pq) = self.parquet.take() {
-            pq.finish()?;
-        }
         info.write(&self.tmp)?;
         let summary = self.summary.finish(info);
         let p = self.tmp.join("summary.json");
         let text = serde_json::to_string_pretty(&summary).expect("summary serializes");
         std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
-        charts::render(&self.tmp, info, &self.charts)?;
+        // The Parquet tables and the charts are independent files: made side by side.
+        #[cfg(feature = "parquet")]
+        let parquet = self.parquet.take();
+        let (tables, charts) = rayon::join(
+            || {
+                #[cfg(feature = "parquet")]
+                if let Some(pq) = parquet {
+                    return pq.finish();
+                }
+                Ok(())
+            },
+            || charts::render(&self.tmp, info, &self.charts),
+        );
+        tables?;
+        charts?;
         for name in OUTPUTS {
             let from = self.tmp.join(name);
             if from.exists() {
