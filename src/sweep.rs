@@ -4,7 +4,7 @@
 //! of it gives the same bytes. Runs go in parallel; their order and results do not depend on
 //! how many.
 
-use crate::backtest::{run_from, Progress};
+use crate::backtest::{run_from, summarize, Progress};
 use crate::report::Summary;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -259,7 +259,12 @@ impl Sweep {
             .map_err(|e| e.to_string())?;
         let bar =
             (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-                let pb = indicatif::ProgressBar::new(todo.len() as u64);
+                let kept = if opts.keep_all {
+                    0
+                } else {
+                    self.top.min(mine.len())
+                };
+                let pb = indicatif::ProgressBar::new((todo.len() + kept) as u64);
                 pb.set_style(
                     indicatif::ProgressStyle::with_template(
                         "{bar:40} {pos}/{len} runs (ETA {eta})",
@@ -271,7 +276,13 @@ impl Sweep {
         let done: Result<Vec<()>, String> = pool.install(|| {
             todo.par_iter()
                 .map(|(i, s)| {
-                    let (o, _) = run_from(s, None, Progress::Quiet, true)?;
+                    // Only the folders kept are written: the top ones are run again below,
+                    // to the same bytes, once the ranking is known.
+                    let o = if opts.keep_all {
+                        run_from(s, None, Progress::Quiet, true)?.0
+                    } else {
+                        summarize(s)?
+                    };
                     write_summary(&self.out, *i, &o.summary)?;
                     if let Some(pb) = &bar {
                         pb.inc(1);
@@ -280,9 +291,6 @@ impl Sweep {
                 })
                 .collect()
         });
-        if let Some(pb) = bar {
-            pb.finish_and_clear();
-        }
         done?;
         let results = mine
             .iter()
@@ -309,6 +317,29 @@ impl Sweep {
                     std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
                 }
             }
+            let top = keep
+                .iter()
+                .map(|name| {
+                    let p = scen_dir.join(format!("{name}.toml"));
+                    let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+                    crate::scenario::parse(&p, &text).map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let written: Result<Vec<()>, String> = pool.install(|| {
+                top.par_iter()
+                    .map(|s| {
+                        run_from(s, None, Progress::Quiet, true)?;
+                        if let Some(pb) = &bar {
+                            pb.inc(1);
+                        }
+                        Ok(())
+                    })
+                    .collect()
+            });
+            written?;
+        }
+        if let Some(pb) = bar {
+            pb.finish_and_clear();
         }
         Ok(results)
     }

@@ -75,6 +75,13 @@ fn every_run_is_its_scenario_s_backtest_whatever_the_jobs() {
     let mut want = kept.clone();
     want.sort();
     assert_eq!(on_disk, want);
+    // The kept folders are those of the sweep that wrote every run's folder.
+    for name in &kept {
+        assert!(
+            files(&dir.join("out2/runs").join(name)) == files(&dir.join("out/runs").join(name)),
+            "{name} differs between the sweeps"
+        );
+    }
     // Run 3's scenario, backtested alone, writes its folder's bytes.
     let s = altsim::scenario::load(&dir.join("out/scenarios/run-00003.toml")).unwrap();
     let alone = dir.join("alone");

@@ -109,6 +109,22 @@ pub fn run_from(
     progress: Progress,
     cache: bool,
 ) -> Result<(Outcome, CacheUse), String> {
+    run_to(s, Some(out), progress, cache)
+}
+
+/// The summary of a scenario's run, from the event cache, with no result folder: what
+/// [`run_from`] would give, without writing tables or drawing charts.
+pub fn summarize(s: &Scenario) -> Result<Outcome, String> {
+    run_to(s, None, Progress::Quiet, true).map(|(o, _)| o)
+}
+
+/// `out`: `None` for the summary only, else the folder (`Some(None)`: the scenario's).
+fn run_to(
+    s: &Scenario,
+    out: Option<Option<&std::path::Path>>,
+    progress: Progress,
+    cache: bool,
+) -> Result<(Outcome, CacheUse), String> {
     let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
     let mut used = CacheUse::Off;
     if cache {
@@ -132,12 +148,15 @@ pub fn run_from(
 
 fn run_events(
     s: &Scenario,
-    out: Option<&std::path::Path>,
+    out: Option<Option<&std::path::Path>>,
     progress: Progress,
     mut stream: Events,
     markets: Vec<MarketRules>,
 ) -> Result<Outcome, String> {
-    let mut session = Session::open(s, markets, out)?;
+    let mut session = match out {
+        Some(out) => Session::open(s, markets, out)?,
+        None => Session::open_to(s, markets, None)?,
+    };
     let pb = bar(s, progress);
     // Events received at one instant are applied together: the strategy sees the book only
     // once every part of an upstream update has landed.
@@ -182,6 +201,16 @@ impl Session {
         markets: Vec<MarketRules>,
         out: Option<&std::path::Path>,
     ) -> Result<Session, String> {
+        let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
+        Session::open_to(s, markets, Some(dir))
+    }
+
+    /// As [`open`](Self::open) into `dir`, or for the summary only when `dir` is `None`.
+    fn open_to(
+        s: &Scenario,
+        markets: Vec<MarketRules>,
+        dir: Option<std::path::PathBuf>,
+    ) -> Result<Session, String> {
         let market_name = s.strategy.market().unwrap_or_default().to_string();
         let market = markets
             .iter()
@@ -203,9 +232,12 @@ impl Session {
         let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
         let strategy = s.strategy.build(base_dir)?;
         let r = &markets[market.0 as usize];
-        let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
         let equity_scale = BALANCE_SCALE + r.price_precision + 1;
-        let writer = ResultWriter::create(&dir, equity_scale, &r.base_unit, &r.quote_unit)?;
+        let writer = match &dir {
+            Some(dir) => ResultWriter::create(dir, equity_scale, &r.base_unit, &r.quote_unit)?,
+            None => ResultWriter::summary_only(equity_scale, &r.base_unit, &r.quote_unit),
+        };
+        let dir = dir.unwrap_or_default();
         let rec = Recorder {
             rules: markets.clone(),
             market,

@@ -83,6 +83,26 @@ impl ResultWriter {
         })
     }
 
+    /// Gathers the summary only: no folder, no tables, no charts (a sweep's runs outside its
+    /// top results). The summary is the one [`create`](Self::create) would give.
+    pub fn summary_only(equity_scale: u32, base_unit: &str, quote_unit: &str) -> Self {
+        ResultWriter {
+            dir: PathBuf::new(),
+            tmp: PathBuf::new(),
+            csv: None,
+            #[cfg(feature = "parquet")]
+            parquet: None,
+            summary: Summarizer::new(equity_scale, base_unit, quote_unit),
+            charts: ChartData::default(),
+            failed: None,
+            done: true,
+        }
+    }
+
+    fn files(&self) -> bool {
+        !self.tmp.as_os_str().is_empty()
+    }
+
     /// The first error writing a row, if any: the run can stop early.
     pub fn failed(&self) -> Option<&str> {
         self.failed.as_deref()
@@ -99,7 +119,9 @@ impl ResultWriter {
             return;
         }
         self.summary.fill(&row);
-        self.charts.fill(&row);
+        if self.files() {
+            self.charts.fill(&row);
+        }
         if let Some(csv) = &mut self.csv {
             let r = csv.fills.serialize(&row).map_err(|e| e.to_string());
             self.check(r);
@@ -131,7 +153,9 @@ impl ResultWriter {
             return;
         }
         self.summary.equity(&row);
-        self.charts.equity(&row);
+        if self.files() {
+            self.charts.equity(&row);
+        }
         if let Some(csv) = &mut self.csv {
             let r = csv.equity.serialize(&row).map_err(|e| e.to_string());
             self.check(r);
@@ -148,6 +172,9 @@ impl ResultWriter {
     pub fn finish(mut self, info: &RunInfo) -> Result<Summary, String> {
         if let Some(e) = self.failed.take() {
             return Err(format!("writing results in {}: {e}", self.dir.display()));
+        }
+        if !self.files() {
+            return Ok(self.summary.finish(info));
         }
         let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.tmp.display());
         if let Some(mut csv) = self.csv.take() {
