@@ -6,6 +6,7 @@
 
 use crate::backtest::{run_from, summarize, Progress};
 use crate::report::Summary;
+use crate::tape::cache::EventStore;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -248,11 +249,37 @@ impl Sweep {
             let s = crate::scenario::parse(&p, &text).map_err(|e| e.to_string())?;
             todo.push((i, s));
         }
-        // The events are decoded once, into the cache every run then reads.
-        if let Some((_, s)) = todo.first() {
-            let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
-            crate::tape::cache::open_or_build(&s.captures, rules)?;
+        // The events are decoded once, into the cache. When every run reads the same
+        // captures (the usual sweep), the cache is read once into memory and shared by all
+        // runs; otherwise each run reads its own cache file.
+        let mut store = None;
+        if let Some((_, first)) = todo.first() {
+            let rules = |s: &crate::scenario::Scenario| {
+                crate::inspect::default_markets(s.markets.as_deref(), &s.captures)
+            };
+            let first_rules = rules(first)?;
+            let mut shared = true;
+            for (_, s) in &todo[1..] {
+                shared &= s.captures == first.captures && rules(s)? == first_rules;
+            }
+            if shared {
+                store = Some(EventStore::load(&first.captures, first_rules)?);
+            } else {
+                crate::tape::cache::open_or_build(&first.captures, first_rules)?;
+            }
         }
+        let run_one = |s: &crate::scenario::Scenario, files: bool| match &store {
+            Some(m)
+                if m.holds(
+                    &s.captures,
+                    &crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?,
+                ) =>
+            {
+                crate::backtest::run_in(s, m, files)
+            }
+            _ if files => run_from(s, None, Progress::Quiet, true).map(|(o, _)| o),
+            _ => summarize(s),
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.jobs)
             .build()
@@ -278,11 +305,7 @@ impl Sweep {
                 .map(|(i, s)| {
                     // Only the folders kept are written: the top ones are run again below,
                     // to the same bytes, once the ranking is known.
-                    let o = if opts.keep_all {
-                        run_from(s, None, Progress::Quiet, true)?.0
-                    } else {
-                        summarize(s)?
-                    };
+                    let o = run_one(s, opts.keep_all)?;
                     write_summary(&self.out, *i, &o.summary)?;
                     if let Some(pb) = &bar {
                         pb.inc(1);
@@ -328,7 +351,7 @@ impl Sweep {
             let written: Result<Vec<()>, String> = pool.install(|| {
                 top.par_iter()
                     .map(|s| {
-                        run_from(s, None, Progress::Quiet, true)?;
+                        run_one(s, true)?;
                         if let Some(pb) = &bar {
                             pb.inc(1);
                         }

@@ -6,7 +6,7 @@ use crate::report::{ResultWriter, RunInfo, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{Exchange, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
-use crate::tape::cache::CacheReader;
+use crate::tape::cache::{CacheReader, EventStore};
 use crate::tape::{Event, EventKind, EventStream, MarketId, StreamStats};
 use crate::tape::{MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 use crate::utc::utc;
@@ -57,16 +57,22 @@ fn bar(s: &Scenario, progress: Progress) -> Option<indicatif::ProgressBar> {
 /// Where a run's events come from.
 // One per run: the size of its variants does not matter.
 #[allow(clippy::large_enum_variant)]
-enum Events {
+enum Events<'a> {
     Captures(EventStream),
     Cache(CacheReader),
+    Memory(&'a EventStore, usize),
 }
 
-impl Events {
+impl Events<'_> {
     fn next_event(&mut self) -> Result<Option<Event>, String> {
         match self {
             Events::Captures(s) => s.next_event().map_err(|e| e.to_string()),
             Events::Cache(c) => c.next_event(),
+            Events::Memory(m, next) => {
+                let ev = m.events().get(*next).copied();
+                *next += 1;
+                Ok(ev)
+            }
         }
     }
 
@@ -74,6 +80,7 @@ impl Events {
         match self {
             Events::Captures(s) => s.stats(),
             Events::Cache(c) => c.stats(),
+            Events::Memory(m, _) => m.stats(),
         }
     }
 }
@@ -116,6 +123,21 @@ pub fn run_from(
 /// [`run_from`] would give, without writing tables or drawing charts.
 pub fn summarize(s: &Scenario) -> Result<Outcome, String> {
     run_to(s, None, Progress::Quiet, true).map(|(o, _)| o)
+}
+
+/// As [`run_from`] (`files`) or [`summarize`] (not `files`), with the events from `store`,
+/// which must hold the scenario's captures read with its market rules.
+pub fn run_in(s: &Scenario, store: &EventStore, files: bool) -> Result<Outcome, String> {
+    let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
+    if !store.holds(&s.captures, &rules) {
+        return Err(format!(
+            "{}: the events in memory are not those of this scenario's captures",
+            s.path.display()
+        ));
+    }
+    let out = files.then_some(None);
+    let markets = store.markets().to_vec();
+    run_events(s, out, Progress::Quiet, Events::Memory(store, 0), markets)
 }
 
 /// `out`: `None` for the summary only, else the folder (`Some(None)`: the scenario's).

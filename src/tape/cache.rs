@@ -347,6 +347,53 @@ pub fn open_or_build(
         })
 }
 
+/// The events of a cache held in memory, read once and shared read-only by many runs (a
+/// sweep's). About 56 bytes an event: 16 MB for the shipped sample.
+pub struct EventStore {
+    paths: Vec<PathBuf>,
+    rules: Vec<MarketRules>,
+    events: Vec<Event>,
+    markets: Vec<MarketRules>,
+    stats: StreamStats,
+}
+
+impl EventStore {
+    /// Reads the cache of `paths` with `rules` (built first if missing or stale).
+    pub fn load(paths: &[PathBuf], rules: Vec<MarketRules>) -> Result<EventStore, String> {
+        let (mut r, _) = open_or_build(paths, rules.clone())?;
+        let mut events = Vec::with_capacity(usize::try_from(r.left).unwrap_or(0));
+        while let Some(ev) = r.next_event()? {
+            events.push(ev);
+        }
+        Ok(EventStore {
+            paths: paths.to_vec(),
+            rules,
+            events,
+            markets: r.markets,
+            stats: r.stats,
+        })
+    }
+
+    /// Whether this store holds the events of `paths` read with `rules`.
+    pub fn holds(&self, paths: &[PathBuf], rules: &[MarketRules]) -> bool {
+        self.paths == paths && self.rules == rules
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// As [`CacheReader::markets`].
+    pub fn markets(&self) -> &[MarketRules] {
+        &self.markets
+    }
+
+    /// As [`CacheReader::stats`].
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
