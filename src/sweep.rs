@@ -7,6 +7,10 @@
 use crate::backtest::{run_from, summarize, Progress};
 use crate::report::Summary;
 use crate::tape::cache::EventStore;
+
+/// The most events a sweep holds in memory (about 56 bytes each: 112 MB); longer captures
+/// are streamed from their cache by every run, in constant memory.
+const STORE_EVENTS: u64 = 2_000_000;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -250,8 +254,8 @@ impl Sweep {
             todo.push((i, s));
         }
         // The events are decoded once, into the cache. When every run reads the same
-        // captures (the usual sweep), the cache is read once into memory and shared by all
-        // runs; otherwise each run reads its own cache file.
+        // captures (the usual sweep) and they fit [`STORE_EVENTS`], the cache is read once
+        // into memory and shared by all runs; otherwise each run streams the cache file.
         let mut store = None;
         if let Some((_, first)) = todo.first() {
             let rules = |s: &crate::scenario::Scenario| {
@@ -263,7 +267,7 @@ impl Sweep {
                 shared &= s.captures == first.captures && rules(s)? == first_rules;
             }
             if shared {
-                store = Some(EventStore::load(&first.captures, first_rules)?);
+                store = EventStore::load(&first.captures, first_rules, STORE_EVENTS)?;
             } else {
                 crate::tape::cache::open_or_build(&first.captures, first_rules)?;
             }

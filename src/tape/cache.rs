@@ -358,20 +358,28 @@ pub struct EventStore {
 }
 
 impl EventStore {
-    /// Reads the cache of `paths` with `rules` (built first if missing or stale).
-    pub fn load(paths: &[PathBuf], rules: Vec<MarketRules>) -> Result<EventStore, String> {
+    /// Reads the cache of `paths` with `rules` (built first if missing or stale), unless it
+    /// holds more than `max_events`: then `None`, and the cache file is there to stream.
+    pub fn load(
+        paths: &[PathBuf],
+        rules: Vec<MarketRules>,
+        max_events: u64,
+    ) -> Result<Option<EventStore>, String> {
         let (mut r, _) = open_or_build(paths, rules.clone())?;
+        if r.left > max_events {
+            return Ok(None);
+        }
         let mut events = Vec::with_capacity(usize::try_from(r.left).unwrap_or(0));
         while let Some(ev) = r.next_event()? {
             events.push(ev);
         }
-        Ok(EventStore {
+        Ok(Some(EventStore {
             paths: paths.to_vec(),
             rules,
             events,
             markets: r.markets,
             stats: r.stats,
-        })
+        }))
     }
 
     /// Whether this store holds the events of `paths` read with `rules`.
