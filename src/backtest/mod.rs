@@ -256,7 +256,14 @@ impl Session {
         let r = &markets[market.0 as usize];
         let equity_scale = BALANCE_SCALE + r.price_precision + 1;
         let writer = match &dir {
-            Some(dir) => ResultWriter::create(dir, equity_scale, &r.base_unit, &r.quote_unit)?,
+            Some(dir) => {
+                let scales = crate::report::tables::Scales {
+                    price: r.price_precision,
+                    amount: r.amount_precision,
+                    equity: equity_scale,
+                };
+                ResultWriter::create(dir, scales, &r.base_unit, &r.quote_unit)?
+            }
             None => ResultWriter::summary_only(equity_scale, &r.base_unit, &r.quote_unit),
         };
         let dir = dir.unwrap_or_default();

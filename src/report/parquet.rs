@@ -1,12 +1,44 @@
-//! Parquet copies of the result tables, through polars. Money columns stay exact decimal text.
+//! Parquet copies of the result tables, through polars, typed: times are `timestamp[ns, UTC]`
+//! and money columns exact `Decimal128(38, scale)` at the column's own scale (floats
+//! nowhere). The CSV tables keep the decimal text.
 
-use super::tables::{EquityRow, FillRow, OrderRow};
+use super::tables::{EquityRow, FillRow, OrderRow, Scales};
+use crate::sim::{fees::RATE_SCALE, BALANCE_SCALE};
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 fn strings<'a>(name: &str, v: impl Iterator<Item = &'a String>) -> Column {
     Column::new(name.into(), v.map(|s| s.as_str()).collect::<Vec<_>>())
+}
+
+/// The receive times as `timestamp[ns, UTC]`.
+fn times(name: &str, v: impl Iterator<Item = i64>) -> Column {
+    Int64Chunked::from_iter_values(name.into(), v)
+        .into_datetime(TimeUnit::Nanoseconds, Some("UTC".into()))
+        .into_column()
+}
+
+/// Decimal text at `scale` as `Decimal128(38, scale)`; an empty text is null. A text with
+/// more decimals than `scale` is an error, never rounded.
+fn decimals<'a>(
+    name: &str,
+    scale: u32,
+    v: impl Iterator<Item = &'a String>,
+) -> PolarsResult<Column> {
+    let values = v
+        .map(|s| match s.as_str() {
+            "" => Ok(None),
+            t => crate::fixed::parse_wide(t, scale).map(Some).map_err(
+                |e| polars_err!(ComputeError: "column {name}: {t:?} at scale {scale}: {e}"),
+            ),
+        })
+        .collect::<PolarsResult<Vec<Option<i128>>>>()?;
+    Ok(
+        Int128Chunked::from_iter_options(name.into(), values.into_iter())
+            .into_decimal(Some(38), scale as usize)?
+            .into_column(),
+    )
 }
 
 /// Rows buffered before they are written as one row group.
@@ -17,15 +49,20 @@ pub struct Table<R> {
     path: PathBuf,
     rows: Vec<R>,
     writer: Option<BatchedWriter<std::fs::File>>,
-    frame: fn(&[R]) -> PolarsResult<DataFrame>,
+    scales: Scales,
+    frame: Frame<R>,
 }
 
+/// Rows into a frame, at the run's scales.
+type Frame<R> = fn(&[R], &Scales) -> PolarsResult<DataFrame>;
+
 impl<R> Table<R> {
-    fn new(path: PathBuf, frame: fn(&[R]) -> PolarsResult<DataFrame>) -> Self {
+    fn new(path: PathBuf, scales: Scales, frame: Frame<R>) -> Self {
         Table {
             path,
             rows: Vec::new(),
             writer: None,
+            scales,
             frame,
         }
     }
@@ -43,7 +80,7 @@ impl<R> Table<R> {
     }
 
     fn flush(&mut self) -> Result<(), String> {
-        let df = (self.frame)(&self.rows).map_err(|e| self.err(e))?;
+        let df = (self.frame)(&self.rows, &self.scales).map_err(|e| self.err(e))?;
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.path).map_err(|e| self.err(e))?;
             let w = ParquetWriter::new(file)
@@ -75,11 +112,11 @@ pub struct Tables {
 }
 
 impl Tables {
-    pub fn create(dir: &Path) -> Self {
+    pub fn create(dir: &Path, scales: Scales) -> Self {
         Tables {
-            fills: Table::new(dir.join("fills.parquet"), fills),
-            orders: Table::new(dir.join("orders.parquet"), orders),
-            equity: Table::new(dir.join("equity.parquet"), equity),
+            fills: Table::new(dir.join("fills.parquet"), scales, fills),
+            orders: Table::new(dir.join("orders.parquet"), scales, orders),
+            equity: Table::new(dir.join("equity.parquet"), scales, equity),
         }
     }
 
@@ -90,13 +127,13 @@ impl Tables {
     }
 }
 
-fn fills(f: &[FillRow]) -> PolarsResult<DataFrame> {
+fn fills(f: &[FillRow], k: &Scales) -> PolarsResult<DataFrame> {
     DataFrame::new(vec![
         Column::new(
             "time_ns".into(),
             f.iter().map(|r| r.time_ns).collect::<Vec<_>>(),
         ),
-        strings("time_utc", f.iter().map(|r| &r.time_utc)),
+        times("time_utc", f.iter().map(|r| r.time_ns)),
         Column::new(
             "trade_id".into(),
             f.iter().map(|r| r.trade_id).collect::<Vec<_>>(),
@@ -107,23 +144,23 @@ fn fills(f: &[FillRow]) -> PolarsResult<DataFrame> {
         ),
         strings("market", f.iter().map(|r| &r.market)),
         strings("side", f.iter().map(|r| &r.side)),
-        strings("price", f.iter().map(|r| &r.price)),
-        strings("amount", f.iter().map(|r| &r.amount)),
-        strings("total", f.iter().map(|r| &r.total)),
+        decimals("price", k.price, f.iter().map(|r| &r.price))?,
+        decimals("amount", k.amount, f.iter().map(|r| &r.amount))?,
+        decimals("total", k.price + k.amount, f.iter().map(|r| &r.total))?,
         strings("liquidity", f.iter().map(|r| &r.liquidity)),
-        strings("fee_rate", f.iter().map(|r| &r.fee_rate)),
-        strings("fee", f.iter().map(|r| &r.fee)),
+        decimals("fee_rate", RATE_SCALE, f.iter().map(|r| &r.fee_rate))?,
+        decimals("fee", BALANCE_SCALE, f.iter().map(|r| &r.fee))?,
         strings("fee_currency", f.iter().map(|r| &r.fee_currency)),
     ])
 }
 
-fn orders(o: &[OrderRow]) -> PolarsResult<DataFrame> {
+fn orders(o: &[OrderRow], k: &Scales) -> PolarsResult<DataFrame> {
     DataFrame::new(vec![
         Column::new(
             "time_ns".into(),
             o.iter().map(|r| r.time_ns).collect::<Vec<_>>(),
         ),
-        strings("time_utc", o.iter().map(|r| &r.time_utc)),
+        times("time_utc", o.iter().map(|r| r.time_ns)),
         Column::new(
             "order_id".into(),
             o.iter().map(|r| r.order_id).collect::<Vec<_>>(),
@@ -131,29 +168,41 @@ fn orders(o: &[OrderRow]) -> PolarsResult<DataFrame> {
         strings("market", o.iter().map(|r| &r.market)),
         strings("side", o.iter().map(|r| &r.side)),
         strings("ord_type", o.iter().map(|r| &r.ord_type)),
-        strings("price", o.iter().map(|r| &r.price)),
+        decimals("price", k.price, o.iter().map(|r| &r.price))?,
         strings("state", o.iter().map(|r| &r.state)),
-        strings("origin_volume", o.iter().map(|r| &r.origin_volume)),
-        strings("remaining_volume", o.iter().map(|r| &r.remaining_volume)),
-        strings("executed_volume", o.iter().map(|r| &r.executed_volume)),
-        strings("avg_price", o.iter().map(|r| &r.avg_price)),
+        decimals(
+            "origin_volume",
+            k.amount,
+            o.iter().map(|r| &r.origin_volume),
+        )?,
+        decimals(
+            "remaining_volume",
+            k.amount,
+            o.iter().map(|r| &r.remaining_volume),
+        )?,
+        decimals(
+            "executed_volume",
+            k.amount,
+            o.iter().map(|r| &r.executed_volume),
+        )?,
+        decimals("avg_price", k.price, o.iter().map(|r| &r.avg_price))?,
         strings("reason", o.iter().map(|r| &r.reason)),
     ])
 }
 
-fn equity(q: &[EquityRow]) -> PolarsResult<DataFrame> {
+fn equity(q: &[EquityRow], k: &Scales) -> PolarsResult<DataFrame> {
     DataFrame::new(vec![
         Column::new(
             "time_ns".into(),
             q.iter().map(|r| r.time_ns).collect::<Vec<_>>(),
         ),
-        strings("time_utc", q.iter().map(|r| &r.time_utc)),
-        strings("best_bid", q.iter().map(|r| &r.best_bid)),
-        strings("best_ask", q.iter().map(|r| &r.best_ask)),
-        strings("mid", q.iter().map(|r| &r.mid)),
-        strings("base", q.iter().map(|r| &r.base)),
-        strings("quote", q.iter().map(|r| &r.quote)),
-        strings("equity", q.iter().map(|r| &r.equity)),
-        strings("pnl", q.iter().map(|r| &r.pnl)),
+        times("time_utc", q.iter().map(|r| r.time_ns)),
+        decimals("best_bid", k.price, q.iter().map(|r| &r.best_bid))?,
+        decimals("best_ask", k.price, q.iter().map(|r| &r.best_ask))?,
+        decimals("mid", k.price + 1, q.iter().map(|r| &r.mid))?,
+        decimals("base", BALANCE_SCALE, q.iter().map(|r| &r.base))?,
+        decimals("quote", BALANCE_SCALE, q.iter().map(|r| &r.quote))?,
+        decimals("equity", k.equity, q.iter().map(|r| &r.equity))?,
+        decimals("pnl", k.equity, q.iter().map(|r| &r.pnl))?,
     ])
 }

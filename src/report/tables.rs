@@ -22,6 +22,15 @@ pub struct FillRow {
     pub fee_currency: String,
 }
 
+/// The decimal scales of a run's tables: the traded market's precisions and the equity's
+/// scale. Fees are at [`crate::sim::BALANCE_SCALE`], rates at [`crate::sim::fees::RATE_SCALE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scales {
+    pub price: u32,
+    pub amount: u32,
+    pub equity: u32,
+}
+
 /// One row of `orders.csv`: an order after a change of state (or a fill).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRow {

@@ -4,7 +4,7 @@
 
 use super::charts::{self, ChartData};
 use super::summary::{Summarizer, Summary};
-use super::tables::{EquityRow, FillRow, OrderRow, RunInfo};
+use super::tables::{EquityRow, FillRow, OrderRow, RunInfo, Scales};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -55,14 +55,15 @@ fn csv_at(path: &Path) -> Result<csv::Writer<File>, String> {
 }
 
 impl ResultWriter {
-    /// Starts a run's outputs for `dir` (made if missing). `equity_scale`, `base_unit` and
-    /// `quote_unit` are the traded market's, for the summary.
+    /// Starts a run's outputs for `dir` (made if missing). `scales`, `base_unit` and
+    /// `quote_unit` are the traded market's, for the typed tables and the summary.
     pub fn create(
         dir: &Path,
-        equity_scale: u32,
+        scales: Scales,
         base_unit: &str,
         quote_unit: &str,
     ) -> Result<Self, String> {
+        let equity_scale = scales.equity;
         let tmp = dir.join(format!(".partial-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         let csv = Csvs {
@@ -73,7 +74,7 @@ impl ResultWriter {
         Ok(ResultWriter {
             dir: dir.to_path_buf(),
             #[cfg(feature = "parquet")]
-            parquet: Some(super::parquet::Tables::create(&tmp)),
+            parquet: Some(super::parquet::Tables::create(&tmp, scales)),
             tmp,
             csv: Some(csv),
             summary: Summarizer::new(equity_scale, base_unit, quote_unit),
