@@ -12,6 +12,25 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum SweepQuery {
+    /// Query a finished sweep's OUT/runs.parquet: its top runs by a metric, or the best run
+    /// for each value of one parameter.
+    Report {
+        /// The sweep's result folder.
+        dir: PathBuf,
+        /// The column to rank by, highest first (a summary metric or a parameter).
+        #[arg(long, default_value = "pnl_total")]
+        metric: String,
+        /// Rows to show.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Group by this parameter (a column of runs.csv): the best run for each value.
+        #[arg(long, value_name = "PARAM")]
+        by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run a scenario (a TOML file: captures, balances, fees, latency, queue model, strategy)
     /// and write its result folder: fills, orders and equity tables (CSV and Parquet),
@@ -36,11 +55,17 @@ enum Command {
     },
     /// Run a sweep: a base scenario's backtest over a grid (every combination) and zipped
     /// lists of scenario keys, in parallel. Writes OUT/scenarios/run-NNNNN.toml (each run's
-    /// scenario: `altsim backtest` of it gives the same bytes), OUT/runs.csv (each run's values
-    /// and summary metrics), the result folders of the best runs in OUT/runs/, and prints the
-    /// ranking.
+    /// scenario: `altsim backtest` of it gives the same bytes), OUT/runs.csv and
+    /// OUT/runs.parquet (each run's values and summary metrics), heatmap.png, top-pnl.png (the
+    /// best runs' PnL curves), the result folders of the best runs in OUT/runs/, and prints
+    /// the ranking. `altsim sweep report OUT` queries the results.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sweep {
-        sweep: PathBuf,
+        #[command(subcommand)]
+        query: Option<SweepQuery>,
+        /// The sweep file (TOML): base scenario, out, metric, top, [grid] and [zip].
+        #[arg(required = true)]
+        sweep: Option<PathBuf>,
         /// Result folder [default: the sweep file's out].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -468,7 +493,18 @@ fn main() -> ExitCode {
         Command::Report { dir, compare, out } => run_report(dir, compare, out),
         Command::Cache { files, markets } => run_cache(files, markets),
         Command::Sweep {
-            sweep,
+            query:
+                Some(SweepQuery::Report {
+                    dir,
+                    metric,
+                    top,
+                    by,
+                }),
+            ..
+        } => run_sweep_report(dir, metric, top, by),
+        Command::Sweep {
+            query: None,
+            sweep: Some(sweep),
             out,
             jobs,
             keep_runs,
@@ -488,6 +524,11 @@ fn main() -> ExitCode {
             };
             run_sweep(sweep, out, &opts, merge, quiet)
         })(),
+        Command::Sweep { sweep: None, .. } => {
+            Err("sweep needs a sweep file (or `sweep report DIR`)"
+                .to_string()
+                .into())
+        }
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
         Command::Paper(args) => run_paper(args),
@@ -568,23 +609,31 @@ fn run_sweep(
         }
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..head.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        text.push_str(cells.join("  ").trim_end());
-        text.push('\n');
-    }
+    text.push_str(&altsim::sweep::aligned(&rows));
     text.push_str(&format!(
         "results    {}\n",
         sweep.out.join("runs.csv").display()
     ));
     print(&text)
+}
+
+#[cfg(feature = "parquet")]
+fn run_sweep_report(
+    dir: PathBuf,
+    metric: String,
+    top: usize,
+    by: Option<String>,
+) -> Result<(), Exit> {
+    print(&altsim::sweep::report(&dir, &metric, top, by.as_deref())?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn run_sweep_report(_: PathBuf, _: String, _: usize, _: Option<String>) -> Result<(), Exit> {
+    Err(
+        "sweep report reads runs.parquet: this build has no Parquet support (feature parquet)"
+            .to_string()
+            .into(),
+    )
 }
 
 fn run_cache(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {

@@ -56,6 +56,13 @@ fn every_run_is_its_scenario_s_backtest_whatever_the_jobs() {
     sweep.out = dir.join("out2");
     let two = sweep.run(&opts(2, false)).unwrap();
     assert_eq!(csv_one, std::fs::read(dir.join("out2/runs.csv")).unwrap());
+    for name in ["runs.parquet", "top-pnl.png", "top-pnl.svg"] {
+        let a = std::fs::read(dir.join("out").join(name)).unwrap();
+        assert!(
+            a == std::fs::read(dir.join("out2").join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
     let heat = std::fs::read(dir.join("out/heatmap.png")).unwrap();
     assert!(heat.starts_with(b"\x89PNG"));
     assert_eq!(heat, std::fs::read(dir.join("out2/heatmap.png")).unwrap());
@@ -161,6 +168,12 @@ fn three_shards_merged_are_one_process() {
         std::fs::read(dir.join("whole/runs.csv")).unwrap(),
         std::fs::read(dir.join("merged/runs.csv")).unwrap()
     );
+    #[cfg(feature = "parquet")]
+    assert!(
+        std::fs::read(dir.join("whole/runs.parquet")).unwrap()
+            == std::fs::read(dir.join("merged/runs.parquet")).unwrap(),
+        "runs.parquet differs"
+    );
     // A missing part is an error naming the run.
     let e = sweep.merge(&parts[..2]).unwrap_err();
     assert!(e.contains("run-00003"), "{e}");
@@ -211,4 +224,57 @@ fn the_shard_comes_from_the_flag_or_the_batch_engine() {
         .contains("JOB_COMPLETION_INDEX"));
     assert!(shard(None, Some(3), k8s).is_err(), "index 3 of 3");
     assert!(shard(Some("0/2"), Some(2), k8s).is_err());
+}
+
+/// `runs.parquet` is typed (whole numbers, decimals at their scale, no floats), and `sweep
+/// report` ranks and groups it as the sweep ranked its runs.
+#[cfg(feature = "parquet")]
+#[test]
+fn runs_parquet_is_typed_and_reported() {
+    use polars::prelude::*;
+    let dir = tmp("report");
+    let path = setup(&dir, 2);
+    let sweep = altsim::sweep::load(&path).unwrap();
+    let results = sweep.run(&Options::default()).unwrap();
+    let out = dir.join("out");
+    let f = std::fs::File::open(out.join("runs.parquet")).unwrap();
+    let df = ParquetReader::new(f).finish().unwrap();
+    assert_eq!(df.height(), 4);
+    let dtype = |c: &str| df.column(c).unwrap().dtype().clone();
+    assert_eq!(dtype("run"), DataType::String);
+    assert_eq!(dtype("strategy.order_refresh_time"), DataType::Int64);
+    assert_eq!(
+        dtype("strategy.bid_spread"),
+        DataType::Decimal(Some(38), Some(2))
+    );
+    assert_eq!(dtype("fills"), DataType::Int64);
+    assert!(matches!(
+        dtype("pnl_total"),
+        DataType::Decimal(Some(38), Some(_))
+    ));
+    for c in df.get_columns() {
+        assert!(!c.dtype().is_float(), "{}: a float", c.name());
+    }
+    let ranked = sweep.ranked(&results);
+    let text = altsim::sweep::report(&out, "pnl_total", 1, None).unwrap();
+    let first = text.lines().nth(2).unwrap();
+    assert!(
+        first.starts_with(&format!("1     {}", ranked[0].name)),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 3, "{text}");
+    let by =
+        altsim::sweep::report(&out, "pnl_total", 10, Some("strategy.order_refresh_time")).unwrap();
+    let rows: Vec<&str> = by.lines().skip(2).collect();
+    assert_eq!(rows.len(), 2, "{by}");
+    for (row, refresh) in rows.iter().zip(["5", "30"]) {
+        let best = ranked
+            .iter()
+            .find(|r| altsim::sweep::plain(&r.values[0]) == refresh)
+            .unwrap();
+        assert!(row.starts_with(refresh) && row.contains(&best.name), "{by}");
+        assert!(row.ends_with(" 2"), "two runs each: {by}");
+    }
+    let bad = altsim::sweep::report(&out, "luck", 1, None).unwrap_err();
+    assert!(bad.contains("no column \"luck\""), "{bad}");
 }

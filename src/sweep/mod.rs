@@ -5,8 +5,14 @@
 //! how many.
 
 use crate::backtest::{run_from, summarize, Progress};
+
+mod table;
+
 use crate::report::Summary;
 use crate::tape::cache::EventStore;
+pub use table::aligned;
+#[cfg(feature = "parquet")]
+pub use table::report;
 
 /// The most events a sweep holds in memory (about 56 bytes each: 112 MB); longer captures
 /// are streamed from their cache by every run, in constant memory.
@@ -330,6 +336,8 @@ impl Sweep {
             })
             .collect::<Result<Vec<_>, String>>()?;
         self.write_csv(&self.out, &results)?;
+        #[cfg(feature = "parquet")]
+        table::write(&self.out, &self.keys, &results)?;
         self.heatmap(&results)?;
         if !opts.keep_all {
             let keep: Vec<&str> = self
@@ -365,6 +373,13 @@ impl Sweep {
             });
             written?;
         }
+        let best: Vec<&str> = self
+            .ranked(&results)
+            .into_iter()
+            .take(self.top)
+            .map(|r| r.name.as_str())
+            .collect();
+        table::top_chart(&self.out, &best)?;
         if let Some(pb) = bar {
             pb.finish_and_clear();
         }
@@ -397,6 +412,8 @@ impl Sweep {
         }
         std::fs::create_dir_all(&self.out).map_err(|e| format!("{}: {e}", self.out.display()))?;
         self.write_csv(&self.out, &results)?;
+        #[cfg(feature = "parquet")]
+        table::write(&self.out, &self.keys, &results)?;
         self.heatmap(&results)?;
         Ok(results)
     }
