@@ -106,7 +106,7 @@ fn tables_are_typed_and_exact() {
                     (DataType::Datetime(..), AnyValue::Datetime(ns, ..)) => {
                         assert_eq!(ns.to_string(), rows[i][0], "{name}.{col} row {i}")
                     }
-                    (_, v) => assert_eq!(v.str_value(), &text[..], "{name}.{col} row {i}"),
+                    (_, v) => assert_eq!(v.str_value(), text, "{name}.{col} row {i}"),
                 }
             }
         }
