@@ -136,12 +136,11 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
             (best, Some(counts))
         }
     };
-    let mut head = vec![if by.is_some() {
-        String::new()
-    } else {
-        "rank".into()
-    }];
-    head.truncate(usize::from(by.is_none()));
+    let mut head: Vec<String> = by
+        .is_none()
+        .then(|| "rank".to_string())
+        .into_iter()
+        .collect();
     head.extend(show.iter().cloned());
     if counts.is_some() {
         head.push("runs".into());
