@@ -27,7 +27,7 @@ pub(super) struct Ladder {
     /// The price of slot 0.
     lo: i64,
     /// Amounts by slot, in pages; empty until the first level is set.
-    pages: Vec<Option<Box<[i64]>>>,
+    pages: Vec<Option<Box<[i64; PAGE]>>>,
     /// Bit `i` is set when slot `i` holds a level.
     bits: Vec<u64>,
     /// Bit `w` is set when `bits[w]` is not zero.
@@ -154,7 +154,12 @@ impl Ladder {
             return;
         }
         // Zeroed by the allocator (calloc), not written: pages never touched cost nothing.
-        page.get_or_insert_with(|| vec![0; PAGE].into_boxed_slice())[i & (PAGE - 1)] = amount;
+        page.get_or_insert_with(|| {
+            vec![0; PAGE]
+                .into_boxed_slice()
+                .try_into()
+                .expect("PAGE slots")
+        })[i & (PAGE - 1)] = amount;
         if self.bits[w] & b == 0 {
             self.bits[w] |= b;
             self.summary[w / 64] |= 1 << (w % 64);
