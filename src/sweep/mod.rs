@@ -310,21 +310,21 @@ impl Sweep {
                 );
                 pb
             });
-        let done: Result<Vec<()>, String> = pool.install(|| {
-            todo.par_iter()
-                .map(|(i, s)| {
-                    // Only the folders kept are written: the top ones are run again below,
-                    // to the same bytes, once the ranking is known.
-                    let o = run_one(s, opts.keep_all)?;
-                    write_summary(&self.out, *i, &o.summary)?;
-                    if let Some(pb) = &bar {
-                        pb.inc(1);
-                    }
-                    Ok(())
-                })
-                .collect()
-        });
-        done?;
+        let tick = || {
+            if let Some(pb) = &bar {
+                pb.inc(1);
+            }
+        };
+        pool.install(|| {
+            todo.par_iter().try_for_each(|(i, s)| {
+                // Only the folders kept are written: the top ones are run again below, to
+                // the same bytes, once the ranking is known.
+                let o = run_one(s, opts.keep_all)?;
+                write_summary(&self.out, *i, &o.summary)?;
+                tick();
+                Ok::<(), String>(())
+            })
+        })?;
         let results = mine
             .iter()
             .map(|&i| {
@@ -339,20 +339,20 @@ impl Sweep {
         #[cfg(feature = "parquet")]
         table::write(&self.out, &self.keys, &results)?;
         self.heatmap(&results)?;
+        let best: Vec<&str> = self
+            .ranked(&results)
+            .into_iter()
+            .take(self.top)
+            .map(|r| r.name.as_str())
+            .collect();
         if !opts.keep_all {
-            let keep: Vec<&str> = self
-                .ranked(&results)
-                .into_iter()
-                .take(self.top)
-                .map(|r| r.name.as_str())
-                .collect();
             for r in &results {
                 let d = self.out.join("runs").join(&r.name);
-                if !keep.contains(&r.name.as_str()) && d.exists() {
+                if !best.contains(&r.name.as_str()) && d.exists() {
                     std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
                 }
             }
-            let top = keep
+            let top = best
                 .iter()
                 .map(|name| {
                     let p = scen_dir.join(format!("{name}.toml"));
@@ -360,25 +360,14 @@ impl Sweep {
                     crate::scenario::parse(&p, &text).map_err(|e| e.to_string())
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            let written: Result<Vec<()>, String> = pool.install(|| {
-                top.par_iter()
-                    .map(|s| {
-                        run_one(s, true)?;
-                        if let Some(pb) = &bar {
-                            pb.inc(1);
-                        }
-                        Ok(())
-                    })
-                    .collect()
-            });
-            written?;
+            pool.install(|| {
+                top.par_iter().try_for_each(|s| {
+                    run_one(s, true)?;
+                    tick();
+                    Ok::<(), String>(())
+                })
+            })?;
         }
-        let best: Vec<&str> = self
-            .ranked(&results)
-            .into_iter()
-            .take(self.top)
-            .map(|r| r.name.as_str())
-            .collect();
         table::top_chart(&self.out, &best)?;
         if let Some(pb) = bar {
             pb.finish_and_clear();
