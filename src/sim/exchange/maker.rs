@@ -32,16 +32,25 @@ impl Exchange {
                 ..
             } => {
                 let book = self.books.get_mut(ev.market);
-                let (prev, crossings) = (book.level(side, price), book.crossings());
-                book.apply(ev);
                 let ms = &mut self.markets[ev.market.0 as usize];
+                // The level's previous volume matters only to our orders queued there; most
+                // updates are far from them, and reading it would cost a cache miss.
+                let ours_at = ms
+                    .resting
+                    .iter()
+                    .any(|r| book_side(r.side) == side && r.price == price);
+                let prev = if ours_at { book.level(side, price) } else { 0 };
+                let crossings = book.crossings();
+                book.apply(ev);
                 ms.taken.on_level(side, price, amount);
                 if book.crossings() != crossings {
                     // The update removed the opposite levels it crossed: forget them too.
                     ms.taken.retain_shown(book);
                 }
                 if !ms.resting.is_empty() {
-                    self.requeue(ev.market, side, price, prev, amount);
+                    if ours_at {
+                        self.requeue(ev.market, side, price, prev, amount);
+                    }
                     if amount > 0 && self.reaches_ours(ev.market, side, price) {
                         self.cross(now, ev.market);
                     }
