@@ -34,7 +34,7 @@ fn setup() -> PathBuf {
 fn bench(c: &mut Criterion) {
     let path = setup();
     let sweep = altsim::sweep::load(&path).unwrap();
-    assert_eq!(sweep.runs.len(), 64);
+    assert_eq!(sweep.plan.runs.len(), 64);
     // Builds the cache.
     let opts = |jobs| altsim::sweep::Options {
         jobs,

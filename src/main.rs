@@ -1,6 +1,6 @@
 use altsim::{console, inspect, log};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Deterministic backtesting and paper trading for the Altmarkets (Peatio/ranger) exchange.
@@ -27,6 +27,20 @@ enum SweepQuery {
         /// Group by this parameter (a column of runs.csv): the best run for each value.
         #[arg(long, value_name = "PARAM")]
         by: Option<String>,
+    },
+    /// Combine the result folders of a sharded sweep's tasks (`--shard`/`--shards`) into OUT:
+    /// the folder one unsharded process writes, with runs.csv, runs.parquet, the heatmap, the
+    /// best runs' folders and their PnL chart. Needs only the parts, not the sweep file.
+    Merge {
+        /// The shards' result folders.
+        #[arg(required = true, value_name = "PART")]
+        parts: Vec<PathBuf>,
+        /// Where the combined results go.
+        #[arg(long, required = true)]
+        out: PathBuf,
+        /// No ranking.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -79,7 +93,7 @@ enum Command {
         #[arg(long)]
         quiet: bool,
         /// Run only shard I of N (the runs whose index is I modulo N), as one task of a batch
-        /// job; `--merge` combines the parts.
+        /// job; `altsim sweep merge` combines the parts.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// Run one of N shards, its index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)
@@ -89,10 +103,6 @@ enum Command {
         /// Skip the runs whose summary a previous, interrupted run of this sweep saved.
         #[arg(long)]
         resume: bool,
-        /// Run nothing: combine the shards' result folders into --out's runs.csv, the same
-        /// file one unsharded process writes.
-        #[arg(long, num_args = 1.., value_name = "DIR", conflicts_with_all = ["shard", "shards", "resume"])]
-        merge: Vec<PathBuf>,
     },
     /// Build the event cache of captures (read as one stream, as a scenario lists them): their
     /// normalized events in fixed-width records in .altsim-cache/ beside the first capture,
@@ -503,6 +513,10 @@ fn main() -> ExitCode {
             ..
         } => run_sweep_report(dir, metric, top, by),
         Command::Sweep {
+            query: Some(SweepQuery::Merge { parts, out, quiet }),
+            ..
+        } => run_sweep_merge(&parts, &out, quiet),
+        Command::Sweep {
             query: None,
             sweep: Some(sweep),
             out,
@@ -512,7 +526,6 @@ fn main() -> ExitCode {
             shard,
             shards,
             resume,
-            merge,
         } => (|| {
             let shard = altsim::sweep::shard(shard.as_deref(), shards, |k| std::env::var(k).ok())?;
             let opts = altsim::sweep::Options {
@@ -522,13 +535,13 @@ fn main() -> ExitCode {
                 shard,
                 resume,
             };
-            run_sweep(sweep, out, &opts, merge, quiet)
+            run_sweep(sweep, out, &opts, quiet)
         })(),
-        Command::Sweep { sweep: None, .. } => {
-            Err("sweep needs a sweep file (or `sweep report DIR`)"
+        Command::Sweep { sweep: None, .. } => Err(
+            "sweep needs a sweep file (or `sweep report DIR`, `sweep merge PART… --out DIR`)"
                 .to_string()
-                .into())
-        }
+                .into(),
+        ),
         Command::Serve(args) => run_serve(args),
         Command::Record(args) => run_record(args),
         Command::Paper(args) => run_paper(args),
@@ -568,52 +581,62 @@ fn run_sweep(
     path: PathBuf,
     out: Option<PathBuf>,
     opts: &altsim::sweep::Options,
-    merge: Vec<PathBuf>,
     quiet: bool,
 ) -> Result<(), Exit> {
     let mut sweep = altsim::sweep::load(&path)?;
     if let Some(o) = out {
         sweep.out = o;
     }
-    let results = if merge.is_empty() {
-        sweep.run(opts)?
-    } else {
-        sweep.merge(&merge)?
-    };
+    let results = sweep.run(opts)?;
     if quiet {
         return Ok(());
     }
+    print_ranking(
+        &path.display().to_string(),
+        &sweep.plan,
+        &results,
+        &sweep.out,
+    )
+}
+
+fn run_sweep_merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Exit> {
+    let (plan, results) = altsim::sweep::merge(parts, out)?;
+    if quiet {
+        return Ok(());
+    }
+    print_ranking(&format!("{} parts", parts.len()), &plan, &results, out)
+}
+
+/// The best runs of a sweep, as a table for a terminal.
+fn print_ranking(
+    what: &str,
+    plan: &altsim::sweep::Plan,
+    results: &[altsim::sweep::RunResult],
+    out: &Path,
+) -> Result<(), Exit> {
     let mut text = format!(
         "{} runs of {}, ranked by {}\n",
         results.len(),
-        path.display(),
-        sweep.metric
+        what,
+        plan.metric
     );
     let mut head = vec!["rank".to_string(), "run".to_string()];
-    head.extend(sweep.keys.iter().cloned());
+    head.extend(plan.keys.iter().cloned());
     head.extend(["pnl_total", "fills", "max_drawdown", "sharpe"].map(String::from));
-    if !["pnl_total", "fills", "max_drawdown", "sharpe"].contains(&sweep.metric.as_str()) {
-        head.push(sweep.metric.clone());
+    if !["pnl_total", "fills", "max_drawdown", "sharpe"].contains(&plan.metric.as_str()) {
+        head.push(plan.metric.clone());
     }
     let mut rows = vec![head.clone()];
-    for (i, r) in sweep
-        .ranked(&results)
-        .into_iter()
-        .take(sweep.top)
-        .enumerate()
-    {
+    for (i, r) in plan.ranked(results).into_iter().take(plan.top).enumerate() {
         let mut row = vec![(i + 1).to_string(), r.name.clone()];
         row.extend(r.values.iter().map(altsim::sweep::plain));
-        for m in &head[2 + sweep.keys.len()..] {
+        for m in &head[2 + plan.keys.len()..] {
             row.push(altsim::sweep::field(&r.summary, m));
         }
         rows.push(row);
     }
     text.push_str(&altsim::sweep::aligned(&rows));
-    text.push_str(&format!(
-        "results    {}\n",
-        sweep.out.join("runs.csv").display()
-    ));
+    text.push_str(&format!("results    {}\n", out.join("runs.csv").display()));
     print(&text)
 }
 

@@ -42,7 +42,7 @@ fn every_run_is_its_scenario_s_backtest_whatever_the_jobs() {
     let dir = tmp("jobs");
     let path = setup(&dir, 2);
     let mut sweep = altsim::sweep::load(&path).unwrap();
-    assert_eq!(sweep.runs.len(), 4);
+    assert_eq!(sweep.plan.runs.len(), 4);
     let opts = |jobs, keep_all| Options {
         jobs,
         keep_all,
@@ -69,6 +69,7 @@ fn every_run_is_its_scenario_s_backtest_whatever_the_jobs() {
     assert_eq!(one.len(), two.len());
     // Only the top two result folders are kept without --keep-runs.
     let kept: Vec<String> = sweep
+        .plan
         .ranked(&two)
         .iter()
         .take(2)
@@ -162,21 +163,63 @@ fn three_shards_merged_are_one_process() {
     }
     seen.sort();
     assert_eq!(seen.len(), 4);
-    sweep.out = dir.join("merged");
-    sweep.merge(&parts).unwrap();
-    assert_eq!(
-        std::fs::read(dir.join("whole/runs.csv")).unwrap(),
-        std::fs::read(dir.join("merged/runs.csv")).unwrap()
-    );
-    #[cfg(feature = "parquet")]
-    assert!(
-        std::fs::read(dir.join("whole/runs.parquet")).unwrap()
-            == std::fs::read(dir.join("merged/runs.parquet")).unwrap(),
-        "runs.parquet differs"
-    );
+    // The merge needs only the parts: the sweep file is gone.
+    std::fs::remove_file(&path).unwrap();
+    let merged = dir.join("merged");
+    altsim::sweep::merge(&parts, &merged).unwrap();
+    let whole = dir.join("whole");
+    let mut names = vec![
+        "runs.csv",
+        "plan.toml",
+        "heatmap.png",
+        "top-pnl.png",
+        "top-pnl.svg",
+    ];
+    if cfg!(feature = "parquet") {
+        names.push("runs.parquet");
+    }
+    for name in names {
+        assert!(
+            std::fs::read(whole.join(name)).unwrap() == std::fs::read(merged.join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    for sub in ["summaries", "scenarios"] {
+        assert!(
+            files(&whole.join(sub)) == files(&merged.join(sub)),
+            "{sub} differs"
+        );
+    }
+    let listing = |d: &Path| {
+        let mut v: Vec<_> = std::fs::read_dir(d.join("runs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(listing(&whole), listing(&merged));
+    assert_eq!(listing(&whole).len(), 1);
+    for run in listing(&whole) {
+        let sub = Path::new("runs").join(run);
+        assert!(
+            files(&whole.join(&sub)) == files(&merged.join(&sub)),
+            "{} differs",
+            sub.display()
+        );
+    }
     // A missing part is an error naming the run.
-    let e = sweep.merge(&parts[..2]).unwrap_err();
+    let e = altsim::sweep::merge(&parts[..2], &dir.join("m2")).unwrap_err();
     assert!(e.contains("run-00003"), "{e}");
+    // So is a part of another sweep, or a folder that is no sweep's.
+    let plan = parts[1].join("plan.toml");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    std::fs::write(&plan, text.replace("top = 1", "top = 2")).unwrap();
+    let e = altsim::sweep::merge(&parts, &dir.join("m3")).unwrap_err();
+    assert!(e.contains("different sweeps"), "{e}");
+    std::fs::remove_file(&plan).unwrap();
+    let e = altsim::sweep::merge(&parts, &dir.join("m4")).unwrap_err();
+    assert!(e.contains("plan.toml"), "{e}");
 }
 
 #[test]
@@ -206,6 +249,16 @@ fn resume_skips_the_runs_already_done() {
     );
     assert_eq!(first.len(), again.len());
     assert_eq!(csv, std::fs::read(dir.join("out/runs.csv")).unwrap());
+    // Another sweep does not resume from these summaries.
+    let mut other = sweep.clone();
+    other.plan.runs.truncate(2);
+    let e = other
+        .run(&Options {
+            resume: true,
+            ..Options::default()
+        })
+        .unwrap_err();
+    assert!(e.contains("another sweep"), "{e}");
 }
 
 #[test]
@@ -255,7 +308,7 @@ fn runs_parquet_is_typed_and_reported() {
     for c in df.get_columns() {
         assert!(!c.dtype().is_float(), "{}: a float", c.name());
     }
-    let ranked = sweep.ranked(&results);
+    let ranked = sweep.plan.ranked(&results);
     let text = altsim::sweep::report(&out, "pnl_total", 1, None).unwrap();
     let first = text.lines().nth(2).unwrap();
     assert!(

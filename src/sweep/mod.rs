@@ -6,10 +6,12 @@
 
 use crate::backtest::{run_from, summarize, Progress};
 
+mod scale;
 mod table;
 
 use crate::report::Summary;
 use crate::tape::cache::EventStore;
+pub use scale::{merge, shard};
 pub use table::aligned;
 #[cfg(feature = "parquet")]
 pub use table::report;
@@ -19,7 +21,7 @@ pub use table::report;
 const STORE_EVENTS: u64 = 2_000_000;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -78,17 +80,31 @@ pub const METRICS: [&str; 16] = [
     "sortino",
 ];
 
-/// A sweep ready to run.
-#[derive(Debug, Clone)]
-pub struct Sweep {
-    pub path: PathBuf,
-    pub out: PathBuf,
+/// What a sweep varies and how its runs rank: all its results need, without the base
+/// scenario. Every result folder holds it as `plan.toml`, so `sweep merge` combines shards'
+/// folders without the sweep file, and knows when they come from different sweeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// The summary field runs are ranked by, highest first.
     pub metric: String,
+    /// Runs whose result folders are kept.
     pub top: usize,
     /// The varied keys, in column order.
     pub keys: Vec<String>,
     /// Each run's values of `keys`.
     pub runs: Vec<Vec<toml::Value>>,
+}
+
+/// The plan's file in a sweep's result folder.
+pub const PLAN: &str = "plan.toml";
+
+/// A sweep ready to run.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub path: PathBuf,
+    pub out: PathBuf,
+    pub plan: Plan,
     base_path: PathBuf,
     base: toml::Table,
 }
@@ -169,15 +185,17 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
     let sweep = Sweep {
         path: path.to_path_buf(),
         out: dir.join(&f.out),
-        metric: f.metric,
-        top: f.top,
-        keys,
-        runs,
+        plan: Plan {
+            metric: f.metric,
+            top: f.top,
+            keys,
+            runs,
+        },
         base_path,
         base,
     };
     // Every derived scenario is checked before anything runs.
-    for i in 0..sweep.runs.len() {
+    for i in 0..sweep.plan.runs.len() {
         let (name, text) = sweep.scenario_text(i)?;
         crate::scenario::parse(&sweep.out.join("scenarios").join(&name), &text)
             .map_err(|e| at(format!("run {name}: {e}")))?;
@@ -212,7 +230,7 @@ impl Sweep {
     pub fn scenario_text(&self, i: usize) -> Result<(String, String), String> {
         let name = run_name(i);
         let mut t = self.base.clone();
-        for (k, v) in self.keys.iter().zip(&self.runs[i]) {
+        for (k, v) in self.plan.keys.iter().zip(&self.plan.runs[i]) {
             set(&mut t, k, v.clone()).map_err(|e| format!("{}: {e}", self.path.display()))?;
         }
         set(
@@ -226,7 +244,7 @@ impl Sweep {
             self.path.display(),
             self.base_path.display()
         );
-        for (k, v) in self.keys.iter().zip(&self.runs[i]) {
+        for (k, v) in self.plan.keys.iter().zip(&self.plan.runs[i]) {
             text.push_str(&format!("# {k} = {v}\n"));
         }
         text.push_str(&toml::to_string(&t).map_err(|e| e.to_string())?);
@@ -245,7 +263,15 @@ impl Sweep {
         for d in [&scen_dir, &sum_dir] {
             std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
         }
-        let mine: Vec<usize> = (0..self.runs.len())
+        // Saved summaries are only this sweep's to resume from.
+        if opts.resume && self.out.join(PLAN).exists() && Plan::read(&self.out)? != self.plan {
+            return Err(format!(
+                "{}: holds the results of another sweep ({PLAN} differs); --resume would mix them",
+                self.out.display()
+            ));
+        }
+        self.plan.save(&self.out)?;
+        let mine: Vec<usize> = (0..self.plan.runs.len())
             .filter(|i| opts.shard.is_none_or(|(k, n)| i % n == k))
             .collect();
         let mut todo = Vec::new();
@@ -299,7 +325,7 @@ impl Sweep {
                 let kept = if opts.keep_all {
                     0
                 } else {
-                    self.top.min(mine.len())
+                    self.plan.top.min(mine.len())
                 };
                 let pb = indicatif::ProgressBar::new((todo.len() + kept) as u64);
                 pb.set_style(
@@ -330,25 +356,16 @@ impl Sweep {
             .map(|&i| {
                 Ok(RunResult {
                     name: run_name(i),
-                    values: self.runs[i].clone(),
+                    values: self.plan.runs[i].clone(),
                     summary: read_summary(&self.out, i)?,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
-        self.write_csv(&self.out, &results)?;
-        #[cfg(feature = "parquet")]
-        table::write(&self.out, &self.keys, &results)?;
-        self.heatmap(&results)?;
-        let best: Vec<&str> = self
-            .ranked(&results)
-            .into_iter()
-            .take(self.top)
-            .map(|r| r.name.as_str())
-            .collect();
+        let best = self.plan.write_tables(&self.out, &results)?;
         if !opts.keep_all {
             for r in &results {
                 let d = self.out.join("runs").join(&r.name);
-                if !best.contains(&r.name.as_str()) && d.exists() {
+                if !best.contains(&r.name) && d.exists() {
                     std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
                 }
             }
@@ -374,43 +391,51 @@ impl Sweep {
         }
         Ok(results)
     }
+}
 
-    /// Combines the summaries of shards' result folders into `self.out`'s `runs.csv`: the
-    /// same file one unsharded process writes. Every run must be in one of `parts`.
-    pub fn merge(&self, parts: &[PathBuf]) -> Result<Vec<RunResult>, String> {
-        let mut results = Vec::with_capacity(self.runs.len());
-        for i in 0..self.runs.len() {
-            let found = parts.iter().find_map(|d| read_summary(d, i).ok());
-            let summary = found.ok_or_else(|| {
-                format!(
-                    "{}: no part holds {} (looked in {})",
-                    self.path.display(),
-                    run_name(i),
-                    parts
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            results.push(RunResult {
-                name: run_name(i),
-                values: self.runs[i].clone(),
-                summary,
-            });
-        }
-        std::fs::create_dir_all(&self.out).map_err(|e| format!("{}: {e}", self.out.display()))?;
-        self.write_csv(&self.out, &results)?;
+impl Plan {
+    /// Writes `plan.toml`, `runs.csv`, `runs.parquet` and the heatmap of `results` into
+    /// `dir`; returns the names of the `top` best runs, best first.
+    pub(super) fn write_tables(
+        &self,
+        dir: &Path,
+        results: &[RunResult],
+    ) -> Result<Vec<String>, String> {
+        self.save(dir)?;
+        self.write_csv(dir, results)?;
         #[cfg(feature = "parquet")]
-        table::write(&self.out, &self.keys, &results)?;
-        self.heatmap(&results)?;
-        Ok(results)
+        table::write(dir, &self.keys, results)?;
+        self.heatmap(dir, results)?;
+        Ok(self
+            .ranked(results)
+            .into_iter()
+            .take(self.top)
+            .map(|r| r.name.clone())
+            .collect())
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), String> {
+        let p = dir.join(PLAN);
+        let text = toml::to_string(self).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    /// Reads the plan a sweep saved in its result folder `dir`.
+    pub fn read(dir: &Path) -> Result<Plan, String> {
+        let p = dir.join(PLAN);
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            format!(
+                "{}: {e} (not the result folder of a sweep, or of one older than plan.toml)",
+                p.display()
+            )
+        })?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
     }
 
     /// `heatmap.png`: the sweep's metric over its first two keys, each cell the best run with
     /// those two values (when more keys vary, the others are chosen at their best). Nothing
     /// with fewer than two keys.
-    pub fn heatmap(&self, results: &[RunResult]) -> Result<Option<PathBuf>, String> {
+    pub fn heatmap(&self, dir: &Path, results: &[RunResult]) -> Result<Option<PathBuf>, String> {
         if self.keys.len() < 2 {
             return Ok(None);
         }
@@ -450,7 +475,7 @@ impl Sweep {
                     .collect()
             })
             .collect();
-        let p = self.out.join("heatmap.png");
+        let p = dir.join("heatmap.png");
         crate::report::heatmap::draw(
             &p,
             &format!("{} by {} and {}", self.metric, self.keys[0], self.keys[1]),
@@ -521,13 +546,13 @@ pub fn run_name(i: usize) -> String {
     format!("run-{:05}", i + 1)
 }
 
-fn summary_path(dir: &Path, i: usize) -> PathBuf {
+pub(super) fn summary_path(dir: &Path, i: usize) -> PathBuf {
     dir.join(SUMMARIES).join(format!("{}.json", run_name(i)))
 }
 
 /// Saves a run's summary whole or not at all (a temporary file renamed into place), so an
 /// interrupted sweep resumes from what is on disk.
-fn write_summary(dir: &Path, i: usize, s: &Summary) -> Result<(), String> {
+pub(super) fn write_summary(dir: &Path, i: usize, s: &Summary) -> Result<(), String> {
     let p = summary_path(dir, i);
     let tmp = p.with_extension("json.partial");
     let text = serde_json::to_string_pretty(s).expect("summary serializes");
@@ -535,52 +560,10 @@ fn write_summary(dir: &Path, i: usize, s: &Summary) -> Result<(), String> {
     std::fs::rename(&tmp, &p).map_err(|e| format!("{}: {e}", p.display()))
 }
 
-fn read_summary(dir: &Path, i: usize) -> Result<Summary, String> {
+pub(super) fn read_summary(dir: &Path, i: usize) -> Result<Summary, String> {
     let p = summary_path(dir, i);
     let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-/// The shard `I/N` of `--shard`, or with `--shards N` the index a batch engine gives each
-/// task: `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job) or `SLURM_ARRAY_TASK_ID` (a Slurm
-/// array), read through `env`.
-pub fn shard(
-    explicit: Option<&str>,
-    count: Option<usize>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<(usize, usize)>, String> {
-    let check = |k: usize, n: usize, what: &str| {
-        if n == 0 || k >= n {
-            Err(format!(
-                "{what}: shard {k} of {n} does not exist (0 <= I < N)"
-            ))
-        } else {
-            Ok(Some((k, n)))
-        }
-    };
-    match (explicit, count) {
-        (Some(_), Some(_)) => Err("give --shard I/N or --shards N, not both".into()),
-        (Some(s), None) => {
-            let (k, n) = s
-                .split_once('/')
-                .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
-                .ok_or_else(|| format!("--shard {s:?}: expected I/N, as 0/4"))?;
-            check(k, n, "--shard")
-        }
-        (None, Some(n)) => {
-            for var in ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"] {
-                if let Some(v) = env(var) {
-                    let k = v
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("{var}={v:?} is not a shard index"))?;
-                    return check(k, n, var);
-                }
-            }
-            Err("--shards: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set".into())
-        }
-        (None, None) => Ok(None),
-    }
 }
 
 /// A value as a CSV cell: strings without quotes.

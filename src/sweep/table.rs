@@ -216,7 +216,7 @@ const COLORS: [RGBColor; 10] = [
 
 /// `top-pnl.png` and `.svg` in `out`: the PnL over time of the runs named in `best` (their
 /// folders in `out/runs/` hold `equity.csv`), at most ten, best first in the legend.
-pub fn top_chart(out: &Path, best: &[&str]) -> Result<Option<PathBuf>, String> {
+pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, String> {
     let Some(first) = best.first() else {
         return Ok(None);
     };

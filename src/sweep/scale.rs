@@ -1,0 +1,130 @@
+//! Sweeps across the tasks of a batch engine: which runs a task takes (`--shard`), and how
+//! the tasks' result folders become the one folder a single process writes (`sweep merge`).
+
+use super::{read_summary, run_name, summary_path, table, write_summary, Plan, RunResult};
+use super::{PLAN, SUMMARIES};
+use std::path::{Path, PathBuf};
+
+/// Combines shards' result folders (`parts`, each from `sweep --shard`) into `out`: the
+/// folder one unsharded process writes. Every run's scenario and summary are copied, the
+/// tables and heatmap written, and the folders of the best runs (each part keeps its own
+/// best, so the best of all are among them) copied with the chart of their PnL. Every run
+/// must be in one of `parts`, and every part from the same sweep.
+pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), String> {
+    let (first, rest) = parts
+        .split_first()
+        .ok_or("sweep merge: no result folders to merge")?;
+    let plan = Plan::read(first)?;
+    for p in rest {
+        if Plan::read(p)? != plan {
+            return Err(format!(
+                "{} and {} are parts of different sweeps (their {PLAN} differ)",
+                first.display(),
+                p.display()
+            ));
+        }
+    }
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    for d in [out.join("scenarios"), out.join(SUMMARIES), out.join("runs")] {
+        std::fs::create_dir_all(&d).map_err(|e| io(&d, e))?;
+    }
+    let mut results = Vec::with_capacity(plan.runs.len());
+    for (i, values) in plan.runs.iter().enumerate() {
+        let name = run_name(i);
+        let part = parts
+            .iter()
+            .find(|d| summary_path(d, i).is_file())
+            .ok_or_else(|| {
+                format!(
+                    "no part holds {name} (looked in {})",
+                    parts
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+        let summary = read_summary(part, i)?;
+        write_summary(out, i, &summary)?;
+        let scen = Path::new("scenarios").join(format!("{name}.toml"));
+        std::fs::copy(part.join(&scen), out.join(&scen)).map_err(|e| io(&part.join(&scen), e))?;
+        results.push(RunResult {
+            name,
+            values: values.clone(),
+            summary,
+        });
+    }
+    let best = plan.write_tables(out, &results)?;
+    for name in &best {
+        let from = parts
+            .iter()
+            .map(|d| d.join("runs").join(name))
+            .find(|d| d.is_dir())
+            .ok_or_else(|| format!("no part holds the result folder of {name}, a best run"))?;
+        copy_dir(&from, &out.join("runs").join(name))?;
+    }
+    table::top_chart(out, &best)?;
+    Ok((plan, results))
+}
+
+/// Copies the files of folder `from` (and its folders) into `to`.
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
+    let mut entries = std::fs::read_dir(from)
+        .map_err(|e| io(from, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| io(from, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| io(&src, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The shard `I/N` of `--shard`, or with `--shards N` the index a batch engine gives each
+/// task: `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job) or `SLURM_ARRAY_TASK_ID` (a Slurm
+/// array), read through `env`.
+pub fn shard(
+    explicit: Option<&str>,
+    count: Option<usize>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(usize, usize)>, String> {
+    let check = |k: usize, n: usize, what: &str| {
+        if n == 0 || k >= n {
+            Err(format!(
+                "{what}: shard {k} of {n} does not exist (0 <= I < N)"
+            ))
+        } else {
+            Ok(Some((k, n)))
+        }
+    };
+    match (explicit, count) {
+        (Some(_), Some(_)) => Err("give --shard I/N or --shards N, not both".into()),
+        (Some(s), None) => {
+            let (k, n) = s
+                .split_once('/')
+                .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
+                .ok_or_else(|| format!("--shard {s:?}: expected I/N, as 0/4"))?;
+            check(k, n, "--shard")
+        }
+        (None, Some(n)) => {
+            for var in ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"] {
+                if let Some(v) = env(var) {
+                    let k = v
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("{var}={v:?} is not a shard index"))?;
+                    return check(k, n, var);
+                }
+            }
+            Err("--shards: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set".into())
+        }
+        (None, None) => Ok(None),
+    }
+}
