@@ -72,7 +72,8 @@ enum Command {
     /// scenario: `altsim backtest` of it gives the same bytes), OUT/runs.csv and
     /// OUT/runs.parquet (each run's values and summary metrics), heatmap.png, top-pnl.png (the
     /// best runs' PnL curves), the result folders of the best runs in OUT/runs/, and prints
-    /// the ranking. `altsim sweep report OUT` queries the results.
+    /// the ranking. OUT/plan.toml holds the varied keys and every run's values. `altsim sweep
+    /// report OUT` queries the results.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sweep {
         #[command(subcommand)]
@@ -100,7 +101,8 @@ enum Command {
         /// or SLURM_ARRAY_TASK_ID (Slurm array).
         #[arg(long, value_name = "N")]
         shards: Option<usize>,
-        /// Skip the runs whose summary a previous, interrupted run of this sweep saved.
+        /// Skip the runs whose summary a previous, interrupted run of this sweep saved. (Ctrl-C
+        /// starts no new run; the tables then hold the runs done.)
         #[arg(long)]
         resume: bool,
     },
@@ -534,6 +536,7 @@ fn main() -> ExitCode {
                 progress: !quiet,
                 shard,
                 resume,
+                stop: Some(stop_on_ctrl_c()),
             };
             run_sweep(sweep, out, &opts, quiet)
         })(),
@@ -597,6 +600,32 @@ fn run_sweep(
         &results,
         &sweep.out,
     )
+}
+
+/// A flag the first Ctrl-C sets, for work that stops cleanly between steps; a second Ctrl-C
+/// ends the process at once. Without a signal handler (none could be set up), Ctrl-C ends
+/// the process as usual.
+fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                set.store(true, std::sync::atomic::Ordering::Relaxed);
+                log!("altsim: stopping after the runs in flight (Ctrl-C again to quit now)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    });
+    flag
 }
 
 fn run_sweep_merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Exit> {

@@ -249,6 +249,30 @@ fn resume_skips_the_runs_already_done() {
     );
     assert_eq!(first.len(), again.len());
     assert_eq!(csv, std::fs::read(dir.join("out/runs.csv")).unwrap());
+    // Stopped (as by Ctrl-C) before the runs left: no run starts, the tables hold the runs
+    // done, and a resume completes them.
+    std::fs::remove_file(&gone).unwrap();
+    std::fs::remove_file(dir.join("out/runs.csv")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let e = sweep
+        .run(&Options {
+            resume: true,
+            stop: Some(stop),
+            ..Options::default()
+        })
+        .unwrap_err();
+    assert!(e.contains("interrupted: 3 of 4 runs done"), "{e}");
+    assert!(!gone.exists());
+    let partial = std::fs::read_to_string(dir.join("out/runs.csv")).unwrap();
+    assert_eq!(partial.lines().count(), 1 + 3);
+    assert!(!partial.contains("run-00002"));
+    sweep
+        .run(&Options {
+            resume: true,
+            ..Options::default()
+        })
+        .unwrap();
+    assert_eq!(csv, std::fs::read(dir.join("out/runs.csv")).unwrap());
     // Another sweep does not resume from these summaries.
     let mut other = sweep.clone();
     other.plan.runs.truncate(2);

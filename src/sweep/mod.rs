@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The sweep file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -341,8 +343,16 @@ impl Sweep {
                 pb.inc(1);
             }
         };
+        let stopped = || {
+            opts.stop
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+        };
         pool.install(|| {
             todo.par_iter().try_for_each(|(i, s)| {
+                if stopped() {
+                    return Ok(());
+                }
                 // Only the folders kept are written: the top ones are run again below, to
                 // the same bytes, once the ranking is known.
                 let o = run_one(s, opts.keep_all)?;
@@ -351,6 +361,29 @@ impl Sweep {
                 Ok::<(), String>(())
             })
         })?;
+        if stopped() {
+            if let Some(pb) = &bar {
+                pb.finish_and_clear();
+            }
+            // The tables of the runs finished, here or before a resume; the rest wait.
+            let done: Vec<RunResult> = mine
+                .iter()
+                .filter_map(|&i| {
+                    Some(RunResult {
+                        name: run_name(i),
+                        values: self.plan.runs[i].clone(),
+                        summary: read_summary(&self.out, i).ok()?,
+                    })
+                })
+                .collect();
+            self.write_csv_parquet(&done)?;
+            return Err(format!(
+                "interrupted: {} of {} runs done, in {}; --resume runs the rest",
+                done.len(),
+                mine.len(),
+                self.out.join("runs.csv").display()
+            ));
+        }
         let results = mine
             .iter()
             .map(|&i| {
@@ -390,6 +423,13 @@ impl Sweep {
             pb.finish_and_clear();
         }
         Ok(results)
+    }
+
+    fn write_csv_parquet(&self, results: &[RunResult]) -> Result<(), String> {
+        self.plan.write_csv(&self.out, results)?;
+        #[cfg(feature = "parquet")]
+        table::write(&self.out, &self.plan.keys, results)?;
+        Ok(())
     }
 }
 
@@ -539,6 +579,9 @@ pub struct Options {
     pub shard: Option<(usize, usize)>,
     /// Skip runs whose summary is already saved.
     pub resume: bool,
+    /// Set (by Ctrl-C, say) to start no more runs: those in flight finish, and the tables
+    /// are written for the runs done so far.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// `run-00001` for run 0.
