@@ -208,6 +208,11 @@ fn three_shards_merged_are_one_process() {
             sub.display()
         );
     }
+    // Merging into one of the parts is refused, and leaves it whole.
+    let before = files(&parts[0].join("summaries"));
+    let e = altsim::sweep::merge(&parts, &parts[0]).unwrap_err();
+    assert!(e.contains("one of the parts"), "{e}");
+    assert!(files(&parts[0].join("summaries")) == before);
     // A missing part is an error naming the run.
     let e = altsim::sweep::merge(&parts[..2], &dir.join("m2")).unwrap_err();
     assert!(e.contains("run-00003"), "{e}");

@@ -25,6 +25,17 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), St
         }
     }
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    // Copying a part's files onto themselves would empty them.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(p) = parts.iter().find(|p| same(p, out)) {
+        return Err(format!(
+            "sweep merge: --out {} is one of the parts; merge into a folder of its own",
+            p.display()
+        ));
+    }
     for d in [out.join("scenarios"), out.join(SUMMARIES), out.join("runs")] {
         std::fs::create_dir_all(&d).map_err(|e| io(&d, e))?;
     }
@@ -55,6 +66,13 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), St
         });
     }
     let best = plan.write_tables(out, &results)?;
+    // Folders of an earlier merge's best runs go, as a sweep removes those not kept.
+    for r in &results {
+        let d = out.join("runs").join(&r.name);
+        if !best.contains(&r.name) && d.exists() {
+            std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
+        }
+    }
     for name in &best {
         let from = parts
             .iter()
