@@ -361,30 +361,7 @@ impl Sweep {
                 Ok::<(), String>(())
             })
         })?;
-        if stopped() {
-            if let Some(pb) = &bar {
-                pb.finish_and_clear();
-            }
-            // The tables of the runs finished, here or before a resume; the rest wait.
-            let done: Vec<RunResult> = mine
-                .iter()
-                .filter_map(|&i| {
-                    Some(RunResult {
-                        name: run_name(i),
-                        values: self.plan.runs[i].clone(),
-                        summary: read_summary(&self.out, i).ok()?,
-                    })
-                })
-                .collect();
-            self.write_csv_parquet(&done)?;
-            return Err(format!(
-                "interrupted: {} of {} runs done, in {}; --resume runs the rest",
-                done.len(),
-                mine.len(),
-                self.out.join("runs.csv").display()
-            ));
-        }
-        let results = mine
+        let read: Vec<Result<RunResult, String>> = mine
             .iter()
             .map(|&i| {
                 Ok(RunResult {
@@ -393,15 +370,25 @@ impl Sweep {
                     summary: read_summary(&self.out, i)?,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect();
+        if stopped() {
+            if let Some(pb) = &bar {
+                pb.finish_and_clear();
+            }
+            // The tables of the runs finished, here or before a resume; the rest wait.
+            let done: Vec<RunResult> = read.into_iter().filter_map(Result::ok).collect();
+            self.plan.write_runs(&self.out, &done)?;
+            return Err(format!(
+                "interrupted: {} of {} runs done, in {}; --resume runs the rest",
+                done.len(),
+                mine.len(),
+                self.out.join("runs.csv").display()
+            ));
+        }
+        let results = read.into_iter().collect::<Result<Vec<_>, String>>()?;
         let best = self.plan.write_tables(&self.out, &results)?;
         if !opts.keep_all {
-            for r in &results {
-                let d = self.out.join("runs").join(&r.name);
-                if !best.contains(&r.name) && d.exists() {
-                    std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
-                }
-            }
+            remove_unkept(&self.out, &results, &best)?;
             let top = best
                 .iter()
                 .map(|name| {
@@ -424,13 +411,6 @@ impl Sweep {
         }
         Ok(results)
     }
-
-    fn write_csv_parquet(&self, results: &[RunResult]) -> Result<(), String> {
-        self.plan.write_csv(&self.out, results)?;
-        #[cfg(feature = "parquet")]
-        table::write(&self.out, &self.plan.keys, results)?;
-        Ok(())
-    }
 }
 
 impl Plan {
@@ -442,9 +422,7 @@ impl Plan {
         results: &[RunResult],
     ) -> Result<Vec<String>, String> {
         self.save(dir)?;
-        self.write_csv(dir, results)?;
-        #[cfg(feature = "parquet")]
-        table::write(dir, &self.keys, results)?;
+        self.write_runs(dir, results)?;
         self.heatmap(dir, results)?;
         Ok(self
             .ranked(results)
@@ -452,6 +430,14 @@ impl Plan {
             .take(self.top)
             .map(|r| r.name.clone())
             .collect())
+    }
+
+    /// Writes `runs.csv` and `runs.parquet` of `results` into `dir`.
+    fn write_runs(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
+        self.write_csv(dir, results)?;
+        #[cfg(feature = "parquet")]
+        table::write(dir, &self.keys, results)?;
+        Ok(())
     }
 
     fn save(&self, dir: &Path) -> Result<(), String> {
@@ -561,6 +547,21 @@ impl Plan {
         }
         w.flush().map_err(io)
     }
+}
+
+/// Removes the result folders in `dir/runs/` of the runs not among `best`.
+pub(super) fn remove_unkept(
+    dir: &Path,
+    results: &[RunResult],
+    best: &[String],
+) -> Result<(), String> {
+    for r in results {
+        let d = dir.join("runs").join(&r.name);
+        if !best.contains(&r.name) && d.exists() {
+            std::fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Where each run's summary is saved, in a sweep's result folder.

@@ -1,7 +1,8 @@
 //! Sweeps across the tasks of a batch engine: which runs a task takes (`--shard`), and how
 //! the tasks' result folders become the one folder a single process writes (`sweep merge`).
 
-use super::{read_summary, run_name, summary_path, table, write_summary, Plan, RunResult};
+use super::{read_summary, remove_unkept, run_name, summary_path, table, write_summary};
+use super::{Plan, RunResult};
 use super::{PLAN, SUMMARIES};
 use std::path::{Path, PathBuf};
 
@@ -67,12 +68,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), St
     }
     let best = plan.write_tables(out, &results)?;
     // Folders of an earlier merge's best runs go, as a sweep removes those not kept.
-    for r in &results {
-        let d = out.join("runs").join(&r.name);
-        if !best.contains(&r.name) && d.exists() {
-            std::fs::remove_dir_all(&d).map_err(|e| io(&d, e))?;
-        }
-    }
+    remove_unkept(out, &results, &best)?;
     for name in &best {
         let from = parts
             .iter()

@@ -47,13 +47,11 @@ impl Exchange {
                     // The update removed the opposite levels it crossed: forget them too.
                     ms.taken.retain_shown(book);
                 }
-                if !ms.resting.is_empty() {
-                    if ours_at {
-                        self.requeue(ev.market, side, price, prev, amount);
-                    }
-                    if amount > 0 && self.reaches_ours(ev.market, side, price) {
-                        self.cross(now, ev.market);
-                    }
+                if ours_at {
+                    self.requeue(ev.market, side, price, prev, amount);
+                }
+                if amount > 0 && self.reaches_ours(ev.market, side, price) {
+                    self.cross(now, ev.market);
                 }
             }
             EventKind::SnapshotStart { .. } | EventKind::SnapshotLevel { .. } => {
