@@ -1,0 +1,145 @@
+//! A sweep's plan and the tables of its results: `plan.toml`, `runs.csv`, `runs.parquet`,
+//! the heatmap and the ranking, shared by a sweep's run and the merge of its shards.
+
+#[cfg(feature = "parquet")]
+use super::table;
+use super::{field, metric, plain, Plan, RunResult, METRICS, PLAN};
+use rust_decimal::Decimal;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+impl Plan {
+    /// Writes `plan.toml`, `runs.csv`, `runs.parquet` and the heatmap of `results` into
+    /// `dir`; returns the names of the `top` best runs, best first.
+    pub(super) fn write_tables(
+        &self,
+        dir: &Path,
+        results: &[RunResult],
+    ) -> Result<Vec<String>, String> {
+        self.save(dir)?;
+        self.write_runs(dir, results)?;
+        self.heatmap(dir, results)?;
+        Ok(self
+            .ranked(results)
+            .into_iter()
+            .take(self.top)
+            .map(|r| r.name.clone())
+            .collect())
+    }
+
+    /// Writes `runs.csv` and `runs.parquet` of `results` into `dir`.
+    pub(super) fn write_runs(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
+        self.write_csv(dir, results)?;
+        #[cfg(feature = "parquet")]
+        table::write(dir, &self.keys, results)?;
+        Ok(())
+    }
+
+    pub(super) fn save(&self, dir: &Path) -> Result<(), String> {
+        let p = dir.join(PLAN);
+        let text = toml::to_string(self).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    /// Reads the plan a sweep saved in its result folder `dir`.
+    pub fn read(dir: &Path) -> Result<Plan, String> {
+        let p = dir.join(PLAN);
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            format!(
+                "{}: {e} (not the result folder of a sweep, or of one older than plan.toml)",
+                p.display()
+            )
+        })?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    /// `heatmap.png`: the sweep's metric over its first two keys, each cell the best run with
+    /// those two values (when more keys vary, the others are chosen at their best). Nothing
+    /// with fewer than two keys.
+    pub fn heatmap(&self, dir: &Path, results: &[RunResult]) -> Result<Option<PathBuf>, String> {
+        if self.keys.len() < 2 {
+            return Ok(None);
+        }
+        let axis = |k: usize| {
+            let mut labels: Vec<String> = Vec::new();
+            for r in results {
+                let l = plain(&r.values[k]);
+                if !labels.contains(&l) {
+                    labels.push(l);
+                }
+            }
+            labels
+        };
+        let (xs, ys) = (axis(0), axis(1));
+        let mut best: Vec<Vec<Option<Decimal>>> = vec![vec![None; xs.len()]; ys.len()];
+        for r in results {
+            let x = xs.iter().position(|l| *l == plain(&r.values[0]));
+            let y = ys.iter().position(|l| *l == plain(&r.values[1]));
+            if let (Some(x), Some(y)) = (x, y) {
+                let v = metric(&r.summary, &self.metric);
+                let cell = &mut best[y][x];
+                if cell.is_none_or(|b| v > b) {
+                    *cell = Some(v);
+                }
+            }
+        }
+        let cells: Vec<Vec<Option<(f64, String)>>> = best
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|c| {
+                        c.map(|d| {
+                            let shown = d.round_dp(2);
+                            (shown.to_string().parse().unwrap_or(0.0), shown.to_string())
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let p = dir.join("heatmap.png");
+        crate::report::heatmap::draw(
+            &p,
+            &format!("{} by {} and {}", self.metric, self.keys[0], self.keys[1]),
+            &crate::report::heatmap::Axis {
+                name: &self.keys[0],
+                labels: xs,
+            },
+            &crate::report::heatmap::Axis {
+                name: &self.keys[1],
+                labels: ys,
+            },
+            &cells,
+        )?;
+        Ok(Some(p))
+    }
+
+    /// Runs by the sweep's metric, best first (ties in run order).
+    pub fn ranked<'a>(&self, results: &'a [RunResult]) -> Vec<&'a RunResult> {
+        let mut v: Vec<&RunResult> = results.iter().collect();
+        v.sort_by(|a, b| {
+            let (x, y) = (
+                metric(&a.summary, &self.metric),
+                metric(&b.summary, &self.metric),
+            );
+            y.cmp(&x)
+        });
+        v
+    }
+
+    fn write_csv(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
+        let p = dir.join("runs.csv");
+        let io = |e: std::io::Error| format!("{}: {e}", p.display());
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&p).map_err(io)?);
+        let mut head = vec!["run".to_string()];
+        head.extend(self.keys.iter().cloned());
+        head.extend(METRICS.iter().map(|m| m.to_string()));
+        writeln!(w, "{}", head.join(",")).map_err(io)?;
+        for r in results {
+            let mut row = vec![r.name.clone()];
+            row.extend(r.values.iter().map(plain));
+            row.extend(METRICS.iter().map(|m| field(&r.summary, m)));
+            writeln!(w, "{}", row.join(",")).map_err(io)?;
+        }
+        w.flush().map_err(io)
+    }
+}
