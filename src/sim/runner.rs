@@ -117,10 +117,14 @@ impl Sim {
         }
     }
 
+    #[inline]
     fn route_answers(&mut self) {
-        if !self.exchange.has_output() {
-            return;
+        if self.exchange.has_output() {
+            self.route_produced();
         }
+    }
+
+    fn route_produced(&mut self) {
         let mut produced = std::mem::take(&mut self.scratch);
         self.exchange.drain(&mut produced);
         for (at, ev) in produced.drain(..) {
@@ -142,6 +146,21 @@ impl Sim {
         self.exchange.on_event(t, ev);
         self.route_answers();
         self.now = self.now.max(ev.recv_ns);
+    }
+
+    /// The market events received at one instant (all with one receive time), in order: as
+    /// [`on_event`](Self::on_event) of each. No request is sent between them, so the requests
+    /// due by their exchange time are acted on once, before the first.
+    pub fn on_instant(&mut self, evs: &[Event]) {
+        let Some(first) = evs.first() else { return };
+        let t = first.recv_ns - self.latencies.feed_ns;
+        self.run_exchange_until(t);
+        for ev in evs {
+            debug_assert_eq!(ev.recv_ns, first.recv_ns, "one receive time an instant");
+            self.exchange.on_event(t, ev);
+            self.route_answers();
+            self.now = self.now.max(ev.recv_ns);
+        }
     }
 
     /// Moves the local clock to `t` with no market event: requests that reached the exchange

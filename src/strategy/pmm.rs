@@ -134,6 +134,8 @@ struct Live {
 
 pub struct PureMarketMaking {
     cfg: PureMarketMakingConfig,
+    /// `minimum_spread` as a fraction, when it is on.
+    min_spread: Option<Decimal>,
     market: Option<MarketId>,
     live: BTreeMap<OrderId, Live>,
     refresh_at: i64,
@@ -148,6 +150,8 @@ fn secs(s: f64) -> i64 {
 impl PureMarketMaking {
     pub fn new(cfg: PureMarketMakingConfig) -> Self {
         PureMarketMaking {
+            min_spread: (cfg.minimum_spread >= Decimal::ZERO)
+                .then(|| cfg.minimum_spread / Decimal::ONE_HUNDRED),
             cfg,
             market: None,
             live: BTreeMap::new(),
@@ -248,8 +252,8 @@ impl Strategy for PureMarketMaking {
         let pp = ctx.rules(m).price_precision;
         let mid = (price_decimal(bid.price, pp) + price_decimal(ask.price, pp)) / Decimal::TWO;
         let now = ctx.now();
-        if self.cfg.minimum_spread >= Decimal::ZERO {
-            let min = self.cfg.minimum_spread / Decimal::ONE_HUNDRED * mid;
+        if let Some(frac) = self.min_spread {
+            let min = frac * mid;
             let close: Vec<OrderId> = self
                 .live
                 .iter()

@@ -7,13 +7,20 @@
 //! only clamps it to what the level still shows: a level that falls by 0.5 after we took 1 of
 //! its 3 offers 1.5 more, not 2.5; a level that empties forgets us.
 
+use super::resting::Span;
 use crate::book::Book;
 use crate::tape::BookSide;
 use std::collections::BTreeMap;
 
-/// Per level, the volume of the shown book that our fills have consumed.
+/// Per level, the volume of the shown book that our fills have consumed, and the range of
+/// prices those levels span on each side: most book updates fall outside it and skip the
+/// lookup.
 #[derive(Debug, Default)]
-pub(super) struct Taken(BTreeMap<(BookSide, i64), i64>);
+pub(super) struct Taken {
+    levels: BTreeMap<(BookSide, i64), i64>,
+    bids: Span,
+    asks: Span,
+}
 
 /// Whether `price` on the opposite `side` is within a taker's `limit`.
 pub(super) fn within(side: BookSide, price: i64, limit: i64) -> bool {
@@ -24,9 +31,30 @@ pub(super) fn within(side: BookSide, price: i64, limit: i64) -> bool {
 }
 
 impl Taken {
+    fn span(&self, side: BookSide) -> &Span {
+        match side {
+            BookSide::Bid => &self.bids,
+            BookSide::Ask => &self.asks,
+        }
+    }
+
+    /// The spans, again from the levels left.
+    fn respan(&mut self) {
+        (self.bids, self.asks) = (Span::default(), Span::default());
+        for &(side, price) in self.levels.keys() {
+            match side {
+                BookSide::Bid => self.bids.add(price),
+                BookSide::Ask => self.asks.add(price),
+            }
+        }
+    }
+
     /// What we consumed at a level.
     pub fn at(&self, side: BookSide, price: i64) -> i64 {
-        self.0.get(&(side, price)).copied().unwrap_or(0)
+        if !self.span(side).contains(price) {
+            return 0;
+        }
+        self.levels.get(&(side, price)).copied().unwrap_or(0)
     }
 
     /// What a level shows that is not ours already.
@@ -37,29 +65,40 @@ impl Taken {
     /// Records `amount` more taken at a level.
     pub fn take(&mut self, side: BookSide, price: i64, amount: i64) {
         if amount > 0 {
-            *self.0.entry((side, price)).or_insert(0) += amount;
+            *self.levels.entry((side, price)).or_insert(0) += amount;
+            match side {
+                BookSide::Bid => self.bids.add(price),
+                BookSide::Ask => self.asks.add(price),
+            }
         }
     }
 
     /// The feed set a level to `shown`: what we took cannot exceed what is left there.
+    #[inline]
     pub fn on_level(&mut self, side: BookSide, price: i64, shown: i64) {
-        if let Some(t) = self.0.get_mut(&(side, price)) {
+        if !self.span(side).contains(price) {
+            return;
+        }
+        if let Some(t) = self.levels.get_mut(&(side, price)) {
             *t = (*t).min(shown);
             if *t <= 0 {
-                self.0.remove(&(side, price));
+                self.levels.remove(&(side, price));
+                self.respan();
             }
         }
     }
 
     /// Forgets levels the book no longer shows.
     pub fn retain_shown(&mut self, book: &Book) {
-        self.0
+        self.levels
             .retain(|&(side, price), _| book.level(side, price) > 0);
+        self.respan();
     }
 
     /// A snapshot replaced the book.
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.levels.clear();
+        self.respan();
     }
 
     /// Walks `side` of `book` from its best level up to `limit` (inclusive; `None`: no limit),

@@ -7,6 +7,14 @@ use crate::sim::OrderId;
 use crate::tape::{BookSide, Event, EventKind, MarketId};
 use crate::venue::Side;
 
+/// The side of the orders that rest on a book side.
+fn order_side(side: BookSide) -> Side {
+    match side {
+        BookSide::Bid => Side::Buy,
+        BookSide::Ask => Side::Sell,
+    }
+}
+
 /// Whether a resting order on `side` at `ours` stands strictly ahead of `price` in price
 /// priority (a higher bid, a lower ask).
 fn better(side: Side, ours: i64, price: i64) -> bool {
@@ -35,10 +43,7 @@ impl Exchange {
                 let ms = &mut self.markets[ev.market.0 as usize];
                 // The level's previous volume matters only to our orders queued there; most
                 // updates are far from them, and reading it would cost a cache miss.
-                let ours_at = ms
-                    .resting
-                    .iter()
-                    .any(|r| book_side(r.side) == side && r.price == price);
+                let ours_at = ms.resting.at(order_side(side), price);
                 let prev = if ours_at { book.level(side, price) } else { 0 };
                 let crossings = book.crossings();
                 book.apply(ev);
@@ -112,15 +117,10 @@ impl Exchange {
     /// other side: only such a level can offer our orders volume to cross with. A removal,
     /// or a level beyond our prices, leaves every order as the last crossing check left it.
     fn reaches_ours(&self, m: MarketId, side: BookSide, price: i64) -> bool {
-        let resting = &self.markets[m.0 as usize].resting;
-        match side {
-            BookSide::Ask => resting
-                .iter()
-                .any(|r| r.side == Side::Buy && r.price >= price),
-            BookSide::Bid => resting
-                .iter()
-                .any(|r| r.side == Side::Sell && r.price <= price),
-        }
+        let ours = order_side(opposite(side));
+        self.markets[m.0 as usize]
+            .resting
+            .reaches(ours, price, true)
     }
 
     /// Our resting orders on `side`, in the order an incoming taker meets them: best price
@@ -141,16 +141,9 @@ impl Exchange {
     /// resting price on `side`: the cheap test before [`cross`](Self::cross) does any work.
     fn may_cross(&mut self, m: MarketId, side: Side) -> bool {
         let ms = &self.markets[m.0 as usize];
-        let ours = ms
-            .resting
-            .iter()
-            .filter(|r| r.side == side)
-            .map(|r| r.price);
-        let top = match side {
-            Side::Buy => ours.max(),
-            Side::Sell => ours.min(),
+        let Some(top) = ms.resting.best(side) else {
+            return false;
         };
-        let Some(top) = top else { return false };
         let opp = opposite(book_side(side));
         let book = self.books.get_mut(m);
         let best = match book.best(opp) {
@@ -174,6 +167,12 @@ impl Exchange {
     ///   the other side stood within their price: that volume fills them as a crossing level
     ///   would ([`cross`](Self::cross)), less what we already took at that level.
     fn on_trade(&mut self, now: i64, m: MarketId, taker: Side, price: i64, amount: i64) {
+        let resting = &self.markets[m.0 as usize].resting;
+        if !resting.reaches(taker.opposite(), price, true) && !resting.reaches(taker, price, false)
+        {
+            // No order of ours at or through the trade's price: nothing below would change.
+            return;
+        }
         let mut fills = Vec::new();
         let mut left = amount;
         for id in self.in_priority(m, taker.opposite()) {

@@ -13,27 +13,20 @@ use crate::tape::{BookSide, MarketId};
 use crate::venue::rest::codes;
 use crate::venue::{MarketRules, Side};
 use liquidity::{BuyCost, Taken};
+use resting::{Resting, RestingOrders};
 use std::collections::{BTreeMap, VecDeque};
 
 mod liquidity;
 mod maker;
+mod resting;
 
 const THIRTY_DAYS_NS: i64 = 30 * 86_400 * 1_000_000_000;
-
-/// One of our resting orders, as the market-data path reads it: side and price beside the
-/// id, so that a book update finds the orders it concerns without reading every order.
-#[derive(Debug, Clone, Copy)]
-struct Resting {
-    id: OrderId,
-    side: Side,
-    price: i64,
-}
 
 /// Per-market state beside the book.
 #[derive(Debug, Default)]
 struct MarketSim {
     /// Our resting orders, oldest first.
-    resting: Vec<Resting>,
+    resting: RestingOrders,
     /// Liquidity of the shown book that our fills consumed.
     taken: Taken,
     /// Our fills' quote volume (16 decimals) over the last 30 days, for fee tiers.
@@ -464,7 +457,7 @@ impl Exchange {
         if held > 0 {
             self.accounts.unlock(&currency, held);
         }
-        self.markets[m.0 as usize].resting.retain(|r| r.id != id);
+        self.markets[m.0 as usize].resting.remove(id);
         self.emit_order(now, id);
     }
 
