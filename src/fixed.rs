@@ -171,27 +171,54 @@ pub fn format(value: i128, scale: u32) -> String {
     out
 }
 
-/// Appends [`format`]'s text to `out`.
+/// Appends [`format`]'s text to `out`. Digits are written by hand, 19 at a time in 64-bit
+/// arithmetic: result tables print millions of these.
 pub fn write_to(out: &mut String, value: i128, scale: u32) {
-    use std::fmt::Write;
     if value < 0 {
         out.push('-');
     }
-    let abs = value.unsigned_abs();
-    let unit = 10u128.pow(scale);
-    let int = abs / unit;
-    let mut frac = abs % unit;
-    let _ = write!(out, "{int}.");
-    if frac == 0 || scale == 0 {
-        out.push('0');
-        return;
+    // Right-aligned digits over a field of zeros, so that a value below one reads as `0.…`.
+    let mut buf = [b'0'; 80];
+    let start = write_digits(&mut buf, value.unsigned_abs());
+    let point = buf.len() - (scale as usize).min(buf.len() - 1);
+    let int = &buf[start.min(point - 1)..point];
+    let frac = &buf[point..];
+    let frac = &frac[..frac.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1)];
+    out.push_str(digits_str(int));
+    out.push('.');
+    out.push_str(if frac.is_empty() {
+        "0"
+    } else {
+        digits_str(frac)
+    });
+}
+
+/// Writes `v` right-aligned at the end of `buf`; returns where its first digit is.
+fn write_digits(buf: &mut [u8; 80], mut v: u128) -> usize {
+    const CHUNK: u128 = 10_000_000_000_000_000_000;
+    let mut i = buf.len();
+    while v > u128::from(u64::MAX) {
+        let mut c = (v % CHUNK) as u64;
+        v /= CHUNK;
+        for _ in 0..19 {
+            i -= 1;
+            buf[i] = b'0' + (c % 10) as u8;
+            c /= 10;
+        }
     }
-    let mut width = scale as usize;
-    while frac.is_multiple_of(10) {
-        frac /= 10;
-        width -= 1;
+    let mut w = v as u64;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (w % 10) as u8;
+        w /= 10;
+        if w == 0 {
+            return i;
+        }
     }
-    let _ = write!(out, "{frac:0width$}");
+}
+
+fn digits_str(d: &[u8]) -> &str {
+    std::str::from_utf8(d).expect("ASCII digits")
 }
 
 /// Prints a scaled integer with all `scale` decimals, for tables (`30000.00`).
@@ -213,6 +240,57 @@ pub fn format_fixed(value: i128, scale: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`format`] as plain arithmetic and `std::fmt`, to check the hand-written digits.
+    fn format_by_fmt(value: i128, scale: u32) -> String {
+        let sign = if value < 0 { "-" } else { "" };
+        let abs = value.unsigned_abs();
+        let unit = 10u128.pow(scale);
+        let (int, mut frac) = (abs / unit, abs % unit);
+        if frac == 0 {
+            return format!("{sign}{int}.0");
+        }
+        let mut width = scale as usize;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            width -= 1;
+        }
+        format!("{sign}{int}.{frac:0width$}")
+    }
+
+    #[test]
+    fn digits_match_std_fmt() {
+        let mut vals = vec![
+            0i128,
+            1,
+            -1,
+            9,
+            10,
+            100,
+            61_602_015,
+            i128::MAX,
+            i128::MIN + 1,
+        ];
+        vals.extend([
+            i128::from(u64::MAX),
+            i128::from(u64::MAX) + 1,
+            -i128::from(i64::MAX),
+        ]);
+        let mut x: u128 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let v = (x >> (x % 120)) as i128;
+            vals.push(if x & 1 == 0 { v } else { -v });
+            vals.push((v % 1_000_000) * 10i128.pow((x % 12) as u32));
+        }
+        for v in vals {
+            for scale in [0, 1, 2, 6, 8, 16, 19, 20, 25, 38] {
+                assert_eq!(format(v, scale), format_by_fmt(v, scale), "{v} at {scale}");
+            }
+        }
+    }
 
     #[test]
     fn parses_at_scale() {

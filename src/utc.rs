@@ -30,7 +30,25 @@ pub fn civil(ns: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
 /// `2024-08-08 23:54:14.206 UTC`
 pub fn utc(ns: i64) -> String {
     let (y, m, d, hh, mm, ss, ms) = civil(ns);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}.{ms:03} UTC")
+    // i64 nanoseconds span the years 1677 to 2262: always four digits. Written by hand, as
+    // every row of the result tables carries one.
+    let mut b = *b"0000-00-00 00:00:00.000 UTC";
+    for (at, v, width) in [
+        (0, y, 4),
+        (5, m, 2),
+        (8, d, 2),
+        (11, hh, 2),
+        (14, mm, 2),
+        (17, ss, 2),
+        (20, ms, 3),
+    ] {
+        let mut v = v;
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    String::from_utf8(b.to_vec()).expect("ASCII")
 }
 
 /// `2024-08-08T23:54:14+00:00`: Peatio's ISO-8601 times (whole seconds).
@@ -122,6 +140,20 @@ pub fn parse_utc(s: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_matches_std_fmt_over_the_whole_range() {
+        let mut t = i64::MIN;
+        let step = (i64::MAX / 5_000) * 2 + 7_654_321;
+        while let Some(next) = t.checked_add(step) {
+            let (y, m, d, hh, mm, ss, ms) = civil(t);
+            let want = format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}.{ms:03} UTC");
+            assert_eq!(utc(t), want, "{t}");
+            t = next;
+        }
+        assert_eq!(utc(i64::MAX), "2262-04-11 23:47:16.854 UTC");
+        assert_eq!(utc(i64::MIN), "1677-09-21 00:12:43.145 UTC");
+    }
 
     #[test]
     fn parses_only_real_times() {

@@ -60,6 +60,12 @@ impl Ladder {
         self.best.map(|p| (p, self.get(p)))
     }
 
+    /// The best price, without reading its amount.
+    #[inline]
+    pub fn best_price(&self) -> Option<i64> {
+        self.best
+    }
+
     /// True when `a` is a better price than `b` on this side.
     #[inline]
     fn better(&self, a: i64, b: i64) -> bool {
@@ -91,7 +97,41 @@ impl Ladder {
     }
 
     /// Sets a level's amount; 0 removes it.
+    #[inline]
     pub fn set(&mut self, price: i64, amount: i64) {
+        match self.slot(price) {
+            Some(i) => self.set_in_window(i, price, amount),
+            None => self.set_outside(price, amount),
+        }
+    }
+
+    /// [`set`](Self::set) of a price in the window (slot `i`), the case of nearly every
+    /// update: [`set_outside`](Self::set_outside) with what cannot happen left out.
+    #[inline]
+    fn set_in_window(&mut self, i: usize, price: i64, amount: i64) {
+        self.set_slot(i, amount);
+        let was = self.best;
+        if amount != 0 {
+            if was.is_some_and(|b| !self.better(price, b)) {
+                return;
+            }
+            self.best = Some(price);
+            if was != Some(price) && self.deep(i) {
+                self.recenter(price);
+            }
+        } else if was == Some(price) {
+            self.best = self.next_best(price);
+            if let Some(b) = self.best {
+                if self.slot(b).is_none_or(|j| self.deep(j)) {
+                    self.recenter(b);
+                }
+            }
+        }
+    }
+
+    /// [`set`](Self::set) in general: the first level, a level outside the window.
+    #[inline(never)]
+    fn set_outside(&mut self, price: i64, amount: i64) {
         if self.bits.is_empty() {
             if amount == 0 {
                 return;
@@ -136,6 +176,7 @@ impl Ladder {
         }
     }
 
+    #[inline]
     fn set_slot(&mut self, i: usize, amount: i64) {
         let (w, b) = (i / 64, 1u64 << (i % 64));
         let page = &mut self.pages[i >> PAGE_BITS];

@@ -153,7 +153,7 @@ impl Book {
             BookSide::Ask => &mut self.bids,
         };
         let mut any = false;
-        while let Some((p, _)) = opposite.best() {
+        while let Some(p) = opposite.best_price() {
             let crossed = match side {
                 BookSide::Bid => p <= price,
                 BookSide::Ask => p >= price,
