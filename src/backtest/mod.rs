@@ -63,15 +63,36 @@ enum Events<'a> {
     Memory(&'a EventStore, usize),
 }
 
+/// Events taken from a source at a time.
+const BATCH: usize = 4096;
+
 impl Events<'_> {
-    fn next_event(&mut self) -> Result<Option<Event>, String> {
+    /// Appends up to [`BATCH`] more events to `out`; false once the source is spent. The
+    /// captures are read no further than the first event after `end`, so that their
+    /// stream's counts and warnings stop where the run does.
+    fn fill(&mut self, out: &mut Vec<Event>, end: Option<i64>) -> Result<bool, String> {
         match self {
-            Events::Captures(s) => s.next_event().map_err(|e| e.to_string()),
-            Events::Cache(c) => c.next_event(),
+            Events::Captures(s) => {
+                for _ in 0..BATCH {
+                    match s.next_event().map_err(|e| e.to_string())? {
+                        Some(ev) => {
+                            out.push(ev);
+                            if end.is_some_and(|end| ev.recv_ns > end) {
+                                return Ok(false);
+                            }
+                        }
+                        None => return Ok(false),
+                    }
+                }
+                Ok(true)
+            }
+            Events::Cache(c) => Ok(c.read_into(out, BATCH)? == BATCH),
             Events::Memory(m, next) => {
-                let ev = m.events().get(*next).copied();
-                *next += 1;
-                Ok(ev)
+                let evs = &m.events()[*next..];
+                let k = evs.len().min(BATCH);
+                out.extend_from_slice(&evs[..k]);
+                *next += k;
+                Ok(*next < m.events().len())
             }
         }
     }
@@ -181,25 +202,36 @@ fn run_events(
     };
     let pb = bar(s, progress);
     // Events received at one instant are applied together: the strategy sees the book only
-    // once every part of an upstream update has landed.
-    let mut instant: Vec<Event> = Vec::new();
-    loop {
-        let ev = stream.next_event()?;
-        let ends = ev.is_none_or(|e| s.end_ns.is_some_and(|end| e.recv_ns > end));
-        if instant
-            .first()
-            .is_some_and(|f| ends || ev.is_some_and(|e| e.recv_ns != f.recv_ns))
-        {
-            session.instant(&instant)?;
-            instant.clear();
+    // once every part of an upstream update has landed. They come in batches; an instant
+    // that a batch ends in waits for the next one.
+    let mut buf: Vec<Event> = Vec::with_capacity(2 * BATCH);
+    let mut more = true;
+    while more {
+        let read = buf.len();
+        more = stream.fill(&mut buf, s.end_ns)?;
+        if let Some(end) = s.end_ns {
+            if let Some(cut) = buf[read..].iter().position(|e| e.recv_ns > end) {
+                buf.truncate(read + cut);
+                more = false;
+            }
+        }
+        let mut from = 0;
+        while from < buf.len() {
+            let t = buf[from].recv_ns;
+            let to = buf[from..]
+                .iter()
+                .position(|e| e.recv_ns != t)
+                .map_or(buf.len(), |k| from + k);
+            if to == buf.len() && more {
+                break;
+            }
+            session.instant(&buf[from..to])?;
             if let Some(pb) = &pb {
                 session.run.progress(pb);
             }
+            from = to;
         }
-        match ev {
-            Some(e) if !ends => instant.push(e),
-            _ => break,
-        }
+        buf.drain(..from);
     }
     if let Some(pb) = pb {
         pb.finish_and_clear();
@@ -537,8 +569,8 @@ impl Run {
     /// arrived, trades in order, one book callback per changed market, the timer, equity rows.
     fn instant(&mut self, evs: &[Event]) -> Result<(), String> {
         let now = evs[0].recv_ns;
+        self.events += evs.len() as u64;
         for ev in evs {
-            self.events += 1;
             if let Some(n) = self.events_of.get_mut(ev.market.0 as usize) {
                 *n += 1;
             }
@@ -547,8 +579,8 @@ impl Run {
             {
                 *g += 1;
             }
-            self.sim.on_event(ev);
         }
+        self.sim.on_instant(evs);
         if self.s.start_ns.is_some_and(|st| now < st) {
             return Ok(());
         }

@@ -311,17 +311,33 @@ impl CacheReader {
     }
 
     pub fn next_event(&mut self) -> Result<Option<Event>, String> {
-        if self.left == 0 {
-            return Ok(None);
+        let mut one = Vec::with_capacity(1);
+        self.read_into(&mut one, 1)?;
+        Ok(one.pop())
+    }
+
+    /// Appends the next `n` events (fewer at the end) to `out`; returns how many. Records are
+    /// read and decoded a block at a time, not one call each.
+    pub fn read_into(&mut self, out: &mut Vec<Event>, n: usize) -> Result<usize, String> {
+        let n = n.min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let mut block = [0u8; RECORD * 256];
+        let mut done = 0;
+        while done < n {
+            let k = (n - done).min(256);
+            let bytes = &mut block[..k * RECORD];
+            self.r
+                .read_exact(bytes)
+                .map_err(|e| format!("{}: {e}", self.path.display()))?;
+            for rec in bytes.chunks_exact(RECORD) {
+                let ev = decode(rec.try_into().expect("RECORD bytes")).ok_or_else(|| {
+                    format!("{}: a record that is not an event", self.path.display())
+                })?;
+                out.push(ev);
+            }
+            done += k;
+            self.left -= k as u64;
         }
-        let mut b = [0u8; RECORD];
-        self.r
-            .read_exact(&mut b)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        self.left -= 1;
-        decode(&b)
-            .map(Some)
-            .ok_or_else(|| format!("{}: a record that is not an event", self.path.display()))
+        Ok(n)
     }
 }
 
@@ -369,10 +385,9 @@ impl EventStore {
         if r.left > max_events {
             return Ok(None);
         }
-        let mut events = Vec::with_capacity(usize::try_from(r.left).unwrap_or(0));
-        while let Some(ev) = r.next_event()? {
-            events.push(ev);
-        }
+        let n = usize::try_from(r.left).unwrap_or(0);
+        let mut events = Vec::with_capacity(n);
+        r.read_into(&mut events, n)?;
         Ok(Some(EventStore {
             paths: paths.to_vec(),
             rules,
