@@ -36,79 +36,83 @@ pub fn draw(
 ) -> Result<(), String> {
     super::charts::init_font();
     let e = |err: &dyn std::fmt::Display| format!("{}: {err}", png.display());
-    let root = BitMapBackend::new(png, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    let (nx, ny) = (x.labels.len().max(1), y.labels.len().max(1));
-    let values: Vec<f64> = cells.iter().flatten().flatten().map(|c| c.0).collect();
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 24))
-        .margin(20)
-        .x_label_area_size(60)
-        .y_label_area_size(110)
-        .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)
-        .map_err(|x| e(&x))?;
-    let xl = |v: &f64| {
-        x.labels
-            .get(v.floor() as usize)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let yl = |v: &f64| {
-        y.labels
-            .get(v.floor() as usize)
-            .cloned()
-            .unwrap_or_default()
-    };
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(nx * 2 + 1)
-        .y_labels(ny * 2 + 1)
-        .x_label_formatter(&|v| {
-            if v.fract() == 0.5 {
-                xl(v)
-            } else {
-                String::new()
-            }
-        })
-        .y_label_formatter(&|v| {
-            if v.fract() == 0.5 {
-                yl(v)
-            } else {
-                String::new()
-            }
-        })
-        .x_desc(x.name)
-        .y_desc(y.name)
-        .label_style(("sans-serif", 16))
-        .draw()
-        .map_err(|x| e(&x))?;
-    for (j, row) in cells.iter().enumerate() {
-        for (i, cell) in row.iter().enumerate() {
-            let Some((v, text)) = cell else { continue };
-            let (x0, y0) = (i as f64, j as f64);
-            chart
-                .draw_series([Rectangle::new(
-                    [(x0 + 0.02, y0 + 0.02), (x0 + 0.98, y0 + 0.98)],
-                    color((v - lo) / span).filled(),
-                )])
-                .map_err(|x| e(&x))?;
-            chart
-                .draw_series([Text::new(
-                    text.clone(),
-                    (x0 + 0.5, y0 + 0.5),
-                    ("sans-serif", 16).into_font().color(&BLACK).pos(
-                        plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Center,
-                            plotters::style::text_anchor::VPos::Center,
+    let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let (nx, ny) = (x.labels.len().max(1), y.labels.len().max(1));
+        let values: Vec<f64> = cells.iter().flatten().flatten().map(|c| c.0).collect();
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(20)
+            .x_label_area_size(60)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)
+            .map_err(|x| e(&x))?;
+        let xl = |v: &f64| {
+            x.labels
+                .get(v.floor() as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let yl = |v: &f64| {
+            y.labels
+                .get(v.floor() as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(nx * 2 + 1)
+            .y_labels(ny * 2 + 1)
+            .x_label_formatter(&|v| {
+                if v.fract() == 0.5 {
+                    xl(v)
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| {
+                if v.fract() == 0.5 {
+                    yl(v)
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc(x.name)
+            .y_desc(y.name)
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(|x| e(&x))?;
+        for (j, row) in cells.iter().enumerate() {
+            for (i, cell) in row.iter().enumerate() {
+                let Some((v, text)) = cell else { continue };
+                let (x0, y0) = (i as f64, j as f64);
+                chart
+                    .draw_series([Rectangle::new(
+                        [(x0 + 0.02, y0 + 0.02), (x0 + 0.98, y0 + 0.98)],
+                        color((v - lo) / span).filled(),
+                    )])
+                    .map_err(|x| e(&x))?;
+                chart
+                    .draw_series([Text::new(
+                        text.clone(),
+                        (x0 + 0.5, y0 + 0.5),
+                        ("sans-serif", 16).into_font().color(&BLACK).pos(
+                            plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Center,
+                                plotters::style::text_anchor::VPos::Center,
+                            ),
                         ),
-                    ),
-                )])
-                .map_err(|x| e(&x))?;
+                    )])
+                    .map_err(|x| e(&x))?;
+            }
         }
+        root.present().map_err(|x| e(&x))?;
     }
-    root.present().map_err(|x| e(&x))
+    super::charts::write_png(png, &rgb, SIZE).map_err(|x| e(&x))
 }
