@@ -154,11 +154,18 @@ fn offset() -> impl Strategy<Value = i64> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let amount = prop_oneof![2 => Just(0i64), 3 => 1i64..1_000];
+    // Amounts of every size, past 32 bits too.
+    let amount = prop_oneof![
+        2 => Just(0i64),
+        3 => 1i64..1_000,
+        1 => (u32::MAX as i64 - 2)..(u32::MAX as i64 + 2),
+        1 => (1i64 << 40)..(1i64 << 50),
+    ];
+    let snapshot_amount = prop_oneof![4 => 1i64..1_000, 1 => (u32::MAX as i64 - 2)..(1i64 << 40)];
     prop_oneof![
         20 => (any::<bool>(), offset(), amount).prop_map(|(bid, offset, amount)| Op::Level { bid, offset, amount }),
         2 => prop_oneof![-500i64..500, -100_000i64..100_000].prop_map(Op::Drift),
-        1 => prop::collection::vec((any::<bool>(), offset(), 1i64..1_000), 0..40).prop_map(Op::Snapshot),
+        1 => prop::collection::vec((any::<bool>(), offset(), snapshot_amount), 0..40).prop_map(Op::Snapshot),
         1 => Just(Op::Gap),
     ]
 }

@@ -107,7 +107,7 @@ impl Ladder {
 
     /// [`set`](Self::set) of a price in the window (slot `i`), the case of nearly every
     /// update: [`set_outside`](Self::set_outside) with what cannot happen left out.
-    #[inline]
+    #[inline(always)]
     fn set_in_window(&mut self, i: usize, price: i64, amount: i64) {
         self.set_slot(i, amount);
         let was = self.best;
@@ -176,7 +176,7 @@ impl Ladder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn set_slot(&mut self, i: usize, amount: i64) {
         let (w, b) = (i / 64, 1u64 << (i % 64));
         let page = &mut self.pages[i >> PAGE_BITS];

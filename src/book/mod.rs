@@ -147,6 +147,7 @@ impl Book {
 
     /// After a level of `side` at `price` was set: removes the opposite levels it crosses (the
     /// newer update wins, as in hftbacktest's depth). True when there were any.
+    #[inline(always)]
     fn uncross(&mut self, side: BookSide, price: i64) -> bool {
         let opposite = match side {
             BookSide::Bid => &mut self.asks,
