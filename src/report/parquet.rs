@@ -48,7 +48,7 @@ const BATCH: usize = 65_536;
 pub struct Table<R> {
     path: PathBuf,
     rows: Vec<R>,
-    writer: Option<BatchedWriter<std::fs::File>>,
+    writer: Option<BatchedWriter<std::io::BufWriter<std::fs::File>>>,
     scales: Scales,
     frame: Frame<R>,
 }
@@ -83,7 +83,9 @@ impl<R> Table<R> {
         let df = (self.frame)(&self.rows, &self.scales).map_err(|e| self.err(e))?;
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.path).map_err(|e| self.err(e))?;
-            let w = ParquetWriter::new(file)
+            // Buffered: the writer sends its metadata a field at a time (the end of the file
+            // flushes it, and reports a failed write).
+            let w = ParquetWriter::new(std::io::BufWriter::new(file))
                 .batched(df.schema())
                 .map_err(|e| self.err(e))?;
             self.writer = Some(w);

@@ -57,7 +57,7 @@ pub fn write(dir: &Path, keys: &[String], results: &[RunResult]) -> Result<(), S
     }
     let mut df = DataFrame::new(cols).map_err(|e| err(&e))?;
     let f = std::fs::File::create(&p).map_err(|e| err(&e))?;
-    ParquetWriter::new(f)
+    ParquetWriter::new(std::io::BufWriter::new(f))
         .finish(&mut df)
         .map(|_| ())
         .map_err(|e| err(&e))
