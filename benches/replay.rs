@@ -88,8 +88,13 @@ fn cache(c: &mut Criterion) {
             let key = cache::key(&paths, &markets).unwrap();
             let mut r = cache::CacheReader::open(&at, &key).expect("a valid cache");
             let mut books = Books::new();
-            while let Some(ev) = r.next_event().unwrap() {
-                books.apply(&ev);
+            // In blocks, as a backtest reads it.
+            let mut block = Vec::with_capacity(4096);
+            while r.read_into(&mut block, 4096).unwrap() > 0 {
+                for ev in &block {
+                    books.apply(ev);
+                }
+                block.clear();
             }
             books.get(altsim::tape::MarketId(0)).unwrap().best_bid()
         })

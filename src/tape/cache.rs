@@ -311,9 +311,19 @@ impl CacheReader {
     }
 
     pub fn next_event(&mut self) -> Result<Option<Event>, String> {
-        let mut one = Vec::with_capacity(1);
-        self.read_into(&mut one, 1)?;
-        Ok(one.pop())
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; RECORD];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        self.left -= 1;
+        self.decode(&b).map(Some)
+    }
+
+    fn decode(&self, b: &[u8; RECORD]) -> Result<Event, String> {
+        decode(b).ok_or_else(|| format!("{}: a record that is not an event", self.path.display()))
     }
 
     /// Appends the next `n` events (fewer at the end) to `out`; returns how many. Records are
@@ -329,10 +339,7 @@ impl CacheReader {
                 .read_exact(bytes)
                 .map_err(|e| format!("{}: {e}", self.path.display()))?;
             for rec in bytes.chunks_exact(RECORD) {
-                let ev = decode(rec.try_into().expect("RECORD bytes")).ok_or_else(|| {
-                    format!("{}: a record that is not an event", self.path.display())
-                })?;
-                out.push(ev);
+                out.push(self.decode(rec.try_into().expect("RECORD bytes"))?);
             }
             done += k;
             self.left -= k as u64;
