@@ -92,3 +92,37 @@ fn a_stale_cut_or_foreign_cache_is_rebuilt() {
     assert!(d == plain_d);
     assert!(d != plain, "the shorter capture gives other results");
 }
+
+#[test]
+fn a_time_window_ends_at_the_same_event_from_the_captures_and_the_cache() {
+    let (dir, s) = setup("window", None);
+    let text = std::fs::read_to_string(&s.path)
+        .unwrap()
+        .replace("# start = \"2024", "start = \"2024")
+        .replace(
+            "# end = \"2024-08-09T00:05:00Z\"",
+            "end = \"2024-08-08T23:58:30Z\"",
+        );
+    std::fs::write(&s.path, text).unwrap();
+    let s = scenario::load(&s.path).unwrap();
+    let end = s.end_ns.expect("the window has an end");
+    let (plain, _) = run(&s, &dir.join("plain"), false);
+    let (read, _) = run(&s, &dir.join("built"), true);
+    assert!(plain == read, "the cache's run differs");
+    // Every event received by the end, and none after: counted from the cache file itself.
+    let key = cache::key(
+        &s.captures,
+        &altsim::inspect::default_markets(s.markets.as_deref(), &s.captures).unwrap(),
+    )
+    .unwrap();
+    let mut r = cache::CacheReader::open(&the_cache(&dir), &key).expect("a valid cache");
+    let (mut within, mut all) = (0u64, 0u64);
+    while let Some(ev) = r.next_event().unwrap() {
+        all += 1;
+        within += u64::from(ev.recv_ns <= end);
+    }
+    assert!(within > 0 && within < all, "{within} of {all}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plain/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["events"], within);
+}
