@@ -141,16 +141,12 @@ impl Sim {
     /// A market event arrives (at its receive time): the exchange acts on it at its own time,
     /// and the local clock moves to it.
     pub fn on_event(&mut self, ev: &Event) {
-        let t = ev.recv_ns - self.latencies.feed_ns;
-        self.run_exchange_until(t);
-        self.exchange.on_event(t, ev);
-        self.route_answers();
-        self.now = self.now.max(ev.recv_ns);
+        self.on_instant(std::slice::from_ref(ev));
     }
 
-    /// The market events received at one instant (all with one receive time), in order: as
-    /// [`on_event`](Self::on_event) of each. No request is sent between them, so the requests
-    /// due by their exchange time are acted on once, before the first.
+    /// The market events received at one instant (all with one receive time), in order, as
+    /// [`on_event`](Self::on_event) would take each. No request is sent between them, so the
+    /// requests due by their exchange time are acted on once, before the first.
     pub fn on_instant(&mut self, evs: &[Event]) {
         let Some(first) = evs.first() else { return };
         let t = first.recv_ns - self.latencies.feed_ns;
