@@ -6,14 +6,17 @@ use crate::report::{ResultWriter, RunInfo, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{Exchange, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
-use crate::tape::cache::{CacheReader, EventStore};
+use crate::tape::cache::EventStore;
 use crate::tape::{Event, EventKind, EventStream, MarketId, StreamStats};
 use crate::tape::{MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 use crate::utc::utc;
 use crate::venue::MarketRules;
 use std::io::IsTerminal;
 
+mod feed;
 mod rows;
+
+use feed::Events;
 
 use rows::{deliver, Recorder};
 
@@ -52,58 +55,6 @@ fn bar(s: &Scenario, progress: Progress) -> Option<indicatif::ProgressBar> {
             pb
         }
     })
-}
-
-/// Where a run's events come from.
-// One per run: the size of its variants does not matter.
-#[allow(clippy::large_enum_variant)]
-enum Events<'a> {
-    Captures(EventStream),
-    Cache(CacheReader),
-    Memory(&'a EventStore, usize),
-}
-
-/// Events taken from a source at a time.
-const BATCH: usize = 4096;
-
-impl Events<'_> {
-    /// Appends up to [`BATCH`] more events to `out`; false once the source is spent. The
-    /// captures are read no further than the first event after `end`, so that their
-    /// stream's counts and warnings stop where the run does.
-    fn fill(&mut self, out: &mut Vec<Event>, end: Option<i64>) -> Result<bool, String> {
-        match self {
-            Events::Captures(s) => {
-                for _ in 0..BATCH {
-                    match s.next_event().map_err(|e| e.to_string())? {
-                        Some(ev) => {
-                            out.push(ev);
-                            if end.is_some_and(|end| ev.recv_ns > end) {
-                                return Ok(false);
-                            }
-                        }
-                        None => return Ok(false),
-                    }
-                }
-                Ok(true)
-            }
-            Events::Cache(c) => Ok(c.read_into(out, BATCH)? == BATCH),
-            Events::Memory(m, next) => {
-                let evs = &m.events()[*next..];
-                let k = evs.len().min(BATCH);
-                out.extend_from_slice(&evs[..k]);
-                *next += k;
-                Ok(*next < m.events().len())
-            }
-        }
-    }
-
-    fn stats(&self) -> &StreamStats {
-        match self {
-            Events::Captures(s) => s.stats(),
-            Events::Cache(c) => c.stats(),
-            Events::Memory(m, _) => m.stats(),
-        }
-    }
 }
 
 /// Runs a scenario and writes its result folder (`out` overrides the scenario's), reading
@@ -158,7 +109,7 @@ pub fn run_in(s: &Scenario, store: &EventStore, files: bool) -> Result<Outcome, 
     }
     let out = files.then_some(None);
     let markets = store.markets().to_vec();
-    run_events(s, out, Progress::Quiet, Events::Memory(store, 0), markets)
+    run_events(s, out, Progress::Quiet, Events::Memory(store), markets)
 }
 
 /// `out`: `None` for the summary only, else the folder (`Some(None)`: the scenario's).
@@ -193,7 +144,7 @@ fn run_events(
     s: &Scenario,
     out: Option<Option<&std::path::Path>>,
     progress: Progress,
-    mut stream: Events,
+    stream: Events,
     markets: Vec<MarketRules>,
 ) -> Result<Outcome, String> {
     let mut session = match out {
@@ -202,37 +153,14 @@ fn run_events(
     };
     let pb = bar(s, progress);
     // Events received at one instant are applied together: the strategy sees the book only
-    // once every part of an upstream update has landed. They come in batches; an instant
-    // that a batch ends in waits for the next one.
-    let mut buf: Vec<Event> = Vec::with_capacity(2 * BATCH);
-    let mut more = true;
-    while more {
-        let read = buf.len();
-        more = stream.fill(&mut buf, s.end_ns)?;
-        if let Some(end) = s.end_ns {
-            if let Some(cut) = buf[read..].iter().position(|e| e.recv_ns > end) {
-                buf.truncate(read + cut);
-                more = false;
-            }
+    // once every part of an upstream update has landed.
+    let stream = feed::instants(stream, s.end_ns, |evs| {
+        session.instant(evs)?;
+        if let Some(pb) = &pb {
+            session.run.progress(pb);
         }
-        let mut from = 0;
-        while from < buf.len() {
-            let t = buf[from].recv_ns;
-            let to = buf[from..]
-                .iter()
-                .position(|e| e.recv_ns != t)
-                .map_or(buf.len(), |k| from + k);
-            if to == buf.len() && more {
-                break;
-            }
-            session.instant(&buf[from..to])?;
-            if let Some(pb) = &pb {
-                session.run.progress(pb);
-            }
-            from = to;
-        }
-        buf.drain(..from);
-    }
+        Ok(())
+    })?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }

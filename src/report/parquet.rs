@@ -84,8 +84,10 @@ impl<R> Table<R> {
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.path).map_err(|e| self.err(e))?;
             // Buffered: the writer sends its metadata a field at a time (the end of the file
-            // flushes it, and reports a failed write).
+            // flushes it, and reports a failed write). Serial: the columns are small, and
+            // polars' own pool would wait for cores the charts are drawing on.
             let w = ParquetWriter::new(std::io::BufWriter::new(file))
+                .set_parallel(false)
                 .batched(df.schema())
                 .map_err(|e| self.err(e))?;
             self.writer = Some(w);

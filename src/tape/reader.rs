@@ -68,7 +68,7 @@ impl Compression {
 }
 
 /// Opens any readable byte source as a decompressed stream.
-pub fn decompress<'r, R: Read + 'r>(inner: R) -> io::Result<Box<dyn BufRead + 'r>> {
+pub fn decompress<'r, R: Read + Send + 'r>(inner: R) -> io::Result<Box<dyn BufRead + Send + 'r>> {
     const BUF: usize = 1 << 18;
     let mut raw = BufReader::with_capacity(BUF, inner);
     let kind = Compression::sniff(raw.fill_buf()?);
@@ -87,7 +87,7 @@ pub fn decompress<'r, R: Read + 'r>(inner: R) -> io::Result<Box<dyn BufRead + 'r
 
 /// Whole lines out of a buffered stream, borrowed from its buffer where possible.
 struct Lines<'r> {
-    input: Box<dyn BufRead + 'r>,
+    input: Box<dyn BufRead + Send + 'r>,
     /// Holds a line that straddles two reads of the input.
     buf: Vec<u8>,
     /// Bytes of the input's buffer handed out and not yet consumed.
@@ -200,7 +200,7 @@ impl CaptureReader<'static> {
 
 impl<'r> CaptureReader<'r> {
     /// Reads from an already decompressed stream; `path` names it in messages.
-    pub fn new(path: &Path, input: Box<dyn BufRead + 'r>) -> Result<Self, TapeError> {
+    pub fn new(path: &Path, input: Box<dyn BufRead + Send + 'r>) -> Result<Self, TapeError> {
         let mut r = CaptureReader {
             path: path.to_path_buf(),
             lines: Lines {
