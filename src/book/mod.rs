@@ -102,13 +102,13 @@ impl Book {
     }
 
     /// Sets a level's absolute amount; 0 removes it.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, side: BookSide, price: i64, amount: i64) {
         self.side_mut(side).set(price, amount);
     }
 
     /// Applies one event of this market (the caller routes by market).
-    #[inline]
+    #[inline(always)]
     pub fn apply(&mut self, ev: &Event) {
         match ev.kind {
             EventKind::Level {

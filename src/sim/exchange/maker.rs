@@ -28,6 +28,7 @@ impl Exchange {
     /// A market event reaches the exchange at `now` (its receive time less the feed latency).
     /// Events of a market the exchange was not built with (a later capture's header can add
     /// one) are ignored.
+    #[inline(always)]
     pub fn on_event(&mut self, now: i64, ev: &Event) {
         if ev.market != MarketId::ALL && ev.market.0 as usize >= self.rules.len() {
             return;
