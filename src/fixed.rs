@@ -171,50 +171,105 @@ pub fn format(value: i128, scale: u32) -> String {
     out
 }
 
-/// Appends [`format`]'s text to `out`. Digits are written by hand, 19 at a time in 64-bit
-/// arithmetic: result tables print millions of these.
+/// Appends [`format`]'s text to `out`.
 pub fn write_to(out: &mut String, value: i128, scale: u32) {
-    if value < 0 {
-        out.push('-');
-    }
-    // Right-aligned digits over a field of zeros, so that a value below one reads as `0.…`.
-    let mut buf = [b'0'; 80];
-    let start = write_digits(&mut buf, value.unsigned_abs());
-    let point = buf.len() - (scale as usize).min(buf.len() - 1);
-    let int = &buf[start.min(point - 1)..point];
-    let frac = &buf[point..];
-    let frac = &frac[..frac.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1)];
-    out.push_str(digits_str(int));
-    out.push('.');
-    out.push_str(if frac.is_empty() {
-        "0"
-    } else {
-        digits_str(frac)
-    });
+    with_text(value, scale, |t| out.push_str(t));
 }
 
-/// Writes `v` right-aligned at the end of `buf`; returns where its first digit is.
-fn write_digits(buf: &mut [u8; 80], mut v: u128) -> usize {
+/// Appends [`format`]'s text to `out`, as ASCII bytes.
+pub fn write_bytes(out: &mut Vec<u8>, value: i128, scale: u32) {
+    with_ascii(value, scale, |t| out.extend_from_slice(t));
+}
+
+/// Gives `f` [`format`]'s text, made on the stack.
+#[inline]
+pub fn with_text<R>(value: i128, scale: u32, f: impl FnOnce(&str) -> R) -> R {
+    with_ascii(value, scale, |t| f(digits_str(t)))
+}
+
+/// [`with_text`] as ASCII bytes. Digits are written by hand, two at a time and 19 per 64-bit
+/// chunk: result tables print millions of these.
+#[inline]
+fn with_ascii<R>(value: i128, scale: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+    // A sign, up to 39 integer digits (or one zero), the point, and up to 80 decimals: the
+    // digits sit right-aligned over a field of zeros, so a value below one reads as `0.…`.
+    // One more zero after the digits is the decimal of a whole number.
+    const N: usize = 82;
+    let mut buf = [b'0'; N + 3];
+    let end = N + 2;
+    let start = write_digits(&mut buf[2..end], value.unsigned_abs()) + 2;
+    let scale = (scale as usize).min(N - 1);
+    let point = end - scale;
+    let frac_end = buf[point..end]
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(point + 1, |i| point + i + 1);
+    // The integer part moves one place left to make room for the point.
+    let int_start = start.min(point - 1);
+    buf.copy_within(int_start..point, int_start - 1);
+    buf[point - 1] = b'.';
+    let mut from = int_start - 1;
+    if value < 0 {
+        from -= 1;
+        buf[from] = b'-';
+    }
+    f(&buf[from..frac_end])
+}
+
+/// Appends an integer's digits (and sign), as ASCII bytes.
+pub fn write_int(out: &mut Vec<u8>, value: i128) {
+    let mut buf = [b'0'; 41];
+    let mut from = write_digits(&mut buf[1..], value.unsigned_abs()) + 1;
+    if value < 0 {
+        from -= 1;
+        buf[from] = b'-';
+    }
+    out.extend_from_slice(&buf[from..]);
+}
+
+/// Two-digit pairs `00` to `99`.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `v` right-aligned at the end of `buf` (39 bytes at least); returns where its first
+/// digit is.
+#[inline]
+fn write_digits(buf: &mut [u8], mut v: u128) -> usize {
     const CHUNK: u128 = 10_000_000_000_000_000_000;
     let mut i = buf.len();
     while v > u128::from(u64::MAX) {
-        let mut c = (v % CHUNK) as u64;
+        let c = (v % CHUNK) as u64;
         v /= CHUNK;
-        for _ in 0..19 {
-            i -= 1;
-            buf[i] = b'0' + (c % 10) as u8;
-            c /= 10;
-        }
+        write_u64(buf, i, c);
+        // A full chunk: its leading zeros are digits.
+        i -= 19;
     }
-    let mut w = v as u64;
-    loop {
+    write_u64(buf, i, v as u64)
+}
+
+/// Writes `w` ending at `buf[end]`; returns where its first digit is (`end - 1` for zero).
+#[inline]
+fn write_u64(buf: &mut [u8], end: usize, mut w: u64) -> usize {
+    let mut i = end;
+    while w >= 100 {
+        let p = (w % 100) as usize * 2;
+        w /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+    }
+    if w >= 10 {
+        let p = w as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (w % 10) as u8;
-        w /= 10;
-        if w == 0 {
-            return i;
-        }
+        buf[i] = b'0' + w as u8;
     }
+    i
 }
 
 fn digits_str(d: &[u8]) -> &str {
@@ -285,11 +340,27 @@ mod tests {
             vals.push(if x & 1 == 0 { v } else { -v });
             vals.push((v % 1_000_000) * 10i128.pow((x % 12) as u32));
         }
+        vals.push(i128::MIN);
         for v in vals {
             for scale in [0, 1, 2, 6, 8, 16, 19, 20, 25, 38] {
-                assert_eq!(format(v, scale), format_by_fmt(v, scale), "{v} at {scale}");
+                if v != i128::MIN {
+                    assert_eq!(format(v, scale), format_by_fmt(v, scale), "{v} at {scale}");
+                }
             }
+            let mut s = Vec::new();
+            write_int(&mut s, v);
+            assert_eq!(s, v.to_string().as_bytes());
         }
+    }
+
+    #[test]
+    fn prints_beyond_38_decimals() {
+        assert_eq!(format(1, 60), format!("0.{}1", "0".repeat(59)));
+        assert_eq!(format(-120, 81), format!("-0.{}12", "0".repeat(78)));
+        assert_eq!(
+            format(i128::MAX, 50),
+            format!("0.{}{}", "0".repeat(11), i128::MAX)
+        );
     }
 
     #[test]

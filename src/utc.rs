@@ -29,6 +29,13 @@ pub fn civil(ns: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
 
 /// `2024-08-08 23:54:14.206 UTC`
 pub fn utc(ns: i64) -> String {
+    let mut out = Vec::with_capacity(27);
+    write_utc(&mut out, ns);
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// Appends [`utc`]'s text to `out`, as ASCII bytes.
+pub fn write_utc(out: &mut Vec<u8>, ns: i64) {
     let (y, m, d, hh, mm, ss, ms) = civil(ns);
     // i64 nanoseconds span the years 1677 to 2262: always four digits. Written by hand, as
     // every row of the result tables carries one.
@@ -48,7 +55,7 @@ pub fn utc(ns: i64) -> String {
             v /= 10;
         }
     }
-    String::from_utf8(b.to_vec()).expect("ASCII")
+    out.extend_from_slice(&b);
 }
 
 /// `2024-08-08T23:54:14+00:00`: Peatio's ISO-8601 times (whole seconds).

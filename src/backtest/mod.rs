@@ -229,13 +229,15 @@ impl Session {
         let dir = dir.unwrap_or_default();
         let rec = Recorder {
             rules: markets.clone(),
+            names: markets.iter().map(|m| m.id.as_str().into()).collect(),
+            currencies: Vec::new(),
             market,
             out: writer,
             orders_placed: 0,
             volume_placed: 0,
             first_equity: None,
             fills: 0,
-            last_pnl: String::new(),
+            last_pnl: crate::report::records::Dec::new(0, 0),
         };
         let run = Run {
             s: s.clone(),
@@ -302,7 +304,7 @@ impl Session {
         format!(
             "{} | PnL {} {} | {} {} | open orders {} | fills {}",
             crate::utc::utc(self.run.sim.now()),
-            trim(&self.run.rec.last_pnl),
+            trim(&self.run.rec.last_pnl.text()),
             r.quote_unit,
             trim(&fixed::format(base, BALANCE_SCALE)),
             r.base_unit,

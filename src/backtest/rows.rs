@@ -1,17 +1,22 @@
 //! The rows a run writes: each order change, fill and equity valuation as a table row, and
 //! the answers of the exchange delivered to the strategy.
 
-use crate::fixed;
-use crate::report::{EquityRow, FillRow, OrderRow, ResultWriter};
+use crate::report::records::{Dec, EquityRecord, FillRecord, OrderRecord};
+use crate::report::ResultWriter;
 use crate::sim::{Fill, Order, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
 use crate::tape::MarketId;
 use crate::utc::utc;
 use crate::venue::MarketRules;
+use std::sync::Arc;
 
 /// Turns what happens in a run into rows of its result tables.
 pub(super) struct Recorder {
     pub rules: Vec<MarketRules>,
+    /// The markets' names, shared by their rows.
+    pub names: Vec<Arc<str>>,
+    /// The fee currencies seen, shared by their rows.
+    pub currencies: Vec<Arc<str>>,
     pub market: MarketId,
     pub out: ResultWriter,
     /// Orders accepted, and their base volume at amount precision, for the fill ratio.
@@ -21,53 +26,69 @@ pub(super) struct Recorder {
     pub first_equity: Option<i128>,
     /// Fills so far, and the PnL of the last equity row, for a live status line.
     pub fills: u64,
-    pub last_pnl: String,
+    pub last_pnl: Dec,
 }
 
 impl Recorder {
     fn order(&mut self, at: i64, o: &Order, reason: String) {
-        let r = &self.rules[o.market.0 as usize];
-        let w = o.to_wire(r);
+        let m = o.market.0 as usize;
+        let (pp, ap) = (
+            self.rules[m].price_precision,
+            self.rules[m].amount_precision,
+        );
         if o.state == crate::sim::OrderState::Wait && o.trades_count == 0 && o.remaining == o.origin
         {
             self.orders_placed += 1;
             self.volume_placed += i128::from(o.origin);
         }
-        self.out.order(OrderRow {
+        self.out.order(OrderRecord {
             time_ns: at,
-            time_utc: utc(at),
             order_id: o.id,
-            market: r.id.clone(),
-            side: o.side.as_str().into(),
-            ord_type: o.ord_type.as_str().into(),
-            price: w.price.unwrap_or_default(),
-            state: w.state,
-            origin_volume: w.origin_volume,
-            remaining_volume: w.remaining_volume,
-            executed_volume: w.executed_volume,
-            avg_price: w.avg_price,
+            market: self.names[m].clone(),
+            side: o.side.as_str(),
+            ord_type: o.ord_type.as_str(),
+            price: o.price.map(|p| Dec::new(p, pp)),
+            state: o.state.as_str(),
+            origin_volume: Some(Dec::new(o.origin, ap)),
+            remaining_volume: Some(Dec::new(o.remaining, ap)),
+            executed_volume: Some(Dec::new(o.executed(), ap)),
+            avg_price: Some(Dec::new(o.avg_price(), pp)),
             reason,
         });
     }
 
+    fn currency(&mut self, c: &str) -> Arc<str> {
+        match self.currencies.iter().find(|k| ***k == *c) {
+            Some(k) => k.clone(),
+            None => {
+                let k: Arc<str> = c.into();
+                self.currencies.push(k.clone());
+                k
+            }
+        }
+    }
+
     fn fill(&mut self, at: i64, f: &Fill) {
-        let r = &self.rules[f.market.0 as usize];
-        let w = f.to_wire(r);
+        let m = f.market.0 as usize;
+        let (pp, ap) = (
+            self.rules[m].price_precision,
+            self.rules[m].amount_precision,
+        );
         self.fills += 1;
-        self.out.fill(FillRow {
+        let fee_currency = self.currency(&f.fee_currency);
+        self.out.fill(FillRecord {
             time_ns: at,
-            time_utc: utc(at),
             trade_id: f.trade_id,
             order_id: f.order_id,
-            market: r.id.clone(),
-            side: f.side.as_str().into(),
-            price: w.price,
-            amount: w.amount,
-            total: w.total,
-            liquidity: if f.maker { "maker" } else { "taker" }.into(),
-            fee_rate: w.fee.unwrap_or_default(),
-            fee: w.fee_amount.unwrap_or_default(),
-            fee_currency: f.fee_currency.clone(),
+            market: self.names[m].clone(),
+            side: f.side,
+            price: Dec::new(f.price, pp),
+            amount: Dec::new(f.amount, ap),
+            total: Dec::new(f.total, pp + ap),
+            maker: f.maker,
+            fee_rate: Dec::new(f.fee_rate, crate::sim::fees::RATE_SCALE),
+            fee: Dec::new(f.fee, BALANCE_SCALE),
+            fee_currency,
         });
     }
 
@@ -102,17 +123,16 @@ impl Recorder {
                 )
             })?;
         let first = *self.first_equity.get_or_insert(equity);
-        self.last_pnl = fixed::format(equity - first, es);
-        self.out.equity(EquityRow {
+        self.last_pnl = Dec::new(equity - first, es);
+        self.out.equity(EquityRecord {
             time_ns: t,
-            time_utc: utc(t),
-            best_bid: fixed::format(bid.price.into(), pp),
-            best_ask: fixed::format(ask.price.into(), pp),
-            mid: fixed::format(mid, pp + 1),
-            base: fixed::format(base, BALANCE_SCALE),
-            quote: fixed::format(quote, BALANCE_SCALE),
-            equity: fixed::format(equity, es),
-            pnl: self.last_pnl.clone(),
+            best_bid: Dec::new(bid.price, pp),
+            best_ask: Dec::new(ask.price, pp),
+            mid: Dec::new(mid, pp + 1),
+            base: Dec::new(base, BALANCE_SCALE),
+            quote: Dec::new(quote, BALANCE_SCALE),
+            equity: Dec::new(equity, es),
+            pnl: self.last_pnl,
         });
         Ok(())
     }
@@ -136,19 +156,18 @@ pub(super) fn deliver(
                 strategy.on_fill(&mut ctx, &f);
             }
             SimEvent::Rejected { order_id, reject } => {
-                rec.out.order(OrderRow {
+                rec.out.order(OrderRecord {
                     time_ns: at,
-                    time_utc: utc(at),
                     order_id,
-                    market: String::new(),
-                    side: String::new(),
-                    ord_type: String::new(),
-                    price: String::new(),
-                    state: "reject".into(),
-                    origin_volume: String::new(),
-                    remaining_volume: String::new(),
-                    executed_volume: String::new(),
-                    avg_price: String::new(),
+                    market: "".into(),
+                    side: "",
+                    ord_type: "",
+                    price: None,
+                    state: "reject",
+                    origin_volume: None,
+                    remaining_volume: None,
+                    executed_volume: None,
+                    avg_price: None,
                     reason: format!("{}: {}", reject.code, reject.reason),
                 });
                 strategy.on_reject(&mut ctx, order_id, &reject);

@@ -19,10 +19,6 @@ pub(super) fn init_font() {
     });
 }
 
-fn f(s: &str) -> f64 {
-    s.parse().unwrap_or(0.0)
-}
-
 /// `HH:MM:SS` of a time in ms since the epoch.
 fn clock(ms: &i64) -> String {
     let (_, _, _, h, m, s, _) = crate::utc::civil(ms * 1_000_000);
@@ -246,28 +242,27 @@ pub struct ChartData {
 }
 
 impl ChartData {
-    pub fn equity(&mut self, r: &super::tables::EquityRow) {
-        let e = f(&r.equity);
+    pub fn equity(&mut self, r: &super::records::EquityRecord) {
+        let e = r.equity.to_f64();
         let peak = self.peak.map_or(e, |p| p.max(e));
         self.peak = Some(peak);
         let v = [
-            f(&r.best_bid),
-            f(&r.best_ask),
-            f(&r.mid),
-            f(&r.pnl),
-            f(&r.base),
+            r.best_bid.to_f64(),
+            r.best_ask.to_f64(),
+            r.mid.to_f64(),
+            r.pnl.to_f64(),
+            r.base.to_f64(),
             e - peak,
         ];
         self.rows.push(ms(r.time_ns), v);
     }
 
-    pub fn fill(&mut self, x: &super::tables::FillRow) {
-        let side = if x.side == "buy" {
-            &mut self.buys
-        } else {
-            &mut self.sells
+    pub fn fill(&mut self, x: &super::records::FillRecord) {
+        let side = match x.side {
+            crate::venue::Side::Buy => &mut self.buys,
+            crate::venue::Side::Sell => &mut self.sells,
         };
-        side.push(ms(x.time_ns), f(&x.price));
+        side.push(ms(x.time_ns), x.price.to_f64());
     }
 }
 

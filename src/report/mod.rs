@@ -5,6 +5,7 @@ pub mod charts;
 pub mod heatmap;
 #[cfg(feature = "parquet")]
 mod parquet;
+pub mod records;
 pub mod summary;
 pub mod tables;
 mod writer;
@@ -18,11 +19,12 @@ use std::path::Path;
 /// Reads a result folder's CSV table row by row.
 fn each_row<T: for<'de> serde::Deserialize<'de>>(
     path: &Path,
-    mut f: impl FnMut(T),
+    mut f: impl FnMut(T) -> Result<(), String>,
 ) -> Result<(), String> {
     let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
     for (i, row) in r.deserialize().enumerate() {
-        f(row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?);
+        let at = |e: &dyn std::fmt::Display| format!("{}: row {}: {e}", path.display(), i + 2);
+        f(row.map_err(|e| at(&e))?).map_err(|e| at(&e))?;
     }
     Ok(())
 }
@@ -33,12 +35,16 @@ pub fn rerender(dir: &Path) -> Result<Summary, String> {
     let mut summary = Summarizer::new(info.equity_scale, &info.base_unit, &info.quote_unit);
     let mut chart = charts::ChartData::default();
     each_row(&dir.join("equity.csv"), |r: EquityRow| {
+        let r = r.record()?;
         summary.equity(&r);
         chart.equity(&r);
+        Ok(())
     })?;
     each_row(&dir.join("fills.csv"), |r: FillRow| {
+        let r = r.record()?;
         summary.fill(&r);
         chart.fill(&r);
+        Ok(())
     })?;
     let s = summary.finish(&info);
     let p = dir.join("summary.json");
@@ -57,7 +63,8 @@ pub fn compare(a: &Path, b: &Path, out: &Path) -> Result<(), String> {
             pnl.push(
                 r.time_ns.div_euclid(1_000_000),
                 r.pnl.parse().unwrap_or(0.0),
-            )
+            );
+            Ok(())
         })?;
         let pts = pnl.points().to_vec();
         let name = d

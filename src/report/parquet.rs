@@ -2,14 +2,15 @@
 //! and money columns exact `Decimal128(38, scale)` at the column's own scale (floats
 //! nowhere). The CSV tables keep the decimal text.
 
-use super::tables::{EquityRow, FillRow, OrderRow, Scales};
+use super::records::{Dec, EquityRecord, FillRecord, OrderRecord};
+use super::tables::Scales;
 use crate::sim::{fees::RATE_SCALE, BALANCE_SCALE};
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
-fn strings<'a>(name: &str, v: impl Iterator<Item = &'a String>) -> Column {
-    Column::new(name.into(), v.map(|s| s.as_str()).collect::<Vec<_>>())
+fn strings<'a>(name: &str, v: impl Iterator<Item = &'a str>) -> Column {
+    Column::new(name.into(), v.collect::<Vec<_>>())
 }
 
 /// The receive times as `timestamp[ns, UTC]`.
@@ -19,18 +20,14 @@ fn times(name: &str, v: impl Iterator<Item = i64>) -> Column {
         .into_column()
 }
 
-/// Decimal text at `scale` as `Decimal128(38, scale)`; an empty text is null. A text with
-/// more decimals than `scale` is an error, never rounded.
-fn decimals<'a>(
-    name: &str,
-    scale: u32,
-    v: impl Iterator<Item = &'a String>,
-) -> PolarsResult<Column> {
+/// Decimals as `Decimal128(38, scale)`; a missing one is null. A value with more decimals
+/// than `scale` is an error, never rounded.
+fn decimals(name: &str, scale: u32, v: impl Iterator<Item = Option<Dec>>) -> PolarsResult<Column> {
     let values = v
-        .map(|s| match s.as_str() {
-            "" => Ok(None),
-            t => crate::fixed::parse_wide(t, scale).map(Some).map_err(
-                |e| polars_err!(ComputeError: "column {name}: {t:?} at scale {scale}: {e}"),
+        .map(|d| match d {
+            None => Ok(None),
+            Some(d) => d.at(scale).map(Some).ok_or_else(
+                || polars_err!(ComputeError: "column {name}: {:?} does not fit scale {scale}", d.text()),
             ),
         })
         .collect::<PolarsResult<Vec<Option<i128>>>>()?;
@@ -110,9 +107,9 @@ impl<R> Table<R> {
 
 /// The three tables of a run.
 pub struct Tables {
-    pub fills: Table<FillRow>,
-    pub orders: Table<OrderRow>,
-    pub equity: Table<EquityRow>,
+    pub fills: Table<FillRecord>,
+    pub orders: Table<OrderRecord>,
+    pub equity: Table<EquityRecord>,
 }
 
 impl Tables {
@@ -131,7 +128,7 @@ impl Tables {
     }
 }
 
-fn fills(f: &[FillRow], k: &Scales) -> PolarsResult<DataFrame> {
+fn fills(f: &[FillRecord], k: &Scales) -> PolarsResult<DataFrame> {
     DataFrame::new(vec![
         Column::new(
             "time_ns".into(),
@@ -146,19 +143,22 @@ fn fills(f: &[FillRow], k: &Scales) -> PolarsResult<DataFrame> {
             "order_id".into(),
             f.iter().map(|r| r.order_id).collect::<Vec<_>>(),
         ),
-        strings("market", f.iter().map(|r| &r.market)),
-        strings("side", f.iter().map(|r| &r.side)),
-        decimals("price", k.price, f.iter().map(|r| &r.price))?,
-        decimals("amount", k.amount, f.iter().map(|r| &r.amount))?,
-        decimals("total", k.price + k.amount, f.iter().map(|r| &r.total))?,
-        strings("liquidity", f.iter().map(|r| &r.liquidity)),
-        decimals("fee_rate", RATE_SCALE, f.iter().map(|r| &r.fee_rate))?,
-        decimals("fee", BALANCE_SCALE, f.iter().map(|r| &r.fee))?,
-        strings("fee_currency", f.iter().map(|r| &r.fee_currency)),
+        strings("market", f.iter().map(|r| &*r.market)),
+        strings("side", f.iter().map(|r| r.side.as_str())),
+        decimals("price", k.price, f.iter().map(|r| Some(r.price)))?,
+        decimals("amount", k.amount, f.iter().map(|r| Some(r.amount)))?,
+        decimals("total", k.price + k.amount, f.iter().map(|r| Some(r.total)))?,
+        strings(
+            "liquidity",
+            f.iter().map(|r| if r.maker { "maker" } else { "taker" }),
+        ),
+        decimals("fee_rate", RATE_SCALE, f.iter().map(|r| Some(r.fee_rate)))?,
+        decimals("fee", BALANCE_SCALE, f.iter().map(|r| Some(r.fee)))?,
+        strings("fee_currency", f.iter().map(|r| &*r.fee_currency)),
     ])
 }
 
-fn orders(o: &[OrderRow], k: &Scales) -> PolarsResult<DataFrame> {
+fn orders(o: &[OrderRecord], k: &Scales) -> PolarsResult<DataFrame> {
     DataFrame::new(vec![
         Column::new(
             "time_ns".into(),
@@ -169,44 +169,43 @@ fn orders(o: &[OrderRow], k: &Scales) -> PolarsResult<DataFrame> {
             "order_id".into(),
             o.iter().map(|r| r.order_id).collect::<Vec<_>>(),
         ),
-        strings("market", o.iter().map(|r| &r.market)),
-        strings("side", o.iter().map(|r| &r.side)),
-        strings("ord_type", o.iter().map(|r| &r.ord_type)),
-        decimals("price", k.price, o.iter().map(|r| &r.price))?,
-        strings("state", o.iter().map(|r| &r.state)),
-        decimals(
-            "origin_volume",
-            k.amount,
-            o.iter().map(|r| &r.origin_volume),
-        )?,
+        strings("market", o.iter().map(|r| &*r.market)),
+        strings("side", o.iter().map(|r| r.side)),
+        strings("ord_type", o.iter().map(|r| r.ord_type)),
+        decimals("price", k.price, o.iter().map(|r| r.price))?,
+        strings("state", o.iter().map(|r| r.state)),
+        decimals("origin_volume", k.amount, o.iter().map(|r| r.origin_volume))?,
         decimals(
             "remaining_volume",
             k.amount,
-            o.iter().map(|r| &r.remaining_volume),
+            o.iter().map(|r| r.remaining_volume),
         )?,
         decimals(
             "executed_volume",
             k.amount,
-            o.iter().map(|r| &r.executed_volume),
+            o.iter().map(|r| r.executed_volume),
         )?,
-        decimals("avg_price", k.price, o.iter().map(|r| &r.avg_price))?,
-        strings("reason", o.iter().map(|r| &r.reason)),
+        decimals("avg_price", k.price, o.iter().map(|r| r.avg_price))?,
+        strings("reason", o.iter().map(|r| r.reason.as_str())),
     ])
 }
 
-fn equity(q: &[EquityRow], k: &Scales) -> PolarsResult<DataFrame> {
+fn equity(q: &[EquityRecord], k: &Scales) -> PolarsResult<DataFrame> {
+    let col = |name: &str, scale: u32, f: fn(&EquityRecord) -> Dec| {
+        decimals(name, scale, q.iter().map(|r| Some(f(r))))
+    };
     DataFrame::new(vec![
         Column::new(
             "time_ns".into(),
             q.iter().map(|r| r.time_ns).collect::<Vec<_>>(),
         ),
         times("time_utc", q.iter().map(|r| r.time_ns)),
-        decimals("best_bid", k.price, q.iter().map(|r| &r.best_bid))?,
-        decimals("best_ask", k.price, q.iter().map(|r| &r.best_ask))?,
-        decimals("mid", k.price + 1, q.iter().map(|r| &r.mid))?,
-        decimals("base", BALANCE_SCALE, q.iter().map(|r| &r.base))?,
-        decimals("quote", BALANCE_SCALE, q.iter().map(|r| &r.quote))?,
-        decimals("equity", k.equity, q.iter().map(|r| &r.equity))?,
-        decimals("pnl", k.equity, q.iter().map(|r| &r.pnl))?,
+        col("best_bid", k.price, |r| r.best_bid)?,
+        col("best_ask", k.price, |r| r.best_ask)?,
+        col("mid", k.price + 1, |r| r.mid)?,
+        col("base", BALANCE_SCALE, |r| r.base)?,
+        col("quote", BALANCE_SCALE, |r| r.quote)?,
+        col("equity", k.equity, |r| r.equity)?,
+        col("pnl", k.equity, |r| r.pnl)?,
     ])
 }

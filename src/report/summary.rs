@@ -1,8 +1,10 @@
 //! `summary.json`: PnL, fees, volume, fills and the statistics of the equity series.
 
-use super::tables::{EquityRow, FillRow, RunInfo};
+use super::records::{EquityRecord, FillRecord};
+use super::tables::RunInfo;
 use crate::fixed;
 use crate::sim::BALANCE_SCALE;
+use crate::venue::Side;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,10 +49,6 @@ pub struct Summary {
     /// frames, sequence gaps, crossed books, jumps in receive time.
     #[serde(default)]
     pub data_warnings: Vec<String>,
-}
-
-fn wide(s: &str, scale: u32) -> i128 {
-    fixed::parse_wide(s, scale).unwrap_or(0)
 }
 
 fn dec(s: &str) -> Decimal {
@@ -104,8 +102,9 @@ pub struct Summarizer {
     es: u32,
     base_unit: String,
     quote_unit: String,
-    first: Option<(String, i128)>,
-    last: Option<(String, i128, Decimal, Decimal)>,
+    /// Time and equity of the first row; of the last, with its base and mid.
+    first: Option<(i64, i128)>,
+    last: Option<(i64, i128, Decimal, Decimal)>,
     fees: BTreeMap<String, i128>,
     vb: Decimal,
     vq: Decimal,
@@ -157,22 +156,28 @@ impl Summarizer {
         }
     }
 
-    pub fn fill(&mut self, f: &FillRow) {
-        *self.fees.entry(f.fee_currency.clone()).or_default() += wide(&f.fee, BALANCE_SCALE);
-        let (amount, total) = (dec(&f.amount), dec(&f.total));
+    pub fn fill(&mut self, f: &FillRecord) {
+        let fee = f.fee.at(BALANCE_SCALE).unwrap_or(0);
+        match self.fees.get_mut(&*f.fee_currency) {
+            Some(v) => *v += fee,
+            None => {
+                self.fees.insert(f.fee_currency.to_string(), fee);
+            }
+        }
+        let (amount, total) = (f.amount.decimal(), f.total.decimal());
         self.vb = self.vb.saturating_add(amount);
         self.vq = self.vq.saturating_add(total);
         self.fills += 1;
-        self.maker += u64::from(f.liquidity == "maker");
-        let fee = dec(&f.fee);
+        self.maker += u64::from(f.maker);
+        let fee = f.fee.decimal();
         let (pos, cost) = (self.pos, self.cost);
-        (self.pos, self.cost) = if f.side == "buy" {
-            let got = if f.fee_currency == self.base_unit {
+        (self.pos, self.cost) = if f.side == Side::Buy {
+            let got = if *f.fee_currency == *self.base_unit {
                 amount.saturating_sub(fee)
             } else {
                 amount
             };
-            let paid = if f.fee_currency == self.quote_unit {
+            let paid = if *f.fee_currency == *self.quote_unit {
                 total.saturating_add(fee)
             } else {
                 total
@@ -187,15 +192,15 @@ impl Summarizer {
         };
     }
 
-    pub fn equity(&mut self, r: &EquityRow) {
-        let e = wide(&r.equity, self.es);
-        let (base, mid) = (dec(&r.base), dec(&r.mid));
+    pub fn equity(&mut self, r: &EquityRecord) {
+        let e = r.equity.at(self.es).unwrap_or(0);
+        let (base, mid) = (r.base.decimal(), r.mid.decimal());
         if self.first.is_none() {
-            self.first = Some((r.time_utc.clone(), e));
+            self.first = Some((r.time_ns, e));
             self.pos = base;
             self.cost = base.saturating_mul(mid);
         }
-        self.last = Some((r.time_utc.clone(), e, base, mid));
+        self.last = Some((r.time_ns, e, base, mid));
         self.peak = self.peak.max(e);
         if self.peak - e > self.dd {
             self.dd = self.peak - e;
@@ -256,8 +261,11 @@ impl Summarizer {
             scenario: info.scenario.clone(),
             strategy: info.strategy.clone(),
             market: info.market.clone(),
-            start_utc: self.first.as_ref().map_or(String::new(), |f| f.0.clone()),
-            end_utc: self.last.as_ref().map_or(String::new(), |l| l.0.clone()),
+            start_utc: self.first.map_or(String::new(), |f| crate::utc::utc(f.0)),
+            end_utc: self
+                .last
+                .as_ref()
+                .map_or(String::new(), |l| crate::utc::utc(l.0)),
             events: info.events,
             initial_equity: fixed::format(e0, es),
             final_equity: fixed::format(e1, es),

@@ -3,8 +3,9 @@
 //! ones only once all are written, so a failed run (a full disk) leaves the old results whole.
 
 use super::charts::{self, ChartData};
+use super::records::{self, EquityRecord, FillRecord, OrderRecord, RowText};
 use super::summary::{Summarizer, Summary};
-use super::tables::{EquityRow, FillRow, OrderRow, RunInfo, Scales};
+use super::tables::{RunInfo, Scales};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -28,10 +29,40 @@ const OUTPUTS: &[&str] = &[
     "drawdown.svg",
 ];
 
+/// One CSV table: its header goes before its first row (a table without rows is empty).
+struct Csv {
+    w: csv::Writer<File>,
+    columns: &'static [&'static str],
+    started: bool,
+}
+
+impl Csv {
+    fn create(path: &Path, columns: &'static [&'static str]) -> Result<Csv, String> {
+        let w = csv::Writer::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Csv {
+            w,
+            columns,
+            started: false,
+        })
+    }
+
+    fn row(&mut self, row: &RowText) -> Result<(), String> {
+        if !self.started {
+            self.started = true;
+            self.w
+                .write_record(self.columns)
+                .map_err(|e| e.to_string())?;
+        }
+        self.w.write_record(row.fields()).map_err(|e| e.to_string())
+    }
+}
+
 struct Csvs {
-    fills: csv::Writer<File>,
-    orders: csv::Writer<File>,
-    equity: csv::Writer<File>,
+    fills: Csv,
+    orders: Csv,
+    equity: Csv,
+    /// The row being written.
+    text: RowText,
 }
 
 /// Writes the outputs of one run into a folder.
@@ -50,10 +81,6 @@ pub struct ResultWriter {
     done: bool,
 }
 
-fn csv_at(path: &Path) -> Result<csv::Writer<File>, String> {
-    csv::Writer::from_path(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 impl ResultWriter {
     /// Starts a run's outputs for `dir` (made if missing). `scales`, `base_unit` and
     /// `quote_unit` are the traded market's, for the typed tables and the summary.
@@ -67,9 +94,10 @@ impl ResultWriter {
         let tmp = dir.join(format!(".partial-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         let csv = Csvs {
-            fills: csv_at(&tmp.join("fills.csv"))?,
-            orders: csv_at(&tmp.join("orders.csv"))?,
-            equity: csv_at(&tmp.join("equity.csv"))?,
+            fills: Csv::create(&tmp.join("fills.csv"), &records::FILL_COLUMNS)?,
+            orders: Csv::create(&tmp.join("orders.csv"), &records::ORDER_COLUMNS)?,
+            equity: Csv::create(&tmp.join("equity.csv"), &records::EQUITY_COLUMNS)?,
+            text: RowText::default(),
         };
         Ok(ResultWriter {
             dir: dir.to_path_buf(),
@@ -115,7 +143,7 @@ impl ResultWriter {
         }
     }
 
-    pub fn fill(&mut self, row: FillRow) {
+    pub fn fill(&mut self, row: FillRecord) {
         if self.failed.is_some() {
             return;
         }
@@ -124,7 +152,7 @@ impl ResultWriter {
             self.charts.fill(&row);
         }
         if let Some(csv) = &mut self.csv {
-            let r = csv.fills.serialize(&row).map_err(|e| e.to_string());
+            let r = csv.fills.row(csv.text.fill(&row));
             self.check(r);
         }
         #[cfg(feature = "parquet")]
@@ -134,12 +162,12 @@ impl ResultWriter {
         }
     }
 
-    pub fn order(&mut self, row: OrderRow) {
+    pub fn order(&mut self, row: OrderRecord) {
         if self.failed.is_some() {
             return;
         }
         if let Some(csv) = &mut self.csv {
-            let r = csv.orders.serialize(&row).map_err(|e| e.to_string());
+            let r = csv.orders.row(csv.text.order(&row));
             self.check(r);
         }
         #[cfg(feature = "parquet")]
@@ -149,7 +177,7 @@ impl ResultWriter {
         }
     }
 
-    pub fn equity(&mut self, row: EquityRow) {
+    pub fn equity(&mut self, row: EquityRecord) {
         if self.failed.is_some() {
             return;
         }
@@ -158,7 +186,7 @@ impl ResultWriter {
             self.charts.equity(&row);
         }
         if let Some(csv) = &mut self.csv {
-            let r = csv.equity.serialize(&row).map_err(|e| e.to_string());
+            let r = csv.equity.row(csv.text.equity(&row));
             self.check(r);
         }
         #[cfg(feature = "parquet")]
@@ -179,8 +207,8 @@ impl ResultWriter {
         }
         let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.tmp.display());
         if let Some(mut csv) = self.csv.take() {
-            for w in [&mut csv.fills, &mut csv.orders, &mut csv.equity] {
-                w.flush().map_err(|e| at(&e))?;
+            for c in [&mut csv.fills, &mut csv.orders, &mut csv.equity] {
+                c.w.flush().map_err(|e| at(&e))?;
             }
         }
         info.write(&self.tmp)?;
