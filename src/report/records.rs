@@ -385,6 +385,67 @@ mod tests {
         }
     }
 
+    /// Writes rows as the result writer does: the header, then each row's fields.
+    fn csv_of(columns: &[&str], rows: &[&RowText]) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(columns).unwrap();
+        for r in rows {
+            w.write_record(r.fields()).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn records_read_back_from_their_csv() {
+        let fill = FillRecord {
+            time_ns: 1_723_161_254_391_807_367,
+            trade_id: 7,
+            order_id: 3,
+            market: "btcusdt".into(),
+            side: Side::Sell,
+            price: Dec::new(6_183_145, 2),
+            amount: Dec::new(90, 6),
+            total: Dec::new(556_483_050, 8),
+            maker: true,
+            fee_rate: Dec::new(25, 4),
+            fee: Dec::new(-1_391_207_625_000_000i64, 16),
+            fee_currency: "us,dt \"q\"".into(),
+        };
+        let equity = EquityRecord {
+            time_ns: -5,
+            best_bid: Dec::new(6_182_400, 2),
+            best_ask: Dec::new(6_182_401, 2),
+            mid: Dec::new(61_824_005, 3),
+            base: Dec::new(10_483_059_325_000_000i64, 16),
+            quote: Dec::new(0, 16),
+            equity: Dec::new(i128::MAX, 19),
+            pnl: Dec::new(-1, 19),
+        };
+        let mut text = RowText::default();
+        let bytes = csv_of(&FILL_COLUMNS, &[text.fill(&fill)]);
+        let rows: Vec<FillRow> = csv::Reader::from_reader(&bytes[..])
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let back = rows[0].record().unwrap();
+        assert_eq!(back.fee_currency, fill.fee_currency);
+        assert_eq!(
+            RowText::default().fill(&back).fields().collect::<Vec<_>>(),
+            text.fill(&fill).fields().collect::<Vec<_>>()
+        );
+        assert_eq!(rows[0].time_utc, crate::utc::utc(fill.time_ns));
+        let bytes = csv_of(&EQUITY_COLUMNS, &[text.equity(&equity)]);
+        let rows: Vec<EquityRow> = csv::Reader::from_reader(&bytes[..])
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let back = rows[0].record().unwrap();
+        assert_eq!(back.equity.at(19), Some(i128::MAX));
+        assert_eq!(back.pnl.at(19), Some(-1));
+        assert_eq!(back.quote.at(16), Some(0));
+        assert_eq!(rows[0].best_bid, "61824.0");
+    }
+
     #[test]
     fn text_reads_back_at_its_own_decimals() {
         for d in values() {
