@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-/// An empty folder `<group>-<pid>/<name>` under cargo's temporary folder for tests.
+/// An empty folder `<group>-<pid>/<name>` under the repository's `target/tmp`, wherever
+/// cargo builds: scenarios written there reach the shipped data as `../../../../data`.
 pub fn tmp(group: &str, name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("tmp")
         .join(format!("{group}-{}", std::process::id()))
         .join(name);
     let _ = std::fs::remove_dir_all(&d);
