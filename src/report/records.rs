@@ -385,14 +385,17 @@ mod tests {
         }
     }
 
-    /// Writes rows as the result writer does: the header, then each row's fields.
-    fn csv_of(columns: &[&str], rows: &[&RowText]) -> Vec<u8> {
+    /// Writes a row as the result writer does (the header, then its fields) and reads the
+    /// text back as `report` does.
+    fn read_back<T: serde::de::DeserializeOwned>(columns: &[&str], row: &RowText) -> Vec<T> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(columns).unwrap();
-        for r in rows {
-            w.write_record(r.fields()).unwrap();
-        }
-        w.into_inner().unwrap()
+        w.write_record(row.fields()).unwrap();
+        let bytes = w.into_inner().unwrap();
+        csv::Reader::from_reader(&bytes[..])
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap()
     }
 
     #[test]
@@ -422,11 +425,7 @@ mod tests {
             pnl: Dec::new(-1, 19),
         };
         let mut text = RowText::default();
-        let bytes = csv_of(&FILL_COLUMNS, &[text.fill(&fill)]);
-        let rows: Vec<FillRow> = csv::Reader::from_reader(&bytes[..])
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<FillRow> = read_back(&FILL_COLUMNS, text.fill(&fill));
         let back = rows[0].record().unwrap();
         assert_eq!(back.fee_currency, fill.fee_currency);
         assert_eq!(
@@ -434,11 +433,7 @@ mod tests {
             text.fill(&fill).fields().collect::<Vec<_>>()
         );
         assert_eq!(rows[0].time_utc, crate::utc::utc(fill.time_ns));
-        let bytes = csv_of(&EQUITY_COLUMNS, &[text.equity(&equity)]);
-        let rows: Vec<EquityRow> = csv::Reader::from_reader(&bytes[..])
-            .deserialize()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<EquityRow> = read_back(&EQUITY_COLUMNS, text.equity(&equity));
         let back = rows[0].record().unwrap();
         assert_eq!(back.equity.at(19), Some(i128::MAX));
         assert_eq!(back.pnl.at(19), Some(-1));
