@@ -97,7 +97,7 @@ impl Accounts {
     /// Moves `amount` from locked back to available.
     pub fn unlock(&mut self, currency: &str, amount: i128) {
         let b = self.entry(currency);
-        debug_assert!(amount <= b.locked, "unlock more than locked");
+        assert!(amount <= b.locked, "unlock more than locked");
         b.locked -= amount;
         b.available += amount;
     }
@@ -105,7 +105,7 @@ impl Accounts {
     /// Pays `amount` out of the locked balance (to the counterparty).
     pub fn pay_locked(&mut self, currency: &str, amount: i128) {
         let b = self.entry(currency);
-        debug_assert!(amount <= b.locked, "pay more than locked");
+        assert!(amount <= b.locked, "pay more than locked");
         b.locked -= amount;
         *self.paid.entry(currency.to_string()).or_default() += amount;
     }
@@ -120,7 +120,7 @@ impl Accounts {
     /// Pays a fee out of the locked balance (the `quote` fee mode).
     pub fn pay_fee_locked(&mut self, currency: &str, fee: i128) {
         let b = self.entry(currency);
-        debug_assert!(fee <= b.locked, "fee more than locked");
+        assert!(fee <= b.locked, "fee more than locked");
         b.locked -= fee;
         *self.paid.entry(currency.to_string()).or_default() += fee;
         *self.fees.entry(currency.to_string()).or_default() += fee;

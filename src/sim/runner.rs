@@ -152,7 +152,7 @@ impl Sim {
         let t = first.recv_ns - self.latencies.feed_ns;
         self.run_exchange_until(t);
         for ev in evs {
-            debug_assert_eq!(ev.recv_ns, first.recv_ns, "one receive time an instant");
+            assert_eq!(ev.recv_ns, first.recv_ns, "one receive time an instant");
             self.exchange.on_event(t, ev);
             self.route_answers();
             self.now = self.now.max(ev.recv_ns);
