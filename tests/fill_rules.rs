@@ -2,6 +2,7 @@
 //! departed from Peatio.
 
 mod common;
+mod folders;
 
 use altsim::backtest::{run, Progress};
 use altsim::fixed;
@@ -17,8 +18,8 @@ use common::*;
 
 const ETHUSDT: MarketId = MarketId(1);
 
-/// Rule 1: a trade through our price fills us only when its taker is on the other side, and
-/// with no more than its volume.
+/// Rules 7 and 8: a trade through our price fills us only when its taker is on the other side,
+/// or when it shows a level the book did not, and with no more than its volume.
 #[test]
 fn trades_through_our_price_fill_by_taker_side() {
     let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
@@ -54,14 +55,14 @@ fn trades_through_our_price_fill_by_taker_side() {
         fills(&events(&mut ex)),
         [("60001.0".into(), "0.02".into(), true, "0.00005".into())]
     );
-    // That level is taken now: a second print there adds only what is beyond it.
+    // A second print there is volume of its own: the first trade consumed what it printed.
     trade(&mut ex, BTCUSDT, Side::Buy, "59995.00", "0.03");
-    assert_eq!(fills(&events(&mut ex))[0].1, "0.01");
-    assert_eq!(ex.order(id).unwrap().remaining, 120_000);
+    assert_eq!(fills(&events(&mut ex))[0].1, "0.03");
+    assert_eq!(ex.order(id).unwrap().remaining, 100_000);
     ex.accounts().check_conservation().unwrap();
 }
 
-/// Rule 2: a crossing book fills our orders, best price first, with no more than it shows.
+/// Rule 9: a crossing book fills our orders, best price first, with no more than it shows.
 #[test]
 fn crossing_volume_goes_to_our_best_order_first() {
     let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
@@ -93,7 +94,7 @@ fn crossing_volume_goes_to_our_best_order_first() {
     ex.accounts().check_conservation().unwrap();
 }
 
-/// Rule 3: price improvement stays locked until the order ends, as Peatio's `Order#strike`.
+/// Rule 12: price improvement stays locked until the order ends, as Peatio's `Order#strike`.
 #[test]
 fn price_improvement_is_unlocked_when_the_order_ends() {
     let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
@@ -150,6 +151,90 @@ fn market_buy_fills_what_its_lock_pays_for() {
     ex.accounts().check_conservation().unwrap();
 }
 
+/// The amounts of the fills among `evs`.
+fn filled(evs: &[SimEvent]) -> Vec<String> {
+    fills(evs).into_iter().map(|f| f.1).collect()
+}
+
+/// Rules 3 and 8: what a print at a level the book never showed filled is remembered through
+/// an unrelated update that crosses the book, as it is without one; only a level that empties,
+/// or a snapshot, forgets it.
+#[test]
+fn evidence_taken_at_an_unshown_level_survives_a_crossing_update() {
+    let run = |crossing: bool| {
+        let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+        ex.deposit("usdt", d("1000")).unwrap();
+        snapshot(&mut ex, BTCUSDT, &[("100.00", "1")], &[("102.00", "1")]);
+        place(
+            &mut ex,
+            NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("101.50")),
+        );
+        events(&mut ex);
+        // A buyer prints where no ask was shown: an ask stood within our bid.
+        trade(&mut ex, BTCUSDT, Side::Buy, "101.00", "0.2");
+        let mut got = filled(&events(&mut ex));
+        if crossing {
+            // A bid over the ask removes it; then a new ask. Neither concerns 101.00.
+            level(&mut ex, BTCUSDT, BookSide::Bid, "102.00", "1");
+            level(&mut ex, BTCUSDT, BookSide::Ask, "103.00", "1");
+            level(&mut ex, BTCUSDT, BookSide::Bid, "102.00", "0");
+            got.extend(filled(&events(&mut ex)));
+        }
+        // The book now shows 0.3 at 101.00: 0.2 of what stood there is ours already.
+        level(&mut ex, BTCUSDT, BookSide::Ask, "101.00", "0.3");
+        got.extend(filled(&events(&mut ex)));
+        ex.accounts().check_conservation().unwrap();
+        got
+    };
+    assert_eq!(run(false), ["0.2", "0.1"]);
+    assert_eq!(run(true), run(false));
+}
+
+/// Rule 8: successive prints at a level the book never showed are each volume of their own
+/// (each trade consumed what it printed), so each fills up to its own amount.
+#[test]
+fn successive_prints_at_an_unshown_level_are_new_volume() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("1000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("100.00", "1")], &[("102.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("2"), d("101.50")),
+    );
+    events(&mut ex);
+    let mut got = Vec::new();
+    for a in ["0.005", "0.6103", "2.086"] {
+        trade(&mut ex, BTCUSDT, Side::Buy, "101.00", a);
+        got.extend(filled(&events(&mut ex)));
+    }
+    assert_eq!(got, ["0.005", "0.6103", "1.3847"]);
+    assert_eq!(ex.order(id).unwrap().state, OrderState::Done);
+    ex.accounts().check_conservation().unwrap();
+}
+
+/// Rules 7 and 6: a seller that printed below our bid met every bid at our price first, so the
+/// queue ahead of us there is empty afterwards.
+#[test]
+fn a_trade_through_our_price_empties_the_queue_ahead() {
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("1000")).unwrap();
+    snapshot(&mut ex, BTCUSDT, &[("100.00", "1")], &[("102.00", "1")]);
+    let id = place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("100.00")),
+    );
+    events(&mut ex);
+    assert_eq!(ex.order(id).unwrap().queue_ahead, 1_000_000);
+    trade(&mut ex, BTCUSDT, Side::Sell, "99.00", "0.1");
+    assert_eq!(filled(&events(&mut ex)), ["0.1"]);
+    assert_eq!(ex.order(id).unwrap().queue_ahead, 0);
+    // So the next seller at our price meets us first.
+    trade(&mut ex, BTCUSDT, Side::Sell, "100.00", "0.2");
+    assert_eq!(filled(&events(&mut ex)), ["0.2"]);
+    assert_eq!(ex.order(id).unwrap().remaining, 200_000);
+    ex.accounts().check_conservation().unwrap();
+}
+
 fn at(t: i64, kind: EventKind) -> Event {
     Event {
         recv_ns: t,
@@ -184,7 +269,7 @@ fn kind(e: &SimEvent) -> String {
     }
 }
 
-/// Rule 5: with jittered response latency, answers still reach the strategy in the order the
+/// Rule 15: with jittered response latency, answers still reach the strategy in the order the
 /// exchange gave them.
 #[test]
 fn answers_arrive_in_the_order_given() {
@@ -225,7 +310,7 @@ fn answers_arrive_in_the_order_given() {
     assert_eq!(got, given);
 }
 
-/// Rule 6: the strategy's balances change when the answers reach it, not when the exchange
+/// Rule 16: the strategy's balances change when the answers reach it, not when the exchange
 /// books the fill.
 #[test]
 fn the_strategy_sees_balances_as_answers_arrive() {
@@ -271,15 +356,12 @@ fn the_strategy_sees_balances_as_answers_arrive() {
     assert_eq!(Ctx::new(&mut sim).available("usdt"), d("99400"));
 }
 
-/// Rule 7: one upstream update split into frames of one receive time reaches the strategy
+/// Rule 17: one upstream update split into frames of one receive time reaches the strategy
 /// whole: pure market making prices off the book after the last frame, never the crossed book
 /// in between.
 #[test]
 fn strategies_act_after_every_event_of_an_instant() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("fill-rules-instant-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = folders::tmp("fill-rules", "instant");
     // The market moves from 100/101 to 105/106 at 2 s, in three frames received together: the
     // first alone leaves a crossed book (bid 105 over ask 101, mid 103).
     let capture = "\

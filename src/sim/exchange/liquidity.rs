@@ -6,6 +6,11 @@
 //! is someone else's doing (the feed knows nothing of us), so the ledger keeps what we took and
 //! only clamps it to what the level still shows: a level that falls by 0.5 after we took 1 of
 //! its 3 offers 1.5 more, not 2.5; a level that empties forgets us.
+//!
+//! A print at a level the book does not show is evidence of liquidity the feed never showed
+//! (rule 8 of `docs/fill-rules.md`). What our orders took of it is recorded too, as unshown:
+//! an update that crosses the book removes the shown levels it crosses and forgets what we took
+//! there, but leaves the unshown records alone, as no level of theirs emptied.
 
 use super::resting::Span;
 use crate::book::Book;
@@ -17,9 +22,16 @@ use std::collections::BTreeMap;
 /// lookup.
 #[derive(Debug, Default)]
 pub(super) struct Taken {
-    levels: BTreeMap<(BookSide, i64), i64>,
+    levels: BTreeMap<(BookSide, i64), Take>,
     bids: Span,
     asks: Span,
+}
+
+/// What we took at one level, and whether the book showed the level when we last looked.
+#[derive(Debug, Clone, Copy)]
+struct Take {
+    amount: i64,
+    shown: bool,
 }
 
 /// Whether `price` on the opposite `side` is within a taker's `limit`.
@@ -54,7 +66,7 @@ impl Taken {
         if !self.span(side).contains(price) {
             return 0;
         }
-        self.levels.get(&(side, price)).copied().unwrap_or(0)
+        self.levels.get(&(side, price)).map_or(0, |t| t.amount)
     }
 
     /// What a level shows that is not ours already.
@@ -62,10 +74,20 @@ impl Taken {
         (shown - self.at(side, price)).max(0)
     }
 
-    /// Records `amount` more taken at a level.
+    /// Records `amount` more taken at a level the book shows.
     pub fn take(&mut self, side: BookSide, price: i64, amount: i64) {
+        self.take_at(side, price, amount, true);
+    }
+
+    /// Records `amount` more taken at a level; `shown`: whether the book shows it.
+    pub fn take_at(&mut self, side: BookSide, price: i64, amount: i64, shown: bool) {
         if amount > 0 {
-            *self.levels.entry((side, price)).or_insert(0) += amount;
+            let t = self
+                .levels
+                .entry((side, price))
+                .or_insert(Take { amount: 0, shown });
+            t.amount += amount;
+            t.shown |= shown;
             match side {
                 BookSide::Bid => self.bids.add(price),
                 BookSide::Ask => self.asks.add(price),
@@ -80,18 +102,20 @@ impl Taken {
             return;
         }
         if let Some(t) = self.levels.get_mut(&(side, price)) {
-            *t = (*t).min(shown);
-            if *t <= 0 {
+            t.amount = t.amount.min(shown);
+            t.shown = true;
+            if t.amount <= 0 {
                 self.levels.remove(&(side, price));
                 self.respan();
             }
         }
     }
 
-    /// Forgets levels the book no longer shows.
-    pub fn retain_shown(&mut self, book: &Book) {
+    /// An update crossed the book and removed the levels it crossed: forgets what we took at
+    /// shown levels the book no longer shows. Records at levels the book never showed stay.
+    pub fn forget_crossed(&mut self, book: &Book) {
         self.levels
-            .retain(|&(side, price), _| book.level(side, price) > 0);
+            .retain(|&(side, price), t| !t.shown || book.level(side, price) > 0);
         self.respan();
     }
 
@@ -211,6 +235,30 @@ mod tests {
         );
         t.on_level(BookSide::Ask, 100, 0);
         assert_eq!(t.at(BookSide::Ask, 100), 0, "an emptied level forgets us");
+    }
+
+    #[test]
+    fn a_crossing_forgets_only_shown_levels_it_removed() {
+        let b = book(&[(102, 5)]);
+        let mut t = Taken::default();
+        t.take(BookSide::Ask, 101, 3);
+        t.take_at(BookSide::Ask, 99, 2, false);
+        t.take(BookSide::Ask, 102, 1);
+        t.forget_crossed(&b);
+        assert_eq!(
+            t.at(BookSide::Ask, 101),
+            0,
+            "a shown level removed: forgotten"
+        );
+        assert_eq!(t.at(BookSide::Ask, 99), 2, "a level never shown: kept");
+        assert_eq!(t.at(BookSide::Ask, 102), 1, "a level still shown: kept");
+        t.on_level(BookSide::Ask, 99, 4);
+        t.forget_crossed(&book(&[]));
+        assert_eq!(
+            t.at(BookSide::Ask, 99),
+            0,
+            "shown since, then removed: forgotten"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Exchange {
                 ms.taken.on_level(side, price, amount);
                 if book.crossings() != crossings {
                     // The update removed the opposite levels it crossed: forget them too.
-                    ms.taken.retain_shown(book);
+                    ms.taken.forget_crossed(book);
                 }
                 if ours_at {
                     self.requeue(ev.market, side, price, prev, amount);
@@ -180,6 +180,9 @@ impl Exchange {
             let o = self.orders.get_mut(&id).expect("resting orders exist");
             let p = o.price.expect("resting orders have a price");
             if better(o.side, p, price) {
+                // The taker met every order at our price before it reached a worse one: no
+                // volume is left ahead of us there.
+                o.queue_ahead = 0;
                 let f = left.min(o.remaining);
                 left -= f;
                 if f > 0 {
@@ -194,8 +197,17 @@ impl Exchange {
                 }
             }
         }
+        // A taker on our own side met a level on the other side at `price`. Where the book
+        // shows that level, the print is its shown volume, less what we took of it already.
+        // Where it does not, the print is volume of its own: each trade consumed what it
+        // printed, so an earlier print there was other volume.
         let level = opposite(book_side(taker));
-        let unseen = self.markets[m.0 as usize].taken.left(level, price, amount);
+        let shown = self.books.get_mut(m).level(level, price) > 0;
+        let unseen = if shown {
+            self.markets[m.0 as usize].taken.left(level, price, amount)
+        } else {
+            amount
+        };
         let mut evidence = unseen;
         for id in self.in_priority(m, taker) {
             let o = &self.orders[&id];
@@ -209,7 +221,7 @@ impl Exchange {
         }
         self.markets[m.0 as usize]
             .taken
-            .take(level, price, unseen - evidence);
+            .take_at(level, price, unseen - evidence, shown);
         for (id, p, amount) in fills {
             self.fill(now, id, p, amount, true);
         }
