@@ -70,6 +70,12 @@ pub fn compact(ns: i64) -> String {
     format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z")
 }
 
+/// The latest time altsim works with: 2200-01-01T00:00:00Z, as Unix ns. The i64 nanosecond
+/// clock ends in April 2262, so the 62 years beyond hold every sum of a time and a duration
+/// (at most ten years, [`MAX_SECS`]) or a latency (at most a day): no clock sum can overflow.
+/// Receive times and scenario dates past it are refused.
+pub const MAX_TIME_NS: i64 = 7_258_118_400 * 1_000_000_000;
+
 /// The longest duration a scenario may give: ten years of 365 days.
 pub const MAX_SECS: f64 = 315_360_000.0;
 
@@ -102,7 +108,8 @@ fn digits(s: &str, n: usize) -> Option<i64> {
 }
 
 /// `2024-08-08T23:55:00Z` (optionally with `.fff…` and `+00:00` for `Z`) → Unix ns. Dates that
-/// do not exist (`2024-02-30`) and fields out of range are errors, never shifted.
+/// do not exist (`2024-02-30`), fields out of range and times outside 1970-01-01 to
+/// 2200-01-01 ([`MAX_TIME_NS`]) are errors, never shifted.
 pub fn parse_utc(s: &str) -> Result<i64, String> {
     let bad = || format!("{s:?} is not a UTC time like 2024-08-08T23:55:00Z");
     let body = s
@@ -141,7 +148,17 @@ pub fn parse_utc(s: &str) -> Result<i64, String> {
     let doy = (153 * m + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Ok(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000_000) + nanos)
+    // Years have four digits, so the seconds always fit; the nanoseconds may not.
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    secs.checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(nanos))
+        .filter(|ns| (0..=MAX_TIME_NS).contains(ns))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z (the times \
+                 altsim's nanosecond clock works with)"
+            )
+        })
 }
 
 #[cfg(test)]
@@ -169,6 +186,7 @@ mod tests {
             1_723_161_254_206_000_000
         );
         assert_eq!(parse_utc("1970-01-01T00:00:00+00:00").unwrap(), 0);
+        assert_eq!(parse_utc("2200-01-01T00:00:00Z").unwrap(), MAX_TIME_NS);
         assert_eq!(
             parse_utc("2024-02-29T00:00:00Z").unwrap(),
             1_709_164_800_000_000_000
@@ -184,6 +202,11 @@ mod tests {
             "+2024-08-08T00:00:00Z",
             "2024-8-8T00:00:00Z",
             "yesterday",
+            "2500-01-01T00:00:00Z",
+            "2300-01-01T00:00:00Z",
+            "2262-04-11T23:47:16Z",
+            "2200-01-01T00:00:00.000000001Z",
+            "1969-12-31T23:59:59Z",
         ] {
             assert!(parse_utc(bad).is_err(), "{bad}");
         }

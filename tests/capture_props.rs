@@ -1,6 +1,10 @@
 //! Mutated captures never panic the reader, the normalizer, the book or the exchange: every
 //! defect ends as a warning, an error or a skipped frame.
 
+mod folders;
+
+use altsim::backtest::{run, Progress};
+use altsim::scenario;
 use altsim::sim::{Exchange, FeeSchedule, NewOrder, OrdType, QueueModel};
 use altsim::tape::{CaptureReader, Normalizer};
 use altsim::venue::market::load_markets;
@@ -137,6 +141,54 @@ fn apply(mut bytes: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// Backtests mm-tight on the sample with line `line`'s receive time set to `ns`.
+fn backtest_with_receive_time(line: usize, ns: i64) -> Result<(), String> {
+    let dir = folders::tmp("capture-props", &format!("recv-{line}-{ns}"));
+    let text = String::from_utf8(sample().to_vec()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let (_, rest) = lines[line - 1].split_once(' ').unwrap();
+    lines[line - 1] = format!("{ns} {rest}");
+    std::fs::write(dir.join("cap.ranger"), lines.join("\n") + "\n").unwrap();
+    let toml = std::fs::read_to_string("scenarios/mm-tight.toml")
+        .unwrap()
+        .replace("../data/btcusdt-*.ranger.gz", "cap.ranger")
+        .replace("../data/markets.json", "../../../../data/markets.json")
+        .replace("../results/mm-tight", "out");
+    std::fs::write(dir.join("s.toml"), toml).unwrap();
+    let s = scenario::load(&dir.join("s.toml")).unwrap();
+    let result = run(&s, None, Progress::Quiet).map(|_| ());
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+#[test]
+fn a_receive_time_at_the_clocks_end_is_refused_at_its_line() {
+    let err = backtest_with_receive_time(157, i64::MAX).unwrap_err();
+    assert!(err.contains("cap.ranger:157:"), "{err}");
+    assert!(err.contains("receive time 9223372036854775807"), "{err}");
+    // The last time altsim takes runs through, with a warning of the jump.
+    backtest_with_receive_time(157, altsim::utc::MAX_TIME_NS).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Receive times from 2200 to the clock's end, on any line: the run ends either way, with
+    /// an error at that line past [`altsim::utc::MAX_TIME_NS`].
+    #[test]
+    fn late_receive_times_end_the_run(
+        line in 2usize..3000,
+        ns in altsim::utc::MAX_TIME_NS - 1_000_000_000..=i64::MAX,
+    ) {
+        match backtest_with_receive_time(line, ns) {
+            Ok(()) => prop_assert!(ns <= altsim::utc::MAX_TIME_NS),
+            Err(e) => {
+                prop_assert!(e.contains(&format!("cap.ranger:{line}:")), "{}", e);
+            }
+        }
+    }
 }
 
 proptest! {

@@ -299,6 +299,12 @@ pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
     let recv_ns = crate::fixed::parse_u64(ns.as_bytes())
         .and_then(|v| i64::try_from(v).ok())
         .ok_or_else(|| format!("receive time {:?} is not an integer", truncate(ns)))?;
+    if recv_ns > crate::utc::MAX_TIME_NS {
+        return Err(format!(
+            "receive time {recv_ns} is after {} (2200-01-01), the latest altsim's clock works with",
+            crate::utc::MAX_TIME_NS
+        ));
+    }
     let body = match payload.strip_prefix('!') {
         None => Body::Frame(Cow::Borrowed(payload)),
         Some(rest) => {
