@@ -11,7 +11,6 @@ use crate::venue::rest::{codes, ErrorBody, OrderRequest};
 use crate::venue::{MarketRules, Side};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 /// One API key's paper account: its key (never its secret) and what it starts with.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -75,8 +74,9 @@ pub fn new_order(req: &OrderRequest, rules: &[MarketRules]) -> Result<NewOrder, 
     if !rules.iter().any(|r| r.id == req.market) {
         return Err(codes::MARKET_NOT_ENABLED);
     }
+    // Exact or refused: a text with more digits than a decimal holds is not rounded to one.
     let decimal = |s: &str| {
-        Decimal::from_str(s)
+        Decimal::from_str_exact(s)
             .ok()
             .filter(|d| d.is_sign_positive() && !d.is_zero())
             .ok_or(codes::INVALID_VOLUME_OR_PRICE)
