@@ -163,6 +163,27 @@ pub fn parse_str(s: &str, scale: u32) -> Result<i64, FixedError> {
     parse(s.as_bytes(), scale)
 }
 
+/// A scaled integer as a decimal, dropping the last digits (rounded) when it does not fit
+/// rust_decimal's 96 bits and 28 decimals; saturating beyond them.
+pub fn to_decimal(mut v: i128, mut scale: u32) -> rust_decimal::Decimal {
+    loop {
+        if scale <= 28 {
+            if let Ok(d) = rust_decimal::Decimal::try_from_i128_with_scale(v, scale) {
+                return d;
+            }
+        }
+        if scale == 0 {
+            return if v < 0 {
+                rust_decimal::Decimal::MIN
+            } else {
+                rust_decimal::Decimal::MAX
+            };
+        }
+        v = v / 10 + (v % 10) / 5;
+        scale -= 1;
+    }
+}
+
 /// Prints a scaled integer in Peatio's (Ruby BigDecimal) style: no trailing zeros, but always
 /// one decimal place: `15.0`, `0.00083`, `61685.99`.
 pub fn format(value: i128, scale: u32) -> String {

@@ -6,6 +6,7 @@
 
 pub mod backtest;
 pub mod book;
+pub mod bounds;
 pub mod console;
 pub mod fixed;
 pub mod inspect;

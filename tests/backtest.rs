@@ -206,7 +206,7 @@ fn bad_scenarios_give_one_line_errors() {
         (
             "negative-seed",
             good.replace("seed = 7", "seed = -1"),
-            "line 9: run.seed: -1 is negative",
+            "line 9: run.seed: -1 is not from 0 to 9223372036854775807",
         ),
         (
             "jitter",
@@ -520,12 +520,31 @@ fn a_failed_run_leaves_the_previous_results_whole() {
     run(&s, None, Progress::Quiet).unwrap();
     let before = files(&s.out);
     assert!(before.len() >= 8, "{before:?}");
-    // The same folder, a run that fails once it has started writing: its equity cannot be
-    // held at the market's precision.
+    // The same folder, a run that fails once it has started writing: at the largest balance,
+    // its equity at a bid of 9 × 10^16 cannot be held at the market's precision.
+    let mut lines = sample_lines(4000);
+    let t: i64 = lines[3999].split_once(' ').unwrap().0.parse().unwrap();
+    for (dt, side, price) in [
+        (1, "asks", "90000000000000001.00"),
+        (2, "bids", "90000000000000000.00"),
+        (120_000_000_000, "bids", "1.00"),
+    ] {
+        let t = t + dt;
+        lines.push(format!(
+            "{t} {{\"btcusdt.ob-inc\":{{\"{side}\":[\"{price}\",\"1\"]}}}}"
+        ));
+    }
+    std::fs::write(dir.join("cap.ranger"), lines.join("\n") + "\n").unwrap();
     let text = std::fs::read_to_string(dir.join("s.toml"))
         .unwrap()
-        .replace("usdt = \"100000\"", "usdt = \"1000000000000000\"")
-        .replace("btc = \"1\"", "btc = \"1000000000000000\"");
+        .replace(
+            "../../../../data/btcusdt-20240808T2354Z.ranger.gz",
+            "cap.ranger",
+        )
+        .replace(
+            "btc = \"1\"",
+            &format!("btc = \"{}\"", altsim::bounds::MAX_BALANCE),
+        );
     std::fs::write(dir.join("s.toml"), text).unwrap();
     let s = scenario::load(&dir.join("s.toml")).unwrap();
     let e = run(&s, None, Progress::Quiet).err().expect("the run fails");

@@ -58,12 +58,7 @@ pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
             return Err(format!("{at}: the key is listed twice"));
         }
         for (c, v) in &a.balances {
-            if v.is_sign_negative() || *v > Decimal::from(crate::scenario::MAX_BALANCE) {
-                return Err(format!(
-                    "{at}: balances.{c}: {v} is not from 0 to {}",
-                    crate::scenario::MAX_BALANCE
-                ));
-            }
+            crate::bounds::balance(*v).map_err(|e| format!("{at}: balances.{c}: {e}"))?;
         }
         out.push(Account {
             spec: AccountSpec {

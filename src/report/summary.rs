@@ -62,23 +62,6 @@ fn ratio(num: Decimal, den: Decimal) -> String {
     }
 }
 
-/// A scaled integer as a decimal, dropping the last digits (rounded) when it does not fit
-/// rust_decimal's 96 bits and 28 decimals; saturating beyond them.
-fn to_decimal(mut v: i128, mut scale: u32) -> Decimal {
-    loop {
-        if scale <= 28 {
-            if let Ok(d) = Decimal::try_from_i128_with_scale(v, scale) {
-                return d;
-            }
-        }
-        if scale == 0 {
-            return if v < 0 { Decimal::MIN } else { Decimal::MAX };
-        }
-        v = v / 10 + (v % 10) / 5;
-        scale -= 1;
-    }
-}
-
 /// A decimal as an integer at `scale` (rounded), saturating.
 fn to_scaled(d: Decimal, scale: u32) -> i128 {
     let m = d.mantissa();
@@ -253,7 +236,7 @@ impl Summarizer {
             }
         };
         let placed = dec(&info.volume_placed);
-        let initial = to_decimal(e0, es);
+        let initial = fixed::to_decimal(e0, es);
         let unreal = to_scaled(unreal, es);
         let q = |d: Decimal| d.normalize().to_string();
         let (inv_min, inv_max) = self.inv.unwrap_or_default();

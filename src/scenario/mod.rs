@@ -137,8 +137,7 @@ pub struct Scenario {
     pub strategy: StrategyConfig,
 }
 
-/// Largest initial balance of one currency.
-pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+pub use crate::bounds::MAX_BALANCE;
 /// Largest latency, in milliseconds: one day.
 pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
 /// Shortest interval between rows of `equity.csv`, in seconds.
@@ -215,24 +214,9 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
                 ),
             )
         })?;
-    let seed = u64::try_from(file.run.seed)
-        .map_err(|_| err("run.seed", format!("{} is negative", file.run.seed)))?;
+    let seed = seed(file.run.seed).map_err(|e| err("run.seed", e))?;
     for (c, v) in &file.balances {
-        let key = format!("balances.{c}");
-        if v.is_sign_negative() {
-            return Err(err(&key, "must not be negative".into()));
-        }
-        if *v > Decimal::from(MAX_BALANCE) {
-            return Err(err(&key, format!("{v} is more than {MAX_BALANCE}")));
-        }
-        if v.scale() > crate::sim::BALANCE_SCALE
-            && v.normalize().scale() > crate::sim::BALANCE_SCALE
-        {
-            return Err(err(
-                &key,
-                format!("{v} has more than {} decimals", crate::sim::BALANCE_SCALE),
-            ));
-        }
+        crate::bounds::balance(*v).map_err(|e| err(&format!("balances.{c}"), e))?;
     }
     let (fees, latencies, queue) = exchange_tables(&file.fees, &file.latency, &file.queue, &err)?;
     let mut strategy = StrategyConfig::from_table(file.strategy.clone())
@@ -329,7 +313,7 @@ fn exchange_tables(
         Some(q) => match q.model.as_str() {
             "conservative" => QueueModel::Conservative,
             "power_prob" if (1..=3).contains(&q.n) => QueueModel::PowerProb { n: q.n },
-            "power_prob" => return Err(err("queue.n", format!("{} is not 1, 2 or 3", q.n))),
+            "power_prob" => return Err(err("queue.n", format!("{} is not from 1 to 3", q.n))),
             other => {
                 return Err(err(
                     "queue.model",
@@ -386,14 +370,18 @@ pub fn parse_exchange(path: &Path, text: &str) -> Result<ExchangeConfig, ConfigE
     let file: ExchangeFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);
     let (fees, latencies, queue) = exchange_tables(&file.fees, &file.latency, &file.queue, &err)?;
-    let seed =
-        u64::try_from(file.seed).map_err(|_| err("seed", format!("{} is negative", file.seed)))?;
+    let seed = seed(file.seed).map_err(|e| err("seed", e))?;
     Ok(ExchangeConfig {
         fees,
         latencies,
         queue,
         seed,
     })
+}
+
+/// A seed as written (TOML integers are signed): from 0 up.
+fn seed(v: i64) -> Result<u64, String> {
+    u64::try_from(v).map_err(|_| format!("{v} is not from 0 to {}", i64::MAX))
 }
 
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
@@ -409,9 +397,7 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 }
 
 fn rate(key: &str, d: Decimal) -> Result<i64, (String, String)> {
-    if d.is_sign_negative() || d >= Decimal::ONE {
-        return Err((key.into(), format!("{d} is not a rate between 0 and 1")));
-    }
+    crate::bounds::rate(d).map_err(|e| (key.to_string(), e))?;
     crate::fixed::parse_str(&d.to_string(), crate::sim::fees::RATE_SCALE)
         .map_err(|e| (key.into(), format!("{d}: {e}")))
 }
@@ -448,6 +434,8 @@ fn fee_schedule(f: &Fees) -> Result<FeeSchedule, (String, String)> {
     }
     for (i, t) in f.tiers.iter().enumerate() {
         let key = format!("fees.tiers[{i}]");
+        crate::bounds::from_to(t.min_volume, Decimal::ZERO, Decimal::from(MAX_BALANCE), "")
+            .map_err(|e| (format!("{key}.min_volume"), e))?;
         let min_volume =
             crate::fixed::parse_wide(&t.min_volume.to_string(), crate::sim::BALANCE_SCALE)
                 .map_err(|e| (format!("{key}.min_volume"), e.to_string()))?;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Decimals every balance is held at (Peatio stores `decimal(32,16)`).
-pub const BALANCE_SCALE: u32 = 16;
+pub const BALANCE_SCALE: u32 = crate::bounds::BALANCE_DECIMALS;
 
 /// One currency's balance, in units of 10⁻¹⁶.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

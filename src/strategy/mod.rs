@@ -59,7 +59,7 @@ impl<'a> Ctx<'a> {
 
     /// A currency's available balance as a decimal.
     pub fn available(&self, currency: &str) -> Decimal {
-        Decimal::from_i128_with_scale(self.balance(currency).available, BALANCE_SCALE)
+        crate::fixed::to_decimal(self.balance(currency).available, BALANCE_SCALE)
     }
 }
 
@@ -92,18 +92,13 @@ pub trait Strategy {
     }
 }
 
-/// Largest order amount or price a strategy may be given.
-pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+pub use crate::bounds::MAX_AMOUNT;
 /// Most order levels per side of `pure_market_making`.
 pub const MAX_LEVELS: u32 = 1000;
 
 /// A positive decimal no larger than [`MAX_AMOUNT`]; the reason otherwise.
 fn amount(d: Decimal) -> Result<(), String> {
-    if d > Decimal::ZERO && d <= Decimal::from(MAX_AMOUNT) {
-        Ok(())
-    } else {
-        Err(format!("{d} is not more than 0 and at most {MAX_AMOUNT}"))
-    }
+    crate::bounds::positive(d, Decimal::from(MAX_AMOUNT), "")
 }
 
 /// `[strategy]` of a scenario: `kind` names the strategy, the other keys are its parameters.
@@ -148,7 +143,7 @@ impl StrategyConfig {
         match kind.as_str() {
             "pure_market_making" => parameters(t).map(StrategyConfig::PureMarketMaking),
             "twap" => parameters(t).map(StrategyConfig::Twap),
-            "scripted" => parameters(t).map(StrategyConfig::Scripted),
+            "scripted" => ScriptedConfig::from_table(t).map(StrategyConfig::Scripted),
             other => Err((
                 "kind".into(),
                 format!("unknown strategy {other:?}: {KINDS}"),

@@ -77,49 +77,74 @@ fn minus_one() -> Decimal {
     Decimal::NEGATIVE_ONE
 }
 
+/// Shortest `order_refresh_time`, in seconds.
+pub const MIN_REFRESH_SECS: f64 = 0.001;
+
+/// Largest `inventory_range_multiplier`: the skew's range, the total order amount (at most
+/// 10^15 × 1,000 levels, and as much again per level of `order_level_amount`: about 5 × 10^20)
+/// times this, stays within `rust_decimal`'s 7.9 × 10^28.
+pub const MAX_RANGE_MULTIPLIER: i64 = 100_000_000;
+
 impl PureMarketMakingConfig {
     pub fn check(&self) -> Result<(), (String, String)> {
-        let bad = |k: &str, why: &str| Err((k.to_string(), why.to_string()));
-        if self.bid_spread.is_sign_negative() {
-            return bad("bid_spread", "must not be negative");
+        use crate::bounds::{count, from_to, positive};
+        let key = |k: &'static str| move |e: String| (k.to_string(), e);
+        let (zero, hundred) = (Decimal::ZERO, Decimal::ONE_HUNDRED);
+        let pct = " (percent)";
+        from_to(self.bid_spread, zero, hundred, pct).map_err(key("bid_spread"))?;
+        from_to(self.ask_spread, zero, hundred, pct).map_err(key("ask_spread"))?;
+        super::amount(self.order_amount).map_err(key("order_amount"))?;
+        let max_amount = Decimal::from(super::MAX_AMOUNT);
+        from_to(self.order_level_amount, zero, max_amount, "")
+            .map_err(key("order_level_amount"))?;
+        count(
+            u64::from(self.order_levels),
+            1,
+            u64::from(super::MAX_LEVELS),
+        )
+        .map_err(key("order_levels"))?;
+        from_to(self.order_level_spread, zero, hundred, pct).map_err(key("order_level_spread"))?;
+        from_to(self.order_refresh_tolerance_pct, zero, hundred, pct)
+            .map_err(key("order_refresh_tolerance_pct"))?;
+        // The strategy acts on a 100 ms timer; a refresh time of less than a millisecond is
+        // not one Hummingbot could keep either.
+        let refresh = self.order_refresh_time;
+        if !(refresh >= MIN_REFRESH_SECS && crate::utc::secs_ns(refresh).is_ok()) {
+            return Err((
+                "order_refresh_time".into(),
+                format!(
+                    "{refresh:?} is not a number of seconds from {MIN_REFRESH_SECS} to {} (ten \
+                     years)",
+                    crate::utc::MAX_SECS
+                ),
+            ));
         }
-        if self.ask_spread.is_sign_negative() {
-            return bad("ask_spread", "must not be negative");
-        }
-        super::amount(self.order_amount).map_err(|e| ("order_amount".to_string(), e))?;
-        if self.order_level_amount.is_sign_negative()
-            || self.order_level_amount > Decimal::from(super::MAX_AMOUNT)
-        {
-            return bad("order_level_amount", "must be from 0 to 10^15");
-        }
-        if !(1..=super::MAX_LEVELS).contains(&self.order_levels) {
-            return bad("order_levels", "must be from 1 to 1000");
+        crate::utc::secs_ns(self.filled_order_delay).map_err(key("filled_order_delay"))?;
+        from_to(self.inventory_target_base_pct, zero, hundred, pct)
+            .map_err(key("inventory_target_base_pct"))?;
+        positive(
+            self.inventory_range_multiplier,
+            Decimal::from(MAX_RANGE_MULTIPLIER),
+            "",
+        )
+        .map_err(key("inventory_range_multiplier"))?;
+        // Negative turns these off; a positive one is a percent or a price.
+        if !self.minimum_spread.is_sign_negative() {
+            from_to(
+                self.minimum_spread,
+                zero,
+                hundred,
+                " (percent; negative: off)",
+            )
+            .map_err(key("minimum_spread"))?;
         }
         for (k, v) in [
-            ("bid_spread", self.bid_spread),
-            ("ask_spread", self.ask_spread),
-            ("order_level_spread", self.order_level_spread),
+            ("price_ceiling", self.price_ceiling),
+            ("price_floor", self.price_floor),
         ] {
-            if v > Decimal::ONE_HUNDRED {
-                return bad(k, "must be at most 100 (percent)");
+            if !v.is_sign_negative() {
+                from_to(v, zero, max_amount, " (negative: off)").map_err(key(k))?;
             }
-        }
-        if self.order_refresh_time <= 0.0 {
-            return bad("order_refresh_time", "must be a positive number of seconds");
-        }
-        for (k, v) in [
-            ("order_refresh_time", self.order_refresh_time),
-            ("filled_order_delay", self.filled_order_delay),
-        ] {
-            crate::utc::secs_ns(v).map_err(|e| (k.to_string(), e))?;
-        }
-        if self.inventory_target_base_pct < Decimal::ZERO
-            || self.inventory_target_base_pct > Decimal::ONE_HUNDRED
-        {
-            return bad("inventory_target_base_pct", "must be between 0 and 100");
-        }
-        if self.inventory_range_multiplier <= Decimal::ZERO {
-            return bad("inventory_range_multiplier", "must be positive");
         }
         Ok(())
     }
@@ -168,17 +193,9 @@ impl PureMarketMaking {
         let hundred = Decimal::ONE_HUNDRED;
         let (mut bid_ratio, mut ask_ratio) = (Decimal::ONE, Decimal::ONE);
         if c.inventory_skew_enabled {
-            let base = ctx.available(&r.base_unit) + locked(ctx, &r.base_unit);
-            let quote = ctx.available(&r.quote_unit) + locked(ctx, &r.quote_unit);
-            let total_value = base * mid + quote;
-            let levels = Decimal::from(c.order_levels);
-            let total_amount = c.order_amount * levels
-                + c.order_level_amount * levels * (levels - Decimal::ONE) / Decimal::TWO;
-            let range = total_amount * c.inventory_range_multiplier;
-            if mid > Decimal::ZERO && range > Decimal::ZERO {
-                let target = total_value * c.inventory_target_base_pct / hundred / mid;
-                let ratio =
-                    (Decimal::ONE + (target - base) / range).clamp(Decimal::ZERO, Decimal::TWO);
+            // The config's bounds hold this arithmetic; balances grown past rust_decimal's
+            // range by trading leave the orders unskewed rather than panic.
+            if let Some(ratio) = self.skew(ctx, m, mid) {
                 bid_ratio = ratio;
                 ask_ratio = Decimal::TWO - ratio;
             }
@@ -212,6 +229,32 @@ impl PureMarketMaking {
         out
     }
 
+    /// Hummingbot's inventory skew: the bid's amount ratio (the ask's is 2 − it), from 0 to 2.
+    fn skew(&self, ctx: &Ctx, m: MarketId, mid: Decimal) -> Option<Decimal> {
+        let c = &self.cfg;
+        let r = ctx.rules(m);
+        let base = ctx
+            .available(&r.base_unit)
+            .checked_add(locked(ctx, &r.base_unit))?;
+        let quote = ctx
+            .available(&r.quote_unit)
+            .checked_add(locked(ctx, &r.quote_unit))?;
+        let total_value = base.checked_mul(mid)?.checked_add(quote)?;
+        let levels = Decimal::from(c.order_levels);
+        let total_amount = c.order_amount * levels
+            + c.order_level_amount * levels * (levels - Decimal::ONE) / Decimal::TWO;
+        let range = total_amount * c.inventory_range_multiplier;
+        if mid <= Decimal::ZERO || range <= Decimal::ZERO {
+            return None;
+        }
+        let target = total_value
+            .checked_mul(c.inventory_target_base_pct)?
+            .checked_div(Decimal::ONE_HUNDRED)?
+            .checked_div(mid)?;
+        let ratio = Decimal::ONE + target.checked_sub(base)?.checked_div(range)?;
+        Some(ratio.clamp(Decimal::ZERO, Decimal::TWO))
+    }
+
     fn within_tolerance(&self, want: &[(Side, Decimal, Decimal)]) -> bool {
         if want.len() != self.live.len() {
             return false;
@@ -228,7 +271,7 @@ impl PureMarketMaking {
 }
 
 fn locked(ctx: &Ctx, currency: &str) -> Decimal {
-    Decimal::from_i128_with_scale(ctx.balance(currency).locked, crate::sim::BALANCE_SCALE)
+    crate::fixed::to_decimal(ctx.balance(currency).locked, crate::sim::BALANCE_SCALE)
 }
 
 impl Strategy for PureMarketMaking {

@@ -44,25 +44,40 @@ impl ScriptedOrder {
         if let Some(c) = self.cancel_after_secs {
             crate::utc::secs_ns(c).map_err(|e| ("cancel_after_secs", e))?;
         }
-        if self.volume <= Decimal::ZERO || self.volume > Decimal::from(super::MAX_AMOUNT) {
-            return Err((
-                "volume",
-                format!("{} is not from 0 to {}", self.volume, super::MAX_AMOUNT),
-            ));
-        }
+        super::amount(self.volume).map_err(|e| ("volume", e))?;
         if let Some(p) = self.price {
-            if p <= Decimal::ZERO || p > Decimal::from(super::MAX_AMOUNT) {
-                return Err((
-                    "price",
-                    format!("{p} is not from 0 to {}", super::MAX_AMOUNT),
-                ));
-            }
+            super::amount(p).map_err(|e| ("price", e))?;
         }
         Ok(())
     }
 }
 
 impl ScriptedConfig {
+    /// Reads the `[strategy]` table of a scripted scenario, one order at a time, so that an
+    /// error names the order: `orders[2].volume`.
+    pub fn from_table(mut t: toml::Table) -> Result<Self, (String, String)> {
+        let orders = t.remove("orders");
+        let mut cfg: ScriptedConfig = super::parameters(t)?;
+        let Some(orders) = orders else {
+            return Ok(cfg);
+        };
+        let toml::Value::Array(list) = orders else {
+            return Err(("orders".into(), "must be an array of orders".into()));
+        };
+        for (i, o) in list.into_iter().enumerate() {
+            let at = format!("orders[{i}]");
+            let toml::Value::Table(t) = o else {
+                return Err((at, "must be a table of at_secs, market, side, …".into()));
+            };
+            let order = super::parameters(t).map_err(|(k, e)| match k.is_empty() {
+                true => (at.clone(), e),
+                false => (format!("{at}.{k}"), e),
+            })?;
+            cfg.orders.push(order);
+        }
+        Ok(cfg)
+    }
+
     pub fn check(&self) -> Result<(), (String, String)> {
         if self.orders.is_empty() && self.csv.is_none() {
             return Err(("orders".into(), "give orders or a csv file".into()));

@@ -31,19 +31,17 @@ fn market() -> OrdType {
 
 impl TwapConfig {
     pub fn check(&self) -> Result<(), (String, String)> {
-        let bad = |k: &str, why: &str| Err((k.to_string(), why.to_string()));
-        super::amount(self.total_amount).map_err(|e| ("total_amount".to_string(), e))?;
-        if !(1..=1_000_000).contains(&self.slices) {
-            return bad("slices", "must be from 1 to 1000000");
-        }
-        crate::utc::secs_ns(self.duration_secs).map_err(|e| ("duration_secs".to_string(), e))?;
-        if self.limit_slippage_pct > Decimal::ONE_HUNDRED {
-            return bad("limit_slippage_pct", "must be at most 100 (percent)");
-        }
-        if self.limit_slippage_pct.is_sign_negative() {
-            return bad("limit_slippage_pct", "must not be negative");
-        }
-        Ok(())
+        let key = |k: &'static str| move |e: String| (k.to_string(), e);
+        super::amount(self.total_amount).map_err(key("total_amount"))?;
+        crate::bounds::count(u64::from(self.slices), 1, 1_000_000).map_err(key("slices"))?;
+        crate::utc::secs_ns(self.duration_secs).map_err(key("duration_secs"))?;
+        crate::bounds::from_to(
+            self.limit_slippage_pct,
+            Decimal::ZERO,
+            Decimal::ONE_HUNDRED,
+            " (percent)",
+        )
+        .map_err(key("limit_slippage_pct"))
     }
 }
 
