@@ -46,6 +46,7 @@ fn config(out: &Path, source: Source) -> Config {
         accounts: (0..CLIENTS).map(|i| account(format!("c{i}"))).collect(),
         exchange: Default::default(),
         exchange_source: (String::new(), String::new()),
+        limits: Default::default(),
         out: out.to_path_buf(),
     }
 }

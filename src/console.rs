@@ -71,3 +71,56 @@ pub fn out(text: &str) -> io::Result<()> {
 macro_rules! log {
     ($($arg:tt)*) => { $crate::console::log(format_args!($($arg)*)) };
 }
+
+/// A path as a user would type it: `dir/../x` becomes `x` and `./x` becomes `x`, where that
+/// names the same file (a `..` after a symbolic link is kept, since it leaves the link's
+/// target, not its folder).
+pub fn shown(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let mut out = PathBuf::new();
+    // Components of `out` that may be taken back by a `..`.
+    let mut normal = 0usize;
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if normal > 0 && !std::fs::symlink_metadata(&out).is_ok_and(|m| m.is_symlink()) =>
+            {
+                out.pop();
+                normal -= 1;
+            }
+            Component::Normal(_) => {
+                out.push(c);
+                normal += 1;
+            }
+            _ => {
+                out.push(c);
+                normal = 0;
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+    use std::path::Path;
+
+    #[test]
+    fn paths_are_shown_as_typed() {
+        for (given, want) in [
+            ("scenarios/../results/mm-tight", "results/mm-tight"),
+            ("./results/./x", "results/x"),
+            ("../a/b/../c", "../a/c"),
+            ("a/..", "."),
+            ("/tmp/../x", "/x"),
+            ("results", "results"),
+        ] {
+            assert_eq!(shown(Path::new(given)), Path::new(want), "{given}");
+        }
+    }
+}

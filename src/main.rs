@@ -203,6 +203,29 @@ struct PaperArgs {
     /// End the session when the captures have been played (else at Ctrl-C or SIGTERM).
     #[arg(long, requires = "captures")]
     exit_at_end: bool,
+    #[command(flatten)]
+    conns: ConnArgs,
+}
+
+/// What clients may hold of a server (`serve`, `paper`).
+#[derive(clap::Args)]
+struct ConnArgs {
+    /// Connections one client address may hold open; more are closed as they arrive.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    max_conns_per_ip: u32,
+    /// Connections open at once in all (keep it under the open-file limit, `ulimit -n`).
+    #[arg(long, value_name = "N", default_value_t = 768, value_parser = clap::value_parser!(u32).range(1..))]
+    max_conns: u32,
+}
+
+impl ConnArgs {
+    fn limits(&self) -> altsim::serve::conn::Limits {
+        altsim::serve::conn::Limits {
+            per_ip: self.max_conns_per_ip as usize,
+            total: self.max_conns as usize,
+            ..Default::default()
+        }
+    }
 }
 
 fn run_paper(a: PaperArgs) -> Result<(), Exit> {
@@ -265,6 +288,7 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
         exchange,
         exchange_source,
         out: a.out.clone(),
+        limits: a.conns.limits(),
     };
     let s = altsim::paper::run_cli(cfg, a.allow_remote, a.exit_at_end)?;
     log!(
@@ -276,7 +300,10 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
         a.out.join("results").display()
     );
     if let Some((dir, summary)) = &s.strategy {
-        print(&format!("{summary}results    {}\n", dir.display()))?;
+        print(&format!(
+            "{summary}results    {}\n",
+            altsim::console::shown(dir).display()
+        ))?;
     }
     Ok(())
 }
@@ -337,6 +364,8 @@ struct ServeArgs {
     /// Drop a client silent for this many seconds.
     #[arg(long, default_value_t = 60.0)]
     timeout_secs: f64,
+    #[command(flatten)]
+    conns: ConnArgs,
 }
 
 /// A live ranger endpoint and the markets to follow on it, as `record` and `paper` take them.
@@ -443,6 +472,7 @@ fn run_serve(a: ServeArgs) -> Result<(), Exit> {
     cfg.wait_clients = a.wait_clients;
     cfg.ping = secs(a.ping_secs, "ping-secs")?;
     cfg.timeout = secs(a.timeout_secs, "timeout-secs")?;
+    cfg.limits = a.conns.limits();
     cfg.faults = Faults {
         drop_after_frames: a.drop_every_frames,
         drop_after: a
@@ -665,7 +695,10 @@ fn print_ranking(
         rows.push(row);
     }
     text.push_str(&altsim::sweep::aligned(&rows));
-    text.push_str(&format!("results    {}\n", out.join("runs.csv").display()));
+    text.push_str(&format!(
+        "results    {}\n",
+        altsim::console::shown(&out.join("runs.csv")).display()
+    ));
     print(&text)
 }
 
@@ -728,7 +761,7 @@ fn run_backtest(
         print(&format!(
             "{}results    {}\n",
             outcome.summary,
-            out.as_deref().unwrap_or(&s.out).display()
+            altsim::console::shown(out.as_deref().unwrap_or(&s.out)).display()
         ))?;
     }
     Ok(())

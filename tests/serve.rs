@@ -671,3 +671,85 @@ async fn start_offset_and_loop() {
     assert_eq!(view.gaps, 0);
     server.stop().await;
 }
+
+/// Reads until the server's Close: its code, and the data frames that came before it. None
+/// when the connection ends without a Close (what a client reports as 1006).
+async fn until_close(ws: &mut Ws) -> Option<(u16, u64)> {
+    let mut frames = 0;
+    loop {
+        match timeout(Duration::from_secs(60), ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return Some((frame.map(|f| u16::from(f.code)).unwrap_or(1005), frames))
+            }
+            Ok(Some(Ok(Message::Text(_)))) => frames += 1,
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_))) | Ok(None) => return None,
+            Err(_) => panic!("no Close within the hang guard"),
+        }
+    }
+}
+
+fn close_frame(code: u16) -> tokio_tungstenite::tungstenite::protocol::CloseFrame {
+    tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: code.into(),
+        reason: "done".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_close_is_answered_with_its_code() {
+    let server = Server::start(config(Pace::Recorded { speed: 1.0 }))
+        .await
+        .unwrap();
+    for code in [1000u16, 4001] {
+        let mut ws = connect(&server.ws_url()).await;
+        send(
+            &mut ws,
+            r#"{"event":"subscribe","streams":["btcusdt.trades"]}"#,
+        )
+        .await;
+        assert!(next_text(&mut ws, Duration::from_secs(30)).await.is_some());
+        ws.close(Some(close_frame(code))).await.unwrap();
+        assert_eq!(until_close(&mut ws).await.map(|c| c.0), Some(code));
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_is_answered_at_once_while_the_socket_is_full() {
+    let mut cfg = config(Pace::Max);
+    cfg.wait_clients = 1;
+    let server = Server::start(cfg).await.unwrap();
+    let mut ws = connect(&server.ws_url()).await;
+    send(
+        &mut ws,
+        r#"{"event":"subscribe","streams":["btcusdt.ob-inc"]}"#,
+    )
+    .await;
+    // Read nothing until the server has a queue's worth waiting for this client: by then its
+    // writer is blocked on a full socket.
+    let backlog = |s: &altsim::serve::rest::Stats| {
+        s.clients
+            .first()
+            .map_or(0, |c| c.frames_queued.saturating_sub(c.frames_sent))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while backlog(&server.stats()) < 60_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            server.stats().clients
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ws.close(Some(close_frame(1000))).await.unwrap();
+    let (code, _) = until_close(&mut ws)
+        .await
+        .expect("a Close, not a dropped connection");
+    assert_eq!(code, 1000);
+    // What was still queued when the Close came was never sent.
+    let stats = server.stop().await;
+    let c = &stats.clients[0];
+    assert!(c.frames_queued - c.frames_sent >= 50_000, "{c:?}");
+}

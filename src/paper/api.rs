@@ -3,6 +3,9 @@
 //! task to be journaled and applied; reads are answered from the account's view.
 
 use super::engine::new_order;
+use super::nonces::{self, Seen};
+use crate::serve::conn::TaskGuard;
+use crate::serve::session::{close, close_code, Closing};
 use crate::tape::Session;
 use crate::venue::auth::{self, AuthError};
 use crate::venue::rest::{codes, ErrorBody, OrderRequest};
@@ -14,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -65,6 +69,10 @@ pub struct Api {
     keys: Arc<BTreeMap<String, (usize, String)>>,
     markets: Arc<Vec<MarketRules>>,
     cmds: mpsc::Sender<Cmd>,
+    /// Held by each private WebSocket session, so that the server's stop waits for it.
+    guard: TaskGuard,
+    /// State-changing requests taken within the nonce window.
+    seen: Arc<std::sync::Mutex<Seen>>,
 }
 
 /// A request refused before the engine: a status and a Peatio error code.
@@ -107,11 +115,14 @@ impl Api {
         keys: BTreeMap<String, (usize, String)>,
         markets: Vec<MarketRules>,
         cmds: mpsc::Sender<Cmd>,
+        guard: TaskGuard,
     ) -> Api {
         Api {
             keys: Arc::new(keys),
             markets: Arc::new(markets),
             cmds,
+            guard,
+            seen: Arc::default(),
         }
     }
 
@@ -126,6 +137,7 @@ impl Api {
             .route(&format!("{base}/account/balances"), get(balances))
             .route("/api/v2/ranger/private", get(private_ws))
             .route("/api/v2/ranger/private/", get(private_ws))
+            .layer(axum::middleware::from_fn(declared_size))
             .with_state(self)
     }
 
@@ -144,6 +156,22 @@ impl Api {
         let key = key.unwrap_or_default().to_string();
         let account = self.keys[&key].0;
         Ok((account, key))
+    }
+
+    /// Refuses a state-changing request of `account` that was already taken: the same nonce
+    /// header and the same `request` (method, path, query, body). See [`super::nonces`].
+    fn once(&self, account: usize, h: &HeaderMap, request: &[&[u8]]) -> Result<(), Refused> {
+        let raw = h.get(auth::HEADER_NONCE).map_or(&b""[..], |v| v.as_bytes());
+        let value = auth::nonce_value(std::str::from_utf8(raw).unwrap_or_default());
+        let mut parts = Vec::with_capacity(request.len() + 1);
+        parts.push(raw);
+        parts.extend_from_slice(request);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.take(account, value, &parts, wall_ms()) {
+            Ok(())
+        } else {
+            Err(Refused(401, nonces::REPLAYED))
+        }
     }
 
     async fn ask(
@@ -174,6 +202,23 @@ impl Api {
     }
 }
 
+/// A request whose declared `Content-Length` is over [`MAX_BODY`] is answered 413 from its
+/// headers, without waiting for a body that may never come.
+async fn declared_size(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, Refused> {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Refused(413, "server.request.body_too_large"));
+    }
+    Ok(next.run(req).await)
+}
+
 /// The body, at most [`MAX_BODY`] bytes.
 async fn body_of(body: Body) -> Result<axum::body::Bytes, Refused> {
     axum::body::to_bytes(body, MAX_BODY)
@@ -190,8 +235,9 @@ fn params(query: Option<String>) -> BTreeMap<String, String> {
 }
 
 async fn create(State(api): State<Api>, h: HeaderMap, body: Body) -> Result<Response, Refused> {
-    let (_, key) = api.auth(&h)?;
+    let (account, key) = api.auth(&h)?;
     let bytes = body_of(body).await?;
+    api.once(account, &h, &[b"POST", b"market/orders", b"", &bytes])?;
     let v: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(_) => return Err(Refused(400, "server.request.malformed_json")),
@@ -211,7 +257,12 @@ async fn cancel(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Refused> {
-    let (_, key) = api.auth(&h)?;
+    let (account, key) = api.auth(&h)?;
+    api.once(
+        account,
+        &h,
+        &[b"POST", b"market/orders/{id}/cancel", id.as_bytes()],
+    )?;
     let Ok(id) = id.parse::<u64>() else {
         return Err(Refused(422, codes::INVALID_ID));
     };
@@ -231,8 +282,14 @@ async fn cancel_all(
     RawQuery(q): RawQuery,
     body: Body,
 ) -> Result<Response, Refused> {
-    let (_, key) = api.auth(&h)?;
+    let (account, key) = api.auth(&h)?;
     let bytes = body_of(body).await?;
+    let query = q.clone().unwrap_or_default();
+    api.once(
+        account,
+        &h,
+        &[b"POST", b"market/orders/cancel", query.as_bytes(), &bytes],
+    )?;
     let p = params(q);
     let filter = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         let side = match p.get("side").map(|s| s.as_str()) {
@@ -363,83 +420,146 @@ async fn private_ws(
     if api.cmds.send(Cmd::Watch { account, tx }).await.is_err() {
         return Err(Refused(503, "server.paper.stopped"));
     }
+    let guard = api.guard.clone();
     Ok(ws
         .max_message_size(1 << 16)
-        .on_upgrade(move |socket| private_session(socket, rx, streams)))
+        .on_upgrade(move |socket| async move {
+            let _guard = guard;
+            private_session(socket, rx, streams).await
+        }))
+}
+
+/// Answers to a private client's requests queued before it counts as not reading.
+const ANSWER_QUEUE: usize = 64;
+
+/// What the reader and the writer of one private client share.
+#[derive(Default)]
+struct Private {
+    subscribed: std::sync::Mutex<Vec<&'static str>>,
+    closing: Closing,
+    /// Wakes the writer when the reader ends.
+    end: tokio::sync::Notify,
+}
+
+impl Private {
+    fn add(&self, s: &str) {
+        let mut subs = self.subscribed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = PRIVATE_STREAMS.iter().find(|k| **k == s) {
+            if !subs.contains(k) {
+                subs.push(k);
+            }
+        }
+    }
+
+    fn has(&self, stream: &str) -> bool {
+        let subs = self.subscribed.lock().unwrap_or_else(|e| e.into_inner());
+        subs.contains(&stream)
+    }
+
+    fn answer(&self, text: &str) -> String {
+        match ClientRequest::parse(text) {
+            Ok(ClientRequest::Ping) => "pong".to_string(),
+            Ok(ClientRequest::Subscribe(list)) => {
+                let unknown: Vec<&String> = list
+                    .iter()
+                    .filter(|s| !PRIVATE_STREAMS.contains(&s.as_str()))
+                    .collect();
+                if !unknown.is_empty() {
+                    return serde_json::json!({ "error": format!("Unknown streams: {unknown:?}") })
+                        .to_string();
+                }
+                for s in &list {
+                    self.add(s);
+                }
+                let subs = self.subscribed.lock().unwrap_or_else(|e| e.into_inner());
+                success("subscribed", &subs)
+            }
+            Ok(ClientRequest::Unsubscribe(list)) => {
+                let mut subs = self.subscribed.lock().unwrap_or_else(|e| e.into_inner());
+                subs.retain(|s| !list.iter().any(|l| l == s));
+                success("unsubscribed", &subs)
+            }
+            Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+        }
+    }
 }
 
 /// One private WebSocket client: subscriptions to `order`, `trade`, `balance`; frames in the
-/// order the engine made them.
+/// order the engine made them. The reader takes requests while the writer sends, so a
+/// client's Close is answered at once even while frames wait for a full socket.
 async fn private_session(
-    mut socket: WebSocket,
-    mut rx: mpsc::Receiver<(&'static str, Arc<str>)>,
+    socket: WebSocket,
+    rx: mpsc::Receiver<(&'static str, Arc<str>)>,
     initial: Vec<String>,
 ) {
-    let mut subscribed: Vec<&'static str> = Vec::new();
-    let add = |subscribed: &mut Vec<&'static str>, s: &str| {
-        if let Some(k) = PRIVATE_STREAMS.iter().find(|k| **k == s) {
-            if !subscribed.contains(k) {
-                subscribed.push(k);
-            }
-        }
-    };
+    let shared = Arc::new(Private::default());
     for s in &initial {
-        add(&mut subscribed, s);
+        shared.add(s);
     }
+    let (sink, mut stream) = socket.split();
+    let (answers_tx, answers) = mpsc::channel(ANSWER_QUEUE);
+    let mut writer = tokio::spawn(private_writer(sink, rx, answers, shared.clone()));
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(_))) => {
+                        shared.closing.set(None);
+                        break;
+                    }
+                    None | Some(Err(_)) => break,
+                    Some(Ok(_)) => continue,
+                };
+                // A client whose answers pile up unread is closed.
+                if answers_tx.try_send(shared.answer(text.as_str())).is_err() {
+                    shared.closing.set(Some(close_code::POLICY));
+                    break;
+                }
+            }
+            _ = &mut writer => return,
+        }
+    }
+    shared.end.notify_one();
+    let _ = writer.await;
+}
+
+/// Sends a private client its answers and the frames of the streams it subscribed to, and
+/// pings as ranger does; closes the socket when the reader or the engine ends.
+async fn private_writer(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut frames: mpsc::Receiver<(&'static str, Arc<str>)>,
+    mut answers: mpsc::Receiver<String>,
+    shared: Arc<Private>,
+) {
     // Protocol pings as ranger sends them, so a quiet account's connection is not idle.
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
-        tokio::select! {
-            _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return;
+        let sent = tokio::select! {
+            biased;
+            _ = shared.end.notified() => break,
+            a = answers.recv() => match a {
+                Some(a) => sink.send(Message::Text(a.into())).await,
+                None => break,
+            },
+            f = frames.recv() => match f {
+                Some((stream, frame)) if shared.has(stream) => {
+                    sink.send(Message::Text(frame.as_ref().into())).await
                 }
-            }
-            msg = socket.recv() => {
-                let text = match msg {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => continue,
-                };
-                let answer = match ClientRequest::parse(text.as_str()) {
-                    Ok(ClientRequest::Ping) => "pong".to_string(),
-                    Ok(ClientRequest::Subscribe(list)) => {
-                        let unknown: Vec<&String> =
-                            list.iter().filter(|s| !PRIVATE_STREAMS.contains(&s.as_str())).collect();
-                        if unknown.is_empty() {
-                            for s in &list {
-                                add(&mut subscribed, s);
-                            }
-                            success("subscribed", &subscribed)
-                        } else {
-                            serde_json::json!({ "error": format!("Unknown streams: {unknown:?}") })
-                                .to_string()
-                        }
-                    }
-                    Ok(ClientRequest::Unsubscribe(list)) => {
-                        subscribed.retain(|s| !list.iter().any(|l| l == s));
-                        success("unsubscribed", &subscribed)
-                    }
-                    Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
-                };
-                if socket.send(Message::Text(answer.into())).await.is_err() {
-                    return;
+                Some(_) => Ok(()),
+                None => {
+                    shared.closing.set(Some(close_code::GOING_AWAY));
+                    break;
                 }
-            }
-            frame = rx.recv() => {
-                let Some((stream, frame)) = frame else {
-                    let _ = socket.send(Message::Close(None)).await;
-                    return;
-                };
-                if subscribed.contains(&stream)
-                    && socket.send(Message::Text(frame.as_ref().into())).await.is_err()
-                {
-                    return;
-                }
-            }
+            },
+            _ = ping.tick() => sink.send(Message::Ping(Vec::new().into())).await,
+        };
+        if sent.is_err() {
+            break;
         }
     }
+    close(&mut sink, shared.closing.code()).await;
 }
 
 fn success(message: &str, streams: &[&str]) -> String {

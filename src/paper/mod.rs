@@ -9,6 +9,7 @@ pub mod api;
 pub mod engine;
 pub mod feed;
 pub mod journal;
+pub mod nonces;
 pub mod strategy;
 pub mod view;
 
@@ -43,6 +44,8 @@ pub struct Config {
     pub exchange_source: (String, String),
     /// The session folder: journal, session file, results.
     pub out: PathBuf,
+    /// Connections each address and the endpoint may hold, and the header-read timeout.
+    pub limits: crate::serve::conn::Limits,
 }
 
 /// What a session did.
@@ -180,10 +183,12 @@ impl Paper {
             .map(|(i, a)| (a.spec.key.clone(), (i, a.secret.clone())))
             .collect();
         let (cmds_tx, cmds) = mpsc::channel(1024);
-        let api = Api::new(keys, rules.clone(), cmds_tx);
+        let tasks = crate::serve::conn::Tasks::default();
+        let api = Api::new(keys, rules.clone(), cmds_tx, tasks.guard());
         let mut scfg = crate::serve::Config::new(Vec::new(), rules);
         scfg.listen = cfg.listen;
-        let server = crate::serve::Server::start_with(scfg, Some(api.router())).await?;
+        scfg.limits = cfg.limits;
+        let server = crate::serve::Server::start_with(scfg, tasks, Some(api.router())).await?;
         let (done_tx, feed_done) = watch::channel(false);
         let (frames_tx, frames) = watch::channel(0);
         let task = Task {

@@ -203,6 +203,8 @@ pub struct ClientStats {
     pub frames_queued: AtomicU64,
     /// Wakes the client's writer when the server drops it.
     pub kill: tokio::sync::Notify,
+    /// How the writer is to close the connection.
+    pub closing: super::session::Closing,
 }
 
 /// Everything the playback, the sessions and REST share.
@@ -219,6 +221,8 @@ pub struct Hub {
     pub now_ns: i64,
     pub frames_published: u64,
     pub playback_done: bool,
+    /// The connections open, accepted and refused.
+    pub slots: super::conn::Slots,
 }
 
 impl Hub {
@@ -232,6 +236,7 @@ impl Hub {
             now_ns: 0,
             frames_published: 0,
             playback_done: false,
+            slots: super::conn::Slots::default(),
         }
     }
 
@@ -318,6 +323,9 @@ impl Hub {
     pub fn drop_slow(&mut self, client: u64) {
         if let Some(c) = self.clients.remove(&client) {
             c.stats.dropped_slow.store(true, Ordering::Relaxed);
+            c.stats
+                .closing
+                .set(Some(super::session::close_code::POLICY));
             c.stats.kill.notify_one();
         }
     }

@@ -66,6 +66,8 @@ pub struct Config {
     pub faults: Faults,
     pub ping: Duration,
     pub timeout: Duration,
+    /// Connections each address and the server may hold, and the header-read timeout.
+    pub limits: conn::Limits,
 }
 
 impl Config {
@@ -81,6 +83,7 @@ impl Config {
             faults: Faults::default(),
             ping: Duration::from_secs(54),
             timeout: Duration::from_secs(60),
+            limits: conn::Limits::default(),
         }
     }
 }
@@ -93,6 +96,7 @@ pub struct Server {
     shutdown: watch::Sender<bool>,
     playback: Option<tokio::task::JoinHandle<Result<(), String>>>,
     http: tokio::task::JoinHandle<()>,
+    tasks: conn::Tasks,
 }
 
 #[derive(Clone)]
@@ -103,6 +107,8 @@ struct AppState {
     faults: Faults,
     heartbeat: Heartbeat,
     shutdown: watch::Receiver<bool>,
+    /// Held by each WebSocket session, so that the server's stop waits for it.
+    guard: conn::TaskGuard,
 }
 
 impl axum::extract::FromRef<AppState> for rest::Shared {
@@ -126,13 +132,16 @@ async fn ranger(
     ws.max_message_size(1 << 16).on_upgrade(move |socket| {
         session::run(
             socket,
-            app.hub,
-            app.order,
-            peer.to_string(),
+            session::Context {
+                hub: app.hub,
+                order: app.order,
+                addr: peer.to_string(),
+                faults: app.faults,
+                heartbeat: app.heartbeat,
+                shutdown: app.shutdown,
+                _guard: app.guard,
+            },
             streams,
-            app.faults,
-            app.heartbeat,
-            app.shutdown,
         )
     })
 }
@@ -140,12 +149,17 @@ async fn ranger(
 impl Server {
     /// Binds, starts playback and returns at once.
     pub async fn start(cfg: Config) -> Result<Server, String> {
-        Self::start_with(cfg, None).await
+        Self::start_with(cfg, conn::Tasks::default(), None).await
     }
 
-    /// As [`start`](Self::start), with `extra` routes served beside the public ones. With no
-    /// captures there is no playback: events come through [`publisher`](Self::publisher).
-    pub async fn start_with(cfg: Config, extra: Option<Router>) -> Result<Server, String> {
+    /// As [`start`](Self::start), with `extra` routes served beside the public ones, whose
+    /// tasks hold guards of `tasks` (the server's stop waits for them). With no captures there
+    /// is no playback: events come through [`publisher`](Self::publisher).
+    pub async fn start_with(
+        cfg: Config,
+        tasks: conn::Tasks,
+        extra: Option<Router>,
+    ) -> Result<Server, String> {
         // Open every capture once here so that a bad path or header fails the start.
         let mut rules = cfg.markets.clone();
         for p in &cfg.captures {
@@ -174,6 +188,7 @@ impl Server {
                 timeout: cfg.timeout,
             },
             shutdown: shutdown_rx.clone(),
+            guard: tasks.guard(),
         };
         let base = "/api/v2/peatio/public";
         let router = Router::new()
@@ -200,16 +215,14 @@ impl Server {
             Some(r) => router.merge(r),
             None => router,
         };
-        let mut stop = shutdown_rx.clone();
-        let idle = cfg.timeout;
-        let http = tokio::spawn(async move {
-            let svc = router.into_make_service_with_connect_info::<conn::Peer>();
-            let _ = axum::serve(conn::Listener::new(listener, idle), svc)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.changed().await;
-                })
-                .await;
-        });
+        let accept = conn::Accept {
+            listener,
+            limits: cfg.limits,
+            idle: cfg.timeout,
+            slots: hub.lock().expect("hub lock").slots.clone(),
+            guard: tasks.guard(),
+        };
+        let http = tokio::spawn(conn::serve(accept, router, shutdown_rx.clone()));
         let (primed_tx, primed) = tokio::sync::oneshot::channel();
         let playback = (!cfg.captures.is_empty()).then(|| {
             let batches = playback::spawn_reader(
@@ -241,6 +254,7 @@ impl Server {
             shutdown,
             playback,
             http,
+            tasks,
         })
     }
 
@@ -281,13 +295,15 @@ impl Server {
         self.hub.lock().expect("hub lock").playback_done
     }
 
-    /// Stops everything and returns the final stats.
+    /// Stops everything, waits for every task the server started, and returns the final
+    /// stats.
     pub async fn stop(self) -> Stats {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.playback {
             let _ = task.await;
         }
         let _ = self.http.await;
+        self.tasks.wait().await;
         rest::stats_of(&self.hub.lock().expect("hub lock"))
     }
 }

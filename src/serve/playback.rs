@@ -86,6 +86,10 @@ pub struct Engine {
     increments: u64,
     /// A capture snapshot being read, per market.
     pending: Vec<Option<Book>>,
+    /// Remove the levels a crossing update crosses, as the paper exchange's book does
+    /// (`Book::apply`), and tell subscribers as increments. `serve` replays the captures as
+    /// recorded and leaves this off.
+    uncross: bool,
 }
 
 impl Engine {
@@ -94,6 +98,16 @@ impl Engine {
             faults,
             increments: 0,
             pending: vec![None; markets],
+            uncross: false,
+        }
+    }
+
+    /// As [`new`](Self::new), showing the book the paper exchange matches against: a level
+    /// update that crosses the opposite side removes the levels it crosses.
+    pub fn uncrossing(markets: usize) -> Self {
+        Engine {
+            uncross: true,
+            ..Engine::new(markets, Faults::default())
         }
     }
 
@@ -131,6 +145,11 @@ impl Engine {
                 ..
             } => {
                 self.increment(hub, m, side, price, amount, &mut out);
+                if self.uncross && amount > 0 {
+                    for p in crossed(&hub.markets[m].book, side, price) {
+                        self.increment(hub, m, side.opposite(), p, 0, &mut out);
+                    }
+                }
             }
             EventKind::SnapshotStart { sequence } => {
                 self.pending[m] = Some(Book::new());
@@ -204,6 +223,17 @@ impl Engine {
     }
 }
 
+/// The prices of the opposite side that a level of `side` at `price` crosses, best first.
+fn crossed(book: &Book, side: BookSide, price: i64) -> Vec<i64> {
+    book.levels(side.opposite())
+        .map(|l| l.price)
+        .take_while(|&p| match side {
+            BookSide::Bid => p <= price,
+            BookSide::Ask => p >= price,
+        })
+        .collect()
+}
+
 /// The level changes that turn `old` into `new`.
 fn diff(old: &Book, new: &Book) -> Vec<(BookSide, i64, i64)> {
     let mut out = Vec::new();
@@ -224,7 +254,8 @@ fn diff(old: &Book, new: &Book) -> Vec<(BookSide, i64, i64)> {
 
 /// Publishes events that come from elsewhere (a paper exchange's feed) to the server's
 /// subscribers, as playback at the recorded pace does: a client a whole queue behind is
-/// dropped, nobody waits for it.
+/// dropped, nobody waits for it. The book shown is the one the paper exchange matches
+/// against: crossed levels are removed as `Book::apply` removes them.
 pub struct Publisher {
     hub: Arc<Mutex<Hub>>,
     order: Arc<tokio::sync::Mutex<()>>,
@@ -237,7 +268,7 @@ impl Publisher {
         Publisher {
             hub,
             order,
-            engine: Engine::new(markets, Faults::default()),
+            engine: Engine::uncrossing(markets),
         }
     }
 

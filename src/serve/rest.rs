@@ -134,10 +134,22 @@ pub struct Stats {
     pub clients_seen: u64,
     /// Every open client and the latest closed ones (at most 1,000 in all).
     pub clients: Vec<ClientReport>,
+    /// HTTP connections (WebSocket ones included) open now, accepted, and refused at a
+    /// connection limit.
+    #[serde(default)]
+    pub connections_open: usize,
+    #[serde(default)]
+    pub connections_accepted: u64,
+    #[serde(default)]
+    pub connections_refused: u64,
 }
 
 pub fn stats_of(h: &Hub) -> Stats {
+    let conns = h.slots.stats();
     Stats {
+        connections_open: conns.open,
+        connections_accepted: conns.accepted,
+        connections_refused: conns.refused,
         frames_published: h.frames_published,
         playback_done: h.playback_done,
         sequences: h

@@ -1,9 +1,10 @@
 //! One WebSocket client of the ranger emulator: its requests, its frames, its faults.
 
+use super::conn::TaskGuard;
 use super::hub::{ClientEntry, ClientStats, Hub, Queue};
 use super::Faults;
 use crate::venue::ClientRequest;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -25,19 +26,74 @@ pub struct Heartbeat {
     pub timeout: Duration,
 }
 
+/// What one client's session needs of the server.
+pub struct Context {
+    pub hub: Arc<Mutex<Hub>>,
+    /// Held while anything is queued for clients (see `playback::run`).
+    pub order: Arc<tokio::sync::Mutex<()>>,
+    /// The client's address, for `/stats`.
+    pub addr: String,
+    pub faults: Faults,
+    pub heartbeat: Heartbeat,
+    pub shutdown: watch::Receiver<bool>,
+    /// Held for as long as the session runs: the server's stop waits for it.
+    pub _guard: TaskGuard,
+}
+
+/// Close codes (RFC 6455 §7.4.1) the server sends when it ends a connection itself.
+pub mod close_code {
+    /// The client was silent past the timeout.
+    pub const NORMAL: u16 = 1000;
+    /// The server is stopping.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client fell a whole queue behind.
+    pub const POLICY: u16 = 1008;
+}
+
+/// How a WebSocket is to be closed, set once by whoever ends it first: the peer (its own
+/// code is echoed), the server with a code, or nobody (a fault's drop: a Close without a
+/// code).
+#[derive(Debug, Default)]
+pub struct Closing(std::sync::atomic::AtomicU32);
+
+/// `Closing` values besides a code.
+const CLOSE_UNSET: u32 = 0;
+const CLOSE_ECHO: u32 = u32::MAX;
+
+impl Closing {
+    /// `None` when the peer closed first. The first reason given stands.
+    pub fn set(&self, code: Option<u16>) {
+        let v = code.map_or(CLOSE_ECHO, u32::from);
+        let _ = self
+            .0
+            .compare_exchange(CLOSE_UNSET, v, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// The code to close with (`None`: no code of the server's own).
+    pub fn code(&self) -> Option<u16> {
+        match self.0.load(Ordering::Relaxed) {
+            CLOSE_UNSET | CLOSE_ECHO => None,
+            c => u16::try_from(c).ok(),
+        }
+    }
+}
+
+/// How long the closing handshake may take before the connection is cut.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
 /// Serves one connection until it closes, a fault drops it, or the server stops. A writer
-/// task sends what is queued for the client; this task reads its requests.
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
-    socket: WebSocket,
-    hub: Arc<Mutex<Hub>>,
-    order: Arc<tokio::sync::Mutex<()>>,
-    addr: String,
-    initial: Vec<String>,
-    faults: Faults,
-    heartbeat: Heartbeat,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// task sends what is queued for the client; this task reads its requests. However it ends,
+/// the client gets a Close frame: its own code echoed when it closed first.
+pub async fn run(socket: WebSocket, cx: Context, initial: Vec<String>) {
+    let Context {
+        hub,
+        order,
+        addr,
+        faults,
+        heartbeat,
+        mut shutdown,
+        _guard,
+    } = cx;
     let (tx, rx) = mpsc::channel::<Arc<str>>(CLIENT_QUEUE);
     let stats = {
         let mut h = hub.lock().expect("hub lock");
@@ -78,19 +134,29 @@ pub async fn run(
                 last_seen = Instant::now();
                 let text = match msg {
                     Message::Text(t) => t.to_string(),
-                    Message::Close(_) => break,
+                    // The reply is queued already; the writer sends it.
+                    Message::Close(_) => {
+                        stats.closing.set(None);
+                        break;
+                    }
                     _ => continue,
                 };
                 if !handle_request(&hub, &order, &q, id, &text).await {
                     break;
                 }
             }
-            _ = tokio::time::sleep(heartbeat.timeout.saturating_sub(last_seen.elapsed())) => break,
+            _ = tokio::time::sleep(heartbeat.timeout.saturating_sub(last_seen.elapsed())) => {
+                stats.closing.set(Some(close_code::NORMAL));
+                break;
+            }
             _ = &mut writer => {
                 writer_done = true;
                 break;
             }
-            _ = shutdown.changed() => break,
+            _ = shutdown.changed() => {
+                stats.closing.set(Some(close_code::GOING_AWAY));
+                break;
+            }
         }
     }
     hub.lock().expect("hub lock").clients.remove(&id);
@@ -100,6 +166,24 @@ pub async fn run(
         let _ = writer.await;
     }
     stats.closed.store(true, Ordering::Relaxed);
+}
+
+/// Ends a WebSocket from the server's side: a Close with `code` unless the peer closed first
+/// (then the reply tungstenite queued is what goes out), flushed, within [`CLOSE_WAIT`].
+pub async fn close<S>(sink: &mut S, code: Option<u16>)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let frame = code.map(|c| CloseFrame {
+        code: c,
+        reason: Utf8Bytes::from_static(""),
+    });
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        // Refused (and harmless) when the peer closed first: its reply is already queued.
+        let _ = sink.send(Message::Close(frame)).await;
+        let _ = sink.close().await;
+    })
+    .await;
 }
 
 /// Queues the subscription answer and snapshots in order with the increments.
@@ -174,7 +258,7 @@ async fn write_loop(
             _ = stats.kill.notified() => break,
         }
     }
-    let _ = sink.send(Message::Close(None)).await;
+    close(&mut sink, stats.closing.code()).await;
 }
 
 /// Frames since the last stall and since the last malformed frame.

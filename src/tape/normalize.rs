@@ -22,6 +22,15 @@ pub enum BookSide {
     Ask,
 }
 
+impl BookSide {
+    pub fn opposite(self) -> BookSide {
+        match self {
+            BookSide::Bid => BookSide::Ask,
+            BookSide::Ask => BookSide::Bid,
+        }
+    }
+}
+
 /// Why the book stopped being trustworthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GapReason {

@@ -1,5 +1,8 @@
-//! Barong API-key authentication (PROTOCOL.md §1): the three headers of a private call, the
-//! signature, and the error codes a failure answers with.
+//! Barong API-key authentication: the three headers of a private call, the signature, and the
+//! error codes a failure answers with, checked in the order Barong's `Authorize#api_key_owner`
+//! checks them (openware/barong `lib/barong/authorize.rb`): headers present and not blank
+//! (422), the key known, the nonce a positive integer as Ruby's `String#to_i` reads it, within
+//! the window of the server's clock, then the signature (all 401).
 
 /// `X-Auth-Apikey`
 pub const HEADER_KEY: &str = "x-auth-apikey";
@@ -16,6 +19,8 @@ pub const NONCE_WINDOW_MS: i64 = 5_000;
 pub enum AuthError {
     MissingHeaders,
     UnknownKey,
+    /// The nonce does not read as a positive integer.
+    NonceInvalid,
     NonceExpired,
     BadSignature,
 }
@@ -25,6 +30,7 @@ impl AuthError {
         match self {
             AuthError::MissingHeaders => "authz.invalid_api_key_headers",
             AuthError::UnknownKey => "authz.unexistent_apikey",
+            AuthError::NonceInvalid => "authz.nonce_not_valid_timestamp",
             AuthError::NonceExpired => "authz.nonce_expired",
             AuthError::BadSignature => "authz.invalid_signature",
         }
@@ -64,9 +70,16 @@ pub fn verify<'s>(
     let (Some(key), Some(nonce), Some(signature)) = (key, nonce, signature) else {
         return Err(AuthError::MissingHeaders);
     };
-    let n: i64 = nonce.parse().map_err(|_| AuthError::MissingHeaders)?;
+    let blank = |s: &str| s.chars().all(char::is_whitespace);
+    if blank(key) || blank(nonce) || blank(signature) {
+        return Err(AuthError::MissingHeaders);
+    }
     let secret = secret_of(key).ok_or(AuthError::UnknownKey)?;
-    if (now_ms - n).abs() > NONCE_WINDOW_MS {
+    let n = nonce_value(nonce);
+    if n <= 0 {
+        return Err(AuthError::NonceInvalid);
+    }
+    if now_ms.saturating_sub(n).saturating_abs() > NONCE_WINDOW_MS {
         return Err(AuthError::NonceExpired);
     }
     let Some(tag) = parse_hex(signature) else {
@@ -77,6 +90,35 @@ pub fn verify<'s>(
     msg.extend_from_slice(nonce.as_bytes());
     msg.extend_from_slice(key.as_bytes());
     ring::hmac::verify(&k, &msg, &tag).map_err(|_| AuthError::BadSignature)
+}
+
+/// A nonce as Ruby's `String#to_i` reads it: leading whitespace, a sign, then the digits up to
+/// the first other character (`_` allowed between digits); 0 when there are none. Past the
+/// i64 range it saturates (Ruby's big integer is as far outside any window).
+pub fn nonce_value(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let mut v: i64 = 0;
+    let mut prev_digit = false;
+    for b in digits.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+                prev_digit = true;
+            }
+            b'_' if prev_digit => prev_digit = false,
+            _ => break,
+        }
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
@@ -130,7 +172,25 @@ mod tests {
                 Some("testApiKey"),
                 Some("x"),
                 Some(VECTOR),
+                AuthError::NonceInvalid,
+            ),
+            (
+                Some("testApiKey"),
+                Some("-1234567899"),
+                Some(VECTOR),
+                AuthError::NonceInvalid,
+            ),
+            (
+                Some("testApiKey"),
+                Some(" "),
+                Some(VECTOR),
                 AuthError::MissingHeaders,
+            ),
+            (
+                Some("nobody"),
+                Some("x"),
+                Some(VECTOR),
+                AuthError::UnknownKey,
             ),
             (
                 Some("nobody"),
@@ -160,7 +220,37 @@ mod tests {
         for (k, n, s, want) in cases {
             assert_eq!(verify(k, n, s, now, secret), Err(want), "{k:?} {n:?} {s:?}");
         }
+        // The value is Ruby's to_i, the signature is over the header as sent.
+        let sig = sign("testSecretKey", "1234567899abc", "testApiKey");
+        let ok = verify(
+            Some("testApiKey"),
+            Some("1234567899abc"),
+            Some(&sig),
+            now,
+            secret,
+        );
+        assert_eq!(ok, Ok(()));
         assert_eq!(AuthError::MissingHeaders.status(), 422);
+        assert_eq!(AuthError::NonceInvalid.status(), 401);
         assert_eq!(AuthError::NonceExpired.code(), "authz.nonce_expired");
+    }
+
+    #[test]
+    fn nonces_read_as_ruby_to_i() {
+        for (s, v) in [
+            ("1723161255000", 1_723_161_255_000),
+            ("  42", 42),
+            ("+7", 7),
+            ("-7", -7),
+            ("12ab", 12),
+            ("1_000", 1000),
+            ("1__0", 1),
+            ("_1", 0),
+            ("abc", 0),
+            ("", 0),
+            ("99999999999999999999999", i64::MAX),
+        ] {
+            assert_eq!(nonce_value(s), v, "{s:?}");
+        }
     }
 }

@@ -52,6 +52,7 @@ pub fn config(out: &Path, accounts: Vec<Account>) -> Config {
         accounts,
         exchange: Default::default(),
         exchange_source: (String::new(), String::new()),
+        limits: Default::default(),
         out: out.to_path_buf(),
     }
 }

@@ -2,7 +2,7 @@
 //! move up their queues and fill on trades at or through their price and on a crossing book.
 //! The rules, with their sources, are in `docs/fill-rules.md`.
 
-use super::{book_side, opposite, Exchange};
+use super::{book_side, Exchange};
 use crate::sim::OrderId;
 use crate::tape::{BookSide, Event, EventKind, MarketId};
 use crate::venue::Side;
@@ -118,7 +118,7 @@ impl Exchange {
     /// other side: only such a level can offer our orders volume to cross with. A removal,
     /// or a level beyond our prices, leaves every order as the last crossing check left it.
     fn reaches_ours(&self, m: MarketId, side: BookSide, price: i64) -> bool {
-        let ours = order_side(opposite(side));
+        let ours = order_side(side.opposite());
         self.markets[m.0 as usize]
             .resting
             .reaches(ours, price, true)
@@ -145,7 +145,7 @@ impl Exchange {
         let Some(top) = ms.resting.best(side) else {
             return false;
         };
-        let opp = opposite(book_side(side));
+        let opp = book_side(side).opposite();
         let book = self.books.get_mut(m);
         let best = match book.best(opp) {
             Some(l) if ms.taken.left(opp, l.price, l.amount) > 0 => Some(l.price),
@@ -201,7 +201,7 @@ impl Exchange {
         // shows that level, the print is its shown volume, less what we took of it already.
         // Where it does not, the print is volume of its own: each trade consumed what it
         // printed, so an earlier print there was other volume.
-        let level = opposite(book_side(taker));
+        let level = book_side(taker).opposite();
         let shown = self.books.get_mut(m).level(level, price) > 0;
         let unseen = if shown {
             self.markets[m.0 as usize].taken.left(level, price, amount)
@@ -235,7 +235,7 @@ impl Exchange {
             return;
         }
         for side in [Side::Buy, Side::Sell] {
-            let opp = opposite(book_side(side));
+            let opp = book_side(side).opposite();
             if !self.may_cross(m, side) {
                 continue;
             }

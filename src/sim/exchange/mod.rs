@@ -57,13 +57,6 @@ fn book_side(side: Side) -> BookSide {
     }
 }
 
-fn opposite(side: BookSide) -> BookSide {
-    match side {
-        BookSide::Bid => BookSide::Ask,
-        BookSide::Ask => BookSide::Bid,
-    }
-}
-
 impl Exchange {
     /// `rules` in [`MarketId`] order (as the normalizer numbers them).
     pub fn new(rules: Vec<MarketRules>, fees: FeeSchedule, queue: QueueModel) -> Self {
@@ -307,7 +300,7 @@ impl Exchange {
 
     /// What the shown book, less what we took, offers a taker of `amount` on `side`.
     fn walk_effective(&mut self, m: MarketId, side: Side, amount: i64) -> crate::book::Walk {
-        let opp = opposite(book_side(side));
+        let opp = book_side(side).opposite();
         let taken = &self.markets[m.0 as usize].taken;
         self.books
             .get_mut(m)
@@ -324,7 +317,7 @@ impl Exchange {
         let (m, side, limit, mut want) = (o.market, o.side, o.price, o.remaining);
         let mut funds = (o.ord_type == OrdType::Market && side == Side::Buy).then_some(o.locked);
         let cost = self.buy_cost(m);
-        let opp = opposite(book_side(side));
+        let opp = book_side(side).opposite();
         let book = self.books.get_mut(m);
         let takes = self.markets[m.0 as usize]
             .taken
