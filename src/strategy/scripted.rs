@@ -7,6 +7,8 @@ use crate::sim::{NewOrder, OrdType, OrderId};
 use crate::venue::Side;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::path::Path;
 
 /// One scripted order.
@@ -144,8 +146,10 @@ pub struct Scripted {
     orders: Vec<ScriptedOrder>,
     next: usize,
     start: i64,
-    /// (time to cancel, order)
-    cancels: Vec<(i64, OrderId)>,
+    /// (time to cancel, order), soonest first; orders are placed in id order, so cancels due
+    /// at one time go out in the order their orders were placed.
+    cancels: BinaryHeap<Reverse<(i64, OrderId)>>,
+    due: Vec<(OrderId, i64)>,
 }
 
 impl Scripted {
@@ -158,7 +162,8 @@ impl Scripted {
             orders,
             next: 0,
             start: 0,
-            cancels: Vec::new(),
+            cancels: BinaryHeap::new(),
+            due: Vec::new(),
         })
     }
 }
@@ -190,17 +195,20 @@ impl Strategy for Scripted {
             let id = ctx.place(order);
             if let Some(after) = o.cancel_after_secs {
                 let after = crate::utc::secs_ns(after).unwrap_or(0);
-                self.cancels.push((now.saturating_add(after), id));
+                self.cancels.push(Reverse((now.saturating_add(after), id)));
             }
         }
-        let due: Vec<OrderId> = self
-            .cancels
-            .iter()
-            .filter(|(t, _)| *t <= now)
-            .map(|(_, id)| *id)
-            .collect();
-        self.cancels.retain(|(t, _)| *t > now);
-        for id in due {
+        // Cancels that fell due together (after a pause in the data) go out in the order
+        // their orders were placed.
+        while let Some(Reverse((t, id))) = self.cancels.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.cancels.pop();
+            self.due.push((id, t));
+        }
+        self.due.sort_unstable();
+        for (id, _) in self.due.drain(..) {
             ctx.cancel(id);
         }
     }
