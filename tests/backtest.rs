@@ -32,11 +32,15 @@ fn two_runs_write_identical_files() {
         "pnl.png",
         "inventory.svg",
         "drawdown.png",
+        "markouts.csv",
+        "attribution.png",
+        "sources.svg",
+        "markouts.png",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     #[cfg(feature = "parquet")]
-    assert!(names.contains(&"fills.parquet"));
+    assert!(names.contains(&"fills.parquet") && names.contains(&"markouts.parquet"));
     assert_eq!(fa.len(), fb.len());
     for ((na, ca), (nb, cb)) in fa.iter().zip(&fb) {
         assert_eq!(na, nb);

@@ -2,6 +2,7 @@
 //! into a result folder.
 
 use crate::fixed;
+use crate::report::analytics::Analytics;
 use crate::report::{ResultWriter, RunInfo, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{Exchange, Sim, SimEvent, BALANCE_SCALE};
@@ -215,6 +216,16 @@ impl Session {
         let strategy = s.strategy.build(base_dir)?;
         let r = &markets[market.0 as usize];
         let equity_scale = BALANCE_SCALE + r.price_precision + 1;
+        let analytics = Analytics::new(
+            crate::report::analytics::Market {
+                name: r.id.clone(),
+                base_unit: r.base_unit.clone(),
+                quote_unit: r.quote_unit.clone(),
+                price_precision: r.price_precision,
+                amount_precision: r.amount_precision,
+            },
+            s.markouts_ns.clone(),
+        );
         let writer = match &dir {
             Some(dir) => {
                 let scales = crate::report::tables::Scales {
@@ -222,9 +233,9 @@ impl Session {
                     amount: r.amount_precision,
                     equity: equity_scale,
                 };
-                ResultWriter::create(dir, scales, &r.base_unit, &r.quote_unit)?
+                ResultWriter::create(dir, scales, analytics)?
             }
-            None => ResultWriter::summary_only(equity_scale, &r.base_unit, &r.quote_unit),
+            None => ResultWriter::summary_only(equity_scale, analytics),
         };
         let dir = dir.unwrap_or_default();
         let rec = Recorder {
@@ -234,7 +245,7 @@ impl Session {
             market,
             out: writer,
             orders_placed: 0,
-            volume_placed: 0,
+            volume_placed: [0, 0],
             first_equity: None,
             fills: 0,
             last_pnl: crate::report::records::Dec::new(0, 0),
@@ -358,8 +369,14 @@ impl Session {
             equity_interval_ns: s.equity_interval_ns,
             events,
             orders_placed: rec.orders_placed,
-            volume_placed: fixed::format(rec.volume_placed, r.amount_precision),
+            volume_placed: fixed::format(
+                rec.volume_placed[0] + rec.volume_placed[1],
+                r.amount_precision,
+            ),
+            volume_placed_buy: fixed::format(rec.volume_placed[0], r.amount_precision),
+            volume_placed_sell: fixed::format(rec.volume_placed[1], r.amount_precision),
             data_warnings: warnings.clone(),
+            analytics: None,
         };
         let summary = rec.out.finish(&info)?;
         Ok(Outcome {
@@ -514,6 +531,16 @@ impl Run {
         if self.s.start_ns.is_some_and(|st| now < st) {
             return Ok(());
         }
+        let ex = self.sim.exchange();
+        // The mid at price precision + 1, as equity rows value it.
+        let mid = ex.books().get(self.market).and_then(|b| {
+            Some((i128::from(b.best_bid()?.price) + i128::from(b.best_ask()?.price)) * 5)
+        });
+        let (bid, ask) = (
+            ex.best_own(self.market, crate::venue::Side::Buy),
+            ex.best_own(self.market, crate::venue::Side::Sell),
+        );
+        self.rec.out.instant(now, mid, bid, ask);
         if !self.started && !self.start(now)? {
             return Ok(());
         }

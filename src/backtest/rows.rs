@@ -19,9 +19,10 @@ pub(super) struct Recorder {
     pub currencies: Vec<Arc<str>>,
     pub market: MarketId,
     pub out: ResultWriter,
-    /// Orders accepted, and their base volume at amount precision, for the fill ratio.
+    /// Orders accepted, and their base volume at amount precision (buys, sells), for the
+    /// fill ratio.
     pub orders_placed: u64,
-    pub volume_placed: i128,
+    pub volume_placed: [i128; 2],
     /// The first equity row's value: the run starts once there is one.
     pub first_equity: Option<i128>,
     /// Fills so far, and the PnL of the last equity row, for a live status line.
@@ -39,7 +40,8 @@ impl Recorder {
         if o.state == crate::sim::OrderState::Wait && o.trades_count == 0 && o.remaining == o.origin
         {
             self.orders_placed += 1;
-            self.volume_placed += i128::from(o.origin);
+            let side = usize::from(o.side == crate::venue::Side::Sell);
+            self.volume_placed[side] += i128::from(o.origin);
         }
         self.out.order(OrderRecord {
             time_ns: at,

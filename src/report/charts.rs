@@ -1,6 +1,7 @@
 //! Charts of a run, as PNG and SVG, with an embedded font so every machine draws the same
 //! bytes: price with our fills, PnL, inventory and drawdown, over UTC time.
 
+use super::analytics_charts::AnalyticsData;
 use super::tables::RunInfo;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -46,6 +47,7 @@ fn draw<DB: DrawingBackend>(
     y_label: &str,
     lines: &[Series],
     marks: &[Marks],
+    legend: SeriesLabelPosition,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -117,7 +119,7 @@ where
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
@@ -135,6 +137,27 @@ pub fn chart(
     lines: &[Series],
     marks: &[Marks],
 ) -> Result<(), String> {
+    chart_with_legend(
+        dir,
+        name,
+        title,
+        y_label,
+        lines,
+        marks,
+        SeriesLabelPosition::UpperLeft,
+    )
+}
+
+/// As [`chart`], with the legend at `legend`.
+pub fn chart_with_legend(
+    dir: &Path,
+    name: &str,
+    title: &str,
+    y_label: &str,
+    lines: &[Series],
+    marks: &[Marks],
+    legend: SeriesLabelPosition,
+) -> Result<(), String> {
     init_font();
     let png = dir.join(format!("{name}.png"));
     let svg = dir.join(format!("{name}.svg"));
@@ -147,6 +170,7 @@ pub fn chart(
                 y_label,
                 lines,
                 marks,
+                legend.clone(),
             )
             .map_err(|e| format!("{}: {e}", png.display()))?;
             write_png(&png, &rgb, SIZE).map_err(|e| format!("{}: {e}", png.display()))
@@ -158,6 +182,7 @@ pub fn chart(
                 y_label,
                 lines,
                 marks,
+                legend.clone(),
             )
             .map_err(|e| format!("{}: {e}", svg.display()))
         },
@@ -239,9 +264,20 @@ pub struct ChartData {
     peak: Option<f64>,
     buys: Thinned<f64>,
     sells: Thinned<f64>,
+    analytics: AnalyticsData,
 }
 
 impl ChartData {
+    /// A point of the cumulative attribution.
+    pub fn sources(&mut self, p: &super::analytics::Cumulative, scale: u32) {
+        self.analytics.source(p, scale);
+    }
+
+    /// The attribution and markouts of the finished run.
+    pub fn analytics(&mut self, s: &super::Summary) {
+        self.analytics.summary(s);
+    }
+
     pub fn equity(&mut self, r: &super::records::EquityRecord) {
         let e = r.equity.to_f64();
         let peak = self.peak.map_or(e, |p| p.max(e));
@@ -269,7 +305,7 @@ impl ChartData {
 /// One chart to draw: name, title, y label, lines and marks.
 type Spec<'a> = (&'a str, String, String, Vec<Series<'a>>, Vec<Marks<'a>>);
 
-/// The four charts of a run, drawn in parallel (each chart's bytes do not depend on it).
+/// The charts of a run, drawn in parallel (each chart's bytes do not depend on it).
 pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), String> {
     use rayon::prelude::*;
     let series = |name, color, i: usize| Series {
@@ -327,9 +363,17 @@ pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), String> {
             vec![],
         ),
     ];
-    specs
-        .par_iter()
-        .try_for_each(|(name, title, y, lines, marks)| chart(dir, name, title, y, lines, marks))
+    let (a, b) = rayon::join(
+        || {
+            specs
+                .par_iter()
+                .try_for_each(|(name, title, y, lines, marks)| {
+                    chart(dir, name, title, y, lines, marks)
+                })
+        },
+        || t.analytics.render(dir, info),
+    );
+    a.and(b)
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Results of a run: tables (CSV, and Parquet with the `parquet` feature), `summary.json` and
 //! charts; and `altsim report`, which renders them again from a result folder.
 
+pub mod analytics;
+mod analytics_charts;
 pub mod charts;
 pub mod heatmap;
+pub mod markouts;
 #[cfg(feature = "parquet")]
 mod parquet;
 pub mod records;
@@ -46,7 +49,15 @@ pub fn rerender(dir: &Path) -> Result<Summary, String> {
         chart.fill(&r);
         Ok(())
     })?;
-    let s = summary.finish(&info);
+    let mut s = summary.finish(&info);
+    // The analytics need every instant of the run: they are the run's, as it kept them.
+    if let Some(a) = info.analytics.clone() {
+        s.attribution = a.attribution;
+        s.markouts = a.markouts;
+        s.quoting = a.quoting;
+        s.data_warnings.extend(a.warnings);
+    }
+    chart.analytics(&s);
     let p = dir.join("summary.json");
     let text = serde_json::to_string_pretty(&s).expect("summary serializes");
     std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;

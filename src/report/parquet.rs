@@ -2,6 +2,7 @@
 //! and money columns exact `Decimal128(38, scale)` at the column's own scale (floats
 //! nowhere). The CSV tables keep the decimal text.
 
+use super::markouts::MarkoutRecord;
 use super::records::{Dec, EquityRecord, FillRecord, OrderRecord};
 use super::tables::Scales;
 use crate::sim::{fees::RATE_SCALE, BALANCE_SCALE};
@@ -46,20 +47,18 @@ pub struct Table<R> {
     path: PathBuf,
     rows: Vec<R>,
     writer: Option<BatchedWriter<std::io::BufWriter<std::fs::File>>>,
-    scales: Scales,
     frame: Frame<R>,
 }
 
-/// Rows into a frame, at the run's scales.
-type Frame<R> = fn(&[R], &Scales) -> PolarsResult<DataFrame>;
+/// Rows into a frame.
+type Frame<R> = Box<dyn Fn(&[R]) -> PolarsResult<DataFrame> + Send>;
 
 impl<R> Table<R> {
-    fn new(path: PathBuf, scales: Scales, frame: Frame<R>) -> Self {
+    fn new(path: PathBuf, frame: Frame<R>) -> Self {
         Table {
             path,
             rows: Vec::new(),
             writer: None,
-            scales,
             frame,
         }
     }
@@ -77,7 +76,7 @@ impl<R> Table<R> {
     }
 
     fn flush(&mut self) -> Result<(), String> {
-        let df = (self.frame)(&self.rows, &self.scales).map_err(|e| self.err(e))?;
+        let df = (self.frame)(&self.rows).map_err(|e| self.err(e))?;
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.path).map_err(|e| self.err(e))?;
             // Buffered: the writer sends its metadata a field at a time (the end of the file
@@ -105,27 +104,91 @@ impl<R> Table<R> {
     }
 }
 
-/// The three tables of a run.
+/// The tables of a run.
 pub struct Tables {
     pub fills: Table<FillRecord>,
     pub orders: Table<OrderRecord>,
     pub equity: Table<EquityRecord>,
+    pub markouts: Table<MarkoutRecord>,
 }
 
 impl Tables {
-    pub fn create(dir: &Path, scales: Scales) -> Self {
+    /// `labels`: the markout horizons as their column names write them.
+    pub fn create(dir: &Path, scales: Scales, labels: Vec<String>) -> Self {
         Tables {
-            fills: Table::new(dir.join("fills.parquet"), scales, fills),
-            orders: Table::new(dir.join("orders.parquet"), scales, orders),
-            equity: Table::new(dir.join("equity.parquet"), scales, equity),
+            fills: Table::new(
+                dir.join("fills.parquet"),
+                Box::new(move |r| fills(r, &scales)),
+            ),
+            orders: Table::new(
+                dir.join("orders.parquet"),
+                Box::new(move |r| orders(r, &scales)),
+            ),
+            equity: Table::new(
+                dir.join("equity.parquet"),
+                Box::new(move |r| equity(r, &scales)),
+            ),
+            markouts: Table::new(
+                dir.join("markouts.parquet"),
+                Box::new(move |r| markouts(r, &scales, &labels)),
+            ),
         }
     }
 
     pub fn finish(self) -> Result<(), String> {
         self.fills.finish()?;
         self.orders.finish()?;
-        self.equity.finish()
+        self.equity.finish()?;
+        self.markouts.finish()
     }
+}
+
+/// Decimals of the `bps_<h>s` columns.
+pub const BPS_SCALE: u32 = 4;
+
+fn markouts(m: &[MarkoutRecord], k: &Scales, labels: &[String]) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        Column::new(
+            "trade_id".into(),
+            m.iter().map(|r| r.trade_id).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "order_id".into(),
+            m.iter().map(|r| r.order_id).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "time_ns".into(),
+            m.iter().map(|r| r.time_ns).collect::<Vec<_>>(),
+        ),
+        times("time_utc", m.iter().map(|r| r.time_ns)),
+        strings("side", m.iter().map(|r| r.side.as_str())),
+        decimals("price", k.price, m.iter().map(|r| Some(r.price)))?,
+        decimals("amount", k.amount, m.iter().map(|r| Some(r.amount)))?,
+    ];
+    for (h, l) in labels.iter().enumerate() {
+        let at = |r: &MarkoutRecord| r.at.get(h).copied().flatten();
+        cols.push(decimals(
+            &format!("mid_{l}s"),
+            k.price + 1,
+            m.iter().map(|r| at(r).map(|a| a.0)),
+        )?);
+        cols.push(decimals(
+            &format!("bps_{l}s"),
+            BPS_SCALE,
+            m.iter().map(|r| {
+                at(r).map(|a| {
+                    let b = a.1.round_dp(BPS_SCALE);
+                    Dec::new(b.mantissa(), b.scale())
+                })
+            }),
+        )?);
+        cols.push(decimals(
+            &format!("pnl_{l}s"),
+            k.price + 1 + k.amount,
+            m.iter().map(|r| at(r).map(|a| a.2)),
+        )?);
+    }
+    DataFrame::new(cols)
 }
 
 fn fills(f: &[FillRecord], k: &Scales) -> PolarsResult<DataFrame> {

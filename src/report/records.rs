@@ -273,6 +273,35 @@ impl RowText {
     }
 }
 
+impl RowText {
+    /// A row of `markouts.csv`: the fill, then mid, bps and quote value per horizon (empty
+    /// past the run's end).
+    pub fn markout(&mut self, r: &super::markouts::MarkoutRecord) -> &Self {
+        self.clear();
+        self.int(r.trade_id);
+        self.int(r.order_id);
+        self.time(r.time_ns);
+        self.str(r.side.as_str());
+        self.dec(Some(r.price));
+        self.dec(Some(r.amount));
+        for at in &r.at {
+            match at {
+                Some((mid, bps, value)) => {
+                    self.dec(Some(*mid));
+                    self.str(&bps.to_string());
+                    self.dec(Some(*value));
+                }
+                None => {
+                    self.end();
+                    self.end();
+                    self.end();
+                }
+            }
+        }
+        self
+    }
+}
+
 fn need(column: &str, d: Result<Option<Dec>, String>) -> Result<Dec, String> {
     d.and_then(|d| d.ok_or_else(|| "empty".to_string()))
         .map_err(|e| format!("{column}: {e}"))

@@ -1,5 +1,7 @@
 //! `summary.json`: PnL, fees, volume, fills and the statistics of the equity series.
 
+use super::analytics::{AttributionReport, Quoting};
+use super::markouts::MarkoutStat;
 use super::records::{EquityRecord, FillRecord};
 use super::tables::RunInfo;
 use crate::fixed;
@@ -40,16 +42,34 @@ pub struct Summary {
     pub turnover: String,
     pub max_drawdown: String,
     pub max_drawdown_pct: String,
-    /// Of the equity series' per-interval returns, annualized.
-    pub sharpe: String,
-    pub sortino: String,
+    /// Of the equity series' per-interval returns, annualized by the intervals in a year;
+    /// only when the run spans at least a day (null otherwise).
+    pub sharpe: Option<String>,
+    pub sortino: Option<String>,
+    /// Of the per-interval returns as they are (mean over standard deviation, and over the
+    /// downside deviation), not annualized.
+    #[serde(default)]
+    pub sharpe_per_interval: String,
+    #[serde(default)]
+    pub sortino_per_interval: String,
     pub inventory_min: String,
     pub inventory_max: String,
+    /// Where the PnL came from (docs/analytics.md).
+    #[serde(default)]
+    pub attribution: Option<AttributionReport>,
+    /// Per markout horizon.
+    #[serde(default)]
+    pub markouts: Vec<MarkoutStat>,
+    #[serde(default)]
+    pub quoting: Option<Quoting>,
     /// Problems in the data that may have affected the results: cut files, malformed
     /// frames, sequence gaps, crossed books, jumps in receive time.
     #[serde(default)]
     pub data_warnings: Vec<String>,
 }
+
+/// Runs at least this long have their Sharpe and Sortino ratios annualized.
+pub const DAY_NS: i64 = 86_400_000_000_000;
 
 fn dec(s: &str) -> Decimal {
     s.parse().unwrap_or_default()
@@ -228,13 +248,19 @@ impl Summarizer {
         let mean = self.sum / n;
         let sd = (self.m2 / n).sqrt();
         let down = (self.down2 / n).sqrt();
-        let stat = |d: f64| {
+        let stat = |d: f64, scale: f64| {
             if d > 0.0 {
-                format!("{:.4}", mean / d * per_year)
+                format!("{:.4}", mean / d * scale)
             } else {
                 "0".into()
             }
         };
+        // Annualizing the returns of a shorter run would claim a year from minutes.
+        let span = match (self.first, &self.last) {
+            (Some(f), Some(l)) => l.0 - f.0,
+            _ => 0,
+        };
+        let annual = span >= DAY_NS;
         let placed = dec(&info.volume_placed);
         let initial = fixed::to_decimal(e0, es);
         let unreal = to_scaled(unreal, es);
@@ -270,10 +296,15 @@ impl Summarizer {
             turnover: ratio(self.vq, initial),
             max_drawdown: fixed::format(self.dd, es),
             max_drawdown_pct: format!("{:.4}", self.dd_pct),
-            sharpe: stat(sd),
-            sortino: stat(down),
+            sharpe: annual.then(|| stat(sd, per_year)),
+            sortino: annual.then(|| stat(down, per_year)),
+            sharpe_per_interval: stat(sd, 1.0),
+            sortino_per_interval: stat(down, 1.0),
             inventory_min: q(inv_min),
             inventory_max: q(inv_max),
+            attribution: None,
+            markouts: Vec::new(),
+            quoting: None,
             data_warnings: info.data_warnings.clone(),
         }
     }
@@ -328,10 +359,7 @@ impl std::fmt::Display for Summary {
                 "drawdown",
                 format!("{} ({}%)", self.max_drawdown, self.max_drawdown_pct),
             ),
-            (
-                "sharpe",
-                format!("{} (sortino {})", self.sharpe, self.sortino),
-            ),
+            ("sharpe", self.ratios_line()),
             (
                 "inventory",
                 format!("{} … {}", self.inventory_min, self.inventory_max),
@@ -339,7 +367,68 @@ impl std::fmt::Display for Summary {
         ];
         for (k, v) in rows {
             writeln!(f, "{k:<10} {v}")?;
+            if k == "PnL" {
+                if let Some(line) = self.attribution_line() {
+                    writeln!(f, "{:<10} {line}", "sources")?;
+                }
+                if let Some(line) = self.markouts_line() {
+                    writeln!(f, "{:<10} {line}", "markouts")?;
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// A quote amount rounded to cents for a summary line, with its sign when `signed`.
+fn cents(s: &str, signed: bool) -> String {
+    let d = dec(s).round_dp(2);
+    let t = format!("{d:.2}");
+    if signed && !d.is_sign_negative() {
+        format!("+{t}")
+    } else {
+        t
+    }
+}
+
+impl Summary {
+    /// `PnL -415.72 = hold -X + spread +Y − fees Z + inventory W`
+    fn attribution_line(&self) -> Option<String> {
+        let a = &self.attribution.as_ref()?.total;
+        Some(format!(
+            "PnL {} = hold {} + spread {} − fees {} + inventory {} (vs hold {})",
+            cents(&self.pnl_total, false),
+            cents(&a.hold_pnl, true),
+            cents(&a.spread_pnl, true),
+            cents(&a.fees_quote, false),
+            cents(&a.inventory_pnl, true),
+            cents(&a.vs_hold, true),
+        ))
+    }
+
+    /// Volume-weighted markouts of all fills at 1 s, 10 s and 60 s (those of them asked for).
+    fn markouts_line(&self) -> Option<String> {
+        let parts: Vec<String> = ["1", "10", "60"]
+            .iter()
+            .filter_map(|h| self.markouts.iter().find(|m| m.horizon_secs == *h))
+            .map(|m| match m.all_bps.as_str() {
+                "" => format!("{} s -", m.horizon_secs),
+                b => format!("{} s {} bps", m.horizon_secs, cents(b, true)),
+            })
+            .collect();
+        (!parts.is_empty()).then(|| format!("{} (all fills, volume-weighted)", parts.join(", ")))
+    }
+
+    fn ratios_line(&self) -> String {
+        match (&self.sharpe, &self.sortino) {
+            (Some(sh), Some(so)) => format!(
+                "{sh} (sortino {so}), annualized; per equity interval {} (sortino {})",
+                self.sharpe_per_interval, self.sortino_per_interval
+            ),
+            _ => format!(
+                "{} per equity interval (sortino {}); not annualized: the run spans less than a day",
+                self.sharpe_per_interval, self.sortino_per_interval
+            ),
+        }
     }
 }

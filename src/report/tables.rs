@@ -85,9 +85,32 @@ pub struct RunInfo {
     pub orders_placed: u64,
     /// Base volume of every order accepted, at amount precision, for the fill ratio.
     pub volume_placed: String,
+    /// The same of the buy orders and of the sell orders, for the fill ratio per side.
+    #[serde(default)]
+    pub volume_placed_buy: String,
+    #[serde(default)]
+    pub volume_placed_sell: String,
     /// See [`Summary::data_warnings`](super::Summary::data_warnings).
     #[serde(default)]
     pub data_warnings: Vec<String>,
+    /// The analytics of the finished run, which need every instant of it and not only its
+    /// tables: `report` takes them from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analytics: Option<RunAnalytics>,
+}
+
+/// See [`RunInfo::analytics`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RunAnalytics {
+    #[serde(default)]
+    pub attribution: Option<super::analytics::AttributionReport>,
+    #[serde(default)]
+    pub markouts: Vec<super::markouts::MarkoutStat>,
+    #[serde(default)]
+    pub quoting: Option<super::analytics::Quoting>,
+    /// Warnings the analytics added.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The three tables of a run, in memory.

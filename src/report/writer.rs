@@ -2,10 +2,12 @@
 //! the chart data are gathered in constant memory, and the files replace the folder's old
 //! ones only once all are written, so a failed run (a full disk) leaves the old results whole.
 
+use super::analytics::Analytics;
 use super::charts::{self, ChartData};
 use super::records::{self, EquityRecord, FillRecord, OrderRecord, RowText};
 use super::summary::{Summarizer, Summary};
-use super::tables::{RunInfo, Scales};
+use super::tables::{RunAnalytics, RunInfo, Scales};
+use crate::fixed;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -14,9 +16,11 @@ const OUTPUTS: &[&str] = &[
     "fills.csv",
     "orders.csv",
     "equity.csv",
+    "markouts.csv",
     "fills.parquet",
     "orders.parquet",
     "equity.parquet",
+    "markouts.parquet",
     "run.json",
     "summary.json",
     "price.png",
@@ -27,6 +31,12 @@ const OUTPUTS: &[&str] = &[
     "inventory.svg",
     "drawdown.png",
     "drawdown.svg",
+    "attribution.png",
+    "attribution.svg",
+    "sources.png",
+    "sources.svg",
+    "markouts.png",
+    "markouts.svg",
 ];
 
 /// One CSV table: its header goes before its first row (a table without rows is empty).
@@ -61,6 +71,8 @@ struct Csvs {
     fills: Csv,
     orders: Csv,
     equity: Csv,
+    /// `markouts.csv`, whose columns depend on the horizons: its header is written first.
+    markouts: csv::Writer<File>,
     /// The row being written.
     text: RowText,
 }
@@ -75,6 +87,9 @@ pub struct ResultWriter {
     #[cfg(feature = "parquet")]
     parquet: Option<super::parquet::Tables>,
     summary: Summarizer,
+    analytics: Analytics,
+    /// The last equity row: its time, mid and PnL.
+    last_equity: Option<(i64, Option<i128>, Option<i128>)>,
     charts: ChartData,
     /// The first write error; later rows are dropped and `finish` returns it.
     failed: Option<String>,
@@ -84,47 +99,92 @@ pub struct ResultWriter {
 impl ResultWriter {
     /// Starts a run's outputs for `dir` (made if missing). `scales`, `base_unit` and
     /// `quote_unit` are the traded market's, for the typed tables and the summary.
-    pub fn create(
-        dir: &Path,
-        scales: Scales,
-        base_unit: &str,
-        quote_unit: &str,
-    ) -> Result<Self, String> {
-        let equity_scale = scales.equity;
+    pub fn create(dir: &Path, scales: Scales, analytics: Analytics) -> Result<Self, String> {
         let tmp = dir.join(format!(".partial-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let p = tmp.join("markouts.csv");
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+        let mut markouts = csv::Writer::from_path(&p).map_err(|e| at(&e))?;
+        let columns = analytics.markouts().columns();
+        markouts.write_record(&columns).map_err(|e| at(&e))?;
         let csv = Csvs {
             fills: Csv::create(&tmp.join("fills.csv"), &records::FILL_COLUMNS)?,
             orders: Csv::create(&tmp.join("orders.csv"), &records::ORDER_COLUMNS)?,
             equity: Csv::create(&tmp.join("equity.csv"), &records::EQUITY_COLUMNS)?,
+            markouts,
             text: RowText::default(),
         };
-        Ok(ResultWriter {
-            dir: dir.to_path_buf(),
-            #[cfg(feature = "parquet")]
-            parquet: Some(super::parquet::Tables::create(&tmp, scales)),
-            tmp,
-            csv: Some(csv),
-            summary: Summarizer::new(equity_scale, base_unit, quote_unit),
-            charts: ChartData::default(),
-            failed: None,
-            done: false,
-        })
+        #[cfg(feature = "parquet")]
+        let labels = analytics.markouts().labels().to_vec();
+        let mut w = Self::summary_only(scales.equity, analytics);
+        w.dir = dir.to_path_buf();
+        #[cfg(feature = "parquet")]
+        {
+            w.parquet = Some(super::parquet::Tables::create(&tmp, scales, labels));
+        }
+        w.tmp = tmp;
+        w.csv = Some(csv);
+        w.done = false;
+        Ok(w)
     }
 
     /// Gathers the summary only: no folder, no tables, no charts (a sweep's runs outside its
     /// top results). The summary is the one [`create`](Self::create) would give.
-    pub fn summary_only(equity_scale: u32, base_unit: &str, quote_unit: &str) -> Self {
+    pub fn summary_only(equity_scale: u32, analytics: Analytics) -> Self {
+        let m = analytics.market();
         ResultWriter {
             dir: PathBuf::new(),
             tmp: PathBuf::new(),
             csv: None,
             #[cfg(feature = "parquet")]
             parquet: None,
-            summary: Summarizer::new(equity_scale, base_unit, quote_unit),
+            summary: Summarizer::new(equity_scale, &m.base_unit, &m.quote_unit),
+            analytics,
+            last_equity: None,
             charts: ChartData::default(),
             failed: None,
             done: true,
+        }
+    }
+
+    /// The analytics gathered so far.
+    pub fn analytics(&self) -> &Analytics {
+        &self.analytics
+    }
+
+    /// One instant of the run has been applied at `now`: the mid of the strategy market's
+    /// book after it (price precision + 1 decimals; `None` when a side is empty), and our best
+    /// resting bid and ask there.
+    #[inline]
+    pub fn instant(
+        &mut self,
+        now: i64,
+        mid: Option<i128>,
+        own_bid: Option<i64>,
+        own_ask: Option<i64>,
+    ) {
+        self.analytics.instant(now, mid, own_bid, own_ask);
+        self.markout_rows();
+    }
+
+    /// Writes the markout rows that are complete.
+    fn markout_rows(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        while let Some(row) = self.analytics.markouts_mut().next_row() {
+            if let Some(csv) = &mut self.csv {
+                let r = csv
+                    .markouts
+                    .write_record(csv.text.markout(&row).fields())
+                    .map_err(|e| e.to_string());
+                self.check(r);
+            }
+            #[cfg(feature = "parquet")]
+            if let Some(pq) = &mut self.parquet {
+                let r = pq.markouts.push(row);
+                self.check(r);
+            }
         }
     }
 
@@ -148,6 +208,8 @@ impl ResultWriter {
             return;
         }
         self.summary.fill(&row);
+        self.analytics.fill(&row);
+        self.markout_rows();
         if self.files() {
             self.charts.fill(&row);
         }
@@ -182,8 +244,18 @@ impl ResultWriter {
             return;
         }
         self.summary.equity(&row);
+        let point = self.analytics.equity(&row);
+        let pp = self.analytics.market().price_precision;
+        self.last_equity = Some((
+            row.time_ns,
+            row.mid.at(pp + 1),
+            row.pnl.at(self.analytics.market().scale()),
+        ));
         if self.files() {
             self.charts.equity(&row);
+            if let Some(p) = point {
+                self.charts.sources(&p, self.analytics.market().scale());
+            }
         }
         if let Some(csv) = &mut self.csv {
             let r = csv.equity.row(csv.text.equity(&row));
@@ -196,23 +268,65 @@ impl ResultWriter {
         }
     }
 
+    /// The summary with the analytics, once the last rows are in: the markouts still pending
+    /// are written (empty past the run's end).
+    fn summarize(&mut self, info: &RunInfo) -> Result<Summary, String> {
+        let mut summary = self.summary.finish(info);
+        let (t1, mid1, pnl) = self.last_equity.unwrap_or_default();
+        let placed = |s: &str| fixed::parse_wide(s, info.amount_precision).unwrap_or_default();
+        let report = self.analytics.finish(
+            t1,
+            mid1,
+            pnl.unwrap_or_default(),
+            (
+                placed(&info.volume_placed_buy),
+                placed(&info.volume_placed_sell),
+            ),
+        );
+        self.markout_rows();
+        if let Some(e) = self.failed.take() {
+            return Err(format!("writing results in {}: {e}", self.dir.display()));
+        }
+        if !report.attribution.markets.is_empty() {
+            summary.attribution = Some(report.attribution);
+        }
+        summary.markouts = report.markouts;
+        summary.quoting = Some(report.quoting);
+        if report.other_fills > 0 {
+            summary.data_warnings.push(format!(
+                "{} fills on markets other than {} are not in the attribution",
+                report.other_fills, info.market
+            ));
+        }
+        Ok(summary)
+    }
+
     /// Writes what is left (run.json, summary.json, charts), then moves every file into the
     /// folder, replacing the old ones.
     pub fn finish(mut self, info: &RunInfo) -> Result<Summary, String> {
         if let Some(e) = self.failed.take() {
             return Err(format!("writing results in {}: {e}", self.dir.display()));
         }
+        let summary = self.summarize(info)?;
         if !self.files() {
-            return Ok(self.summary.finish(info));
+            return Ok(summary);
         }
         let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.tmp.display());
         if let Some(mut csv) = self.csv.take() {
             for c in [&mut csv.fills, &mut csv.orders, &mut csv.equity] {
                 c.w.flush().map_err(|e| at(&e))?;
             }
+            csv.markouts.flush().map_err(|e| at(&e))?;
         }
+        let mut info = info.clone();
+        info.analytics = Some(RunAnalytics {
+            attribution: summary.attribution.clone(),
+            markouts: summary.markouts.clone(),
+            quoting: summary.quoting.clone(),
+            warnings: summary.data_warnings[info.data_warnings.len()..].to_vec(),
+        });
         info.write(&self.tmp)?;
-        let summary = self.summary.finish(info);
+        self.charts.analytics(&summary);
         let p = self.tmp.join("summary.json");
         let text = serde_json::to_string_pretty(&summary).expect("summary serializes");
         std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
@@ -227,7 +341,7 @@ impl ResultWriter {
                 }
                 Ok(())
             },
-            || charts::render(&self.tmp, info, &self.charts),
+            || charts::render(&self.tmp, &info, &self.charts),
         );
         tables?;
         charts?;

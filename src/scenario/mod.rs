@@ -106,6 +106,53 @@ fn two() -> u32 {
     2
 }
 
+/// `[report]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    /// Horizons of the fills' markouts, in seconds.
+    #[serde(default = "default_markouts")]
+    pub markout_secs: Vec<f64>,
+}
+
+fn default_markouts() -> Vec<f64> {
+    crate::report::markouts::DEFAULT_SECS.to_vec()
+}
+
+/// Most markout horizons a scenario may ask for.
+pub const MAX_MARKOUTS: usize = 32;
+/// Longest markout horizon, in seconds: one day.
+pub const MAX_MARKOUT_SECS: f64 = 86_400.0;
+
+/// The markout horizons in ns: each from 0 to a day, in ascending order, at most
+/// [`MAX_MARKOUTS`] of them, each a whole number of milliseconds.
+fn markout_horizons(secs: &[f64]) -> Result<Vec<i64>, String> {
+    if secs.len() > MAX_MARKOUTS {
+        return Err(format!(
+            "{} horizons is more than {MAX_MARKOUTS}",
+            secs.len()
+        ));
+    }
+    let mut out: Vec<i64> = Vec::with_capacity(secs.len());
+    for &s in secs {
+        if !(0.0..=MAX_MARKOUT_SECS).contains(&s) {
+            return Err(format!(
+                "{s:?} is not a number of seconds from 0 to {MAX_MARKOUT_SECS} (a day)"
+            ));
+        }
+        let ms = s * 1e3;
+        if ms.fract() != 0.0 {
+            return Err(format!("{s:?} is not a whole number of milliseconds"));
+        }
+        let ns = ms as i64 * 1_000_000;
+        if out.last().is_some_and(|&l| l >= ns) {
+            return Err("horizons must be in ascending order, each once".into());
+        }
+        out.push(ns);
+    }
+    Ok(out)
+}
+
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +163,7 @@ pub struct ScenarioFile {
     pub fees: Option<Fees>,
     pub latency: Option<LatencySpec>,
     pub queue: Option<QueueSpec>,
+    pub report: Option<ReportSpec>,
     pub strategy: toml::Table,
 }
 
@@ -135,6 +183,8 @@ pub struct Scenario {
     pub latencies: Latencies,
     pub queue: QueueModel,
     pub strategy: StrategyConfig,
+    /// Markout horizons, ns, ascending.
+    pub markouts_ns: Vec<i64>,
 }
 
 pub use crate::bounds::MAX_BALANCE;
@@ -225,6 +275,10 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
     if let StrategyConfig::Scripted(c) = &mut strategy {
         c.load_csv(base)?;
     }
+    let markouts_ns = match &file.report {
+        Some(r) => markout_horizons(&r.markout_secs).map_err(|e| err("report.markout_secs", e))?,
+        None => markout_horizons(&default_markouts()).expect("the default horizons are valid"),
+    };
     Ok(Scenario {
         path: path.to_path_buf(),
         captures,
@@ -239,6 +293,7 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
         latencies,
         queue,
         strategy,
+        markouts_ns,
     })
 }
 

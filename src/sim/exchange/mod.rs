@@ -121,6 +121,12 @@ impl Exchange {
         self.orders.values()
     }
 
+    /// Our best resting price on `side` of a market: the highest bid or the lowest ask.
+    #[inline]
+    pub fn best_own(&self, market: MarketId, side: Side) -> Option<i64> {
+        self.markets.get(market.0 as usize)?.resting.best(side)
+    }
+
     /// True when events were produced since the last [`drain`](Self::drain).
     pub fn has_output(&self) -> bool {
         !self.out.is_empty()
