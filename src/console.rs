@@ -72,6 +72,31 @@ macro_rules! log {
     ($($arg:tt)*) => { $crate::console::log(format_args!($($arg)*)) };
 }
 
+/// Rows of cells as columns padded to their widest cell.
+pub fn aligned(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// A path as a user would type it: `dir/../x` becomes `x` and `./x` becomes `x`, where that
 /// names the same file (a `..` after a symbolic link is kept, since it leaves the link's
 /// target, not its folder).

@@ -117,16 +117,16 @@ enum Command {
         #[arg(long)]
         markets: Option<PathBuf>,
     },
-    /// Render the summary and charts of a result folder again, or with --compare put two runs'
-    /// PnL on one chart.
+    /// Render the summary and charts of a result folder again, or with --compare put result
+    /// folders side by side: a table (also compare.csv) and their PnL and markout curves.
     Report {
         /// A result folder.
         #[arg(required_unless_present = "compare")]
         dir: Option<PathBuf>,
-        /// Two result folders to compare.
-        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        /// Result folders to compare (2 to 64).
+        #[arg(long, num_args = 2.., value_name = "DIR")]
         compare: Option<Vec<PathBuf>>,
-        /// Where the comparison chart goes [default: the first folder].
+        /// Where the comparison's table and charts go [default: the first folder].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -681,8 +681,15 @@ fn print_ranking(
     );
     let mut head = vec!["rank".to_string(), "run".to_string()];
     head.extend(plan.keys.iter().cloned());
-    head.extend(["pnl_total", "fills", "max_drawdown", "sharpe"].map(String::from));
-    if !["pnl_total", "fills", "max_drawdown", "sharpe"].contains(&plan.metric.as_str()) {
+    let shown = [
+        "pnl_total",
+        "vs_hold",
+        "spread_pnl",
+        "fills",
+        "max_drawdown",
+    ];
+    head.extend(shown.map(String::from));
+    if !shown.contains(&plan.metric.as_str()) {
         head.push(plan.metric.clone());
     }
     let mut rows = vec![head.clone()];
@@ -694,7 +701,7 @@ fn print_ranking(
         }
         rows.push(row);
     }
-    text.push_str(&altsim::sweep::aligned(&rows));
+    text.push_str(&altsim::console::aligned(&rows));
     text.push_str(&format!(
         "results    {}\n",
         altsim::console::shown(&out.join("runs.csv")).display()
@@ -793,10 +800,15 @@ fn run_report(
     compare: Option<Vec<PathBuf>>,
     out: Option<PathBuf>,
 ) -> Result<(), Exit> {
-    if let Some(pair) = compare {
-        let dest = out.unwrap_or_else(|| pair[0].clone());
-        altsim::report::compare(&pair[0], &pair[1], &dest)?;
-        print(&format!("wrote {}\n", dest.join("compare.png").display()))?;
+    if let Some(dirs) = compare {
+        let dest = out.unwrap_or_else(|| dirs[0].clone());
+        let list: Vec<&std::path::Path> = dirs.iter().map(|d| d.as_path()).collect();
+        let table = altsim::report::compare(&list, &dest)?;
+        let shown = altsim::console::shown(&dest);
+        print(&format!(
+            "{table}results    {0}/compare.csv, {0}/compare.png, {0}/compare-markouts.png\n",
+            shown.display()
+        ))?;
         return Ok(());
     }
     let dir = dir.expect("clap requires a folder without --compare");

@@ -274,3 +274,56 @@ orders = [
         }
     }
 }
+
+/// A live session's status line shows where the PnL stands: spread, fees and inventory.
+#[test]
+fn the_status_line_shows_the_sources() {
+    use altsim::tape::EventStream;
+    let dir = tmp("status");
+    let cap = capture(&dir);
+    let toml = format!(
+        r#"
+[run]
+captures = ["{}"]
+out = "out"
+[balances]
+usdt = 10000
+btc = 1
+[fees]
+maker = 0.001
+taker = 0.002
+[strategy]
+kind = "scripted"
+orders = [
+  {{ at_secs = 0, market = "btcusdt", side = "buy", ord_type = "market", volume = "1" }},
+  {{ at_secs = 2, market = "btcusdt", side = "sell", ord_type = "market", volume = "0.5" }},
+]
+"#,
+        cap.file_name().unwrap().to_str().unwrap()
+    );
+    let p = dir.join("status.toml");
+    std::fs::write(&p, toml).unwrap();
+    let s = scenario::load(&p).unwrap();
+    let rules = altsim::venue::market::load_markets(&dir.join("markets.json")).unwrap();
+    let mut st = EventStream::open(vec![cap], rules).unwrap();
+    let markets = st.normalizer().markets().to_vec();
+    let mut session = altsim::backtest::Session::open(&s, markets, Some(&dir.join("out"))).unwrap();
+    let mut instant = Vec::new();
+    while let Some(ev) = st.next_event().unwrap() {
+        if instant
+            .first()
+            .is_some_and(|f: &altsim::tape::Event| f.recv_ns != ev.recv_ns)
+        {
+            session.instant(&instant).unwrap();
+            instant.clear();
+        }
+        instant.push(ev);
+    }
+    // After the instant at 6 s (mid 102.5): spread −2, fees 0.302, inventory
+    // 0.998 × (102 − 101) + 0.498 × (102.5 − 102) = 1.247; with hold 1.5, PnL 0.445.
+    let line = session.status();
+    assert!(
+        line.contains("PnL 0.445 usdt (spread -2.00 − fees 0.30 + inventory 1.25)"),
+        "{line}"
+    );
+}

@@ -377,14 +377,58 @@ fn report_renders_again_and_compares() {
     assert!(out.contains("PnL"), "{out}");
     assert_eq!(std::fs::read(a.join("summary.json")).unwrap(), before);
     assert_eq!(std::fs::read(a.join("pnl.png")).unwrap(), png);
-    let (ok, _, err) = altsim(&[
+    // The analytics and their charts come back from the run's own record of them.
+    for f in ["attribution.png", "markouts.svg"] {
+        assert!(a.join(f).is_file(), "{f}");
+    }
+    let t = scenario::load(Path::new("scenarios/twap-buy.toml")).unwrap();
+    let c = tmp("report-c");
+    run(&t, Some(&c), Progress::Quiet).unwrap();
+    let cmp = tmp("report-cmp");
+    let (ok, out, err) = altsim(&[
         "report",
         "--compare",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
+        c.to_str().unwrap(),
+        "--out",
+        cmp.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    assert!(a.join("compare.png").is_file() && a.join("compare.svg").is_file());
+    for f in [
+        "compare.png",
+        "compare.svg",
+        "compare-markouts.png",
+        "compare-markouts.svg",
+    ] {
+        assert!(cmp.join(f).is_file(), "{f}");
+    }
+    // One column a run, each value its own summary's.
+    let table = std::fs::read_to_string(cmp.join("compare.csv")).unwrap();
+    let row = |label: &str| -> Vec<String> {
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(&format!("{label},")))
+            .unwrap_or_else(|| panic!("no {label} in {table}"));
+        line.split(',').skip(1).map(str::to_string).collect()
+    };
+    assert_eq!(row("run"), ["report-a", "report-b", "report-c"]);
+    let summaries: Vec<altsim::report::Summary> = [&a, &b, &c]
+        .iter()
+        .map(|d| {
+            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
+        })
+        .collect();
+    let want: Vec<String> = summaries.iter().map(|s| s.pnl_total.clone()).collect();
+    assert_eq!(row("pnl_total"), want);
+    let want: Vec<String> = summaries
+        .iter()
+        .map(|s| s.attribution.as_ref().unwrap().total.spread_pnl.clone())
+        .collect();
+    assert_eq!(row("spread_pnl"), want);
+    assert!(out.contains("markout_10s_bps"), "{out}");
+    let (ok, _, err) = altsim(&["report", "--compare", a.to_str().unwrap()]);
+    assert!(!ok, "one folder is no comparison: {err}");
     let (ok, _, err) = altsim(&["report", "/nonexistent/folder"]);
     assert!(!ok && err.contains("run.json"), "{err}");
 }

@@ -300,7 +300,8 @@ impl Session {
         }
     }
 
-    /// One line for a terminal: PnL at the last equity row, inventory, open orders, fills.
+    /// One line for a terminal: PnL at the last equity row and where it came from (spread,
+    /// fees, inventory), inventory, open orders, fills.
     pub fn status(&self) -> String {
         let r = &self.markets[self.run.market.0 as usize];
         if !self.run.started {
@@ -312,8 +313,17 @@ impl Session {
             .orders()
             .filter(|o| o.state == crate::sim::OrderState::Wait)
             .count();
+        let sources = match self.run.rec.out.analytics().so_far() {
+            Some((spread, fees, inventory)) => format!(
+                " (spread {} − fees {} + inventory {})",
+                cents(&spread),
+                cents(&fees),
+                cents(&inventory)
+            ),
+            None => String::new(),
+        };
         format!(
-            "{} | PnL {} {} | {} {} | open orders {} | fills {}",
+            "{} | PnL {} {}{sources} | {} {} | open orders {} | fills {}",
             crate::utc::utc(self.run.sim.now()),
             trim(&self.run.rec.last_pnl.text()),
             r.quote_unit,
@@ -386,6 +396,11 @@ impl Session {
             warnings,
         })
     }
+}
+
+/// A decimal rounded to two places, for a status line.
+fn cents(d: &crate::report::records::Dec) -> String {
+    format!("{:.2}", d.decimal().round_dp(2))
 }
 
 /// A decimal without trailing zeros, for a status line.

@@ -3,6 +3,7 @@
 
 use super::analytics::Cumulative;
 use super::charts::{chart_with_legend, init_font, write_png, Series, Thinned};
+use super::markouts::label;
 use super::summary::Summary;
 use super::tables::RunInfo;
 use plotters::coord::Shift;
@@ -84,8 +85,28 @@ impl AnalyticsData {
             )?;
         }
         if !self.curve.is_empty() {
-            let c = &self.curve;
-            both(dir, "markouts", |r| curve(r, c, m), |r| curve(r, c, m))?;
+            let horizons: Vec<String> = self.curve.iter().map(|p| label(p.0)).collect();
+            type Pick = fn(&CurvePoint) -> Option<f64>;
+            let picks: [(&str, RGBColor, Pick); 3] = [
+                ("buys", GREEN, |p| p.1),
+                ("sells", RED, |p| p.2),
+                ("all fills", BLUE, |p| p.3),
+            ];
+            let lines: Vec<CurveLine> = picks
+                .iter()
+                .map(|(name, color, pick)| CurveLine {
+                    name: name.to_string(),
+                    color: *color,
+                    bps: self.curve.iter().map(pick).collect(),
+                })
+                .collect();
+            markout_chart(
+                dir,
+                "markouts",
+                &format!("{m}: markouts (how the mid moved after our fills)"),
+                &horizons,
+                &lines,
+            )?;
         }
         if !self.sources.points().is_empty() {
             let line = |name, color, i: usize| Series {
@@ -248,27 +269,32 @@ where
     root.present().map_err(|x| err(&x))
 }
 
-/// Markout bps against horizon: buys, sells and all fills.
+/// One line of a markout chart: its name, colour and bps at each horizon (by index).
+pub struct CurveLine {
+    pub name: String,
+    pub color: RGBColor,
+    pub bps: Vec<Option<f64>>,
+}
+
+/// Markout bps against horizon, one line each; `horizons` label the x axis.
 fn curve<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
-    pts: &[CurvePoint],
-    market: &str,
+    title: &str,
+    horizons: &[String],
+    lines: &[CurveLine],
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|x| err(&x))?;
-    let ys = pts.iter().flat_map(|p| [p.1, p.2, p.3]).flatten();
-    let (lo, hi) = ys.fold((0.0f64, 0.0f64), |(a, b), y| (a.min(y), b.max(y)));
+    let ys = lines.iter().flat_map(|l| l.bps.iter()).flatten();
+    let (lo, hi) = ys.fold((0.0f64, 0.0f64), |(a, b), y| (a.min(*y), b.max(*y)));
     let pad = ((hi - lo) * 0.08).max(0.1);
     // Horizons span seconds to minutes: x is their index, labelled with the horizon.
-    let n = pts.len();
-    let labels: Vec<String> = pts.iter().map(|p| format!("{} s", p.0)).collect();
+    let n = horizons.len();
+    let labels: Vec<String> = horizons.iter().map(|h| format!("{h} s")).collect();
     let mut c = ChartBuilder::on(&root)
-        .caption(
-            format!("{market}: markouts (how the mid moved after our fills)"),
-            ("sans-serif", 24),
-        )
+        .caption(title, ("sans-serif", 24))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(90)
@@ -297,24 +323,20 @@ where
         BLACK.stroke_width(1),
     ))
     .map_err(|x| err(&x))?;
-    type Pick = fn(&CurvePoint) -> Option<f64>;
-    let lines: [(&str, RGBColor, Pick); 3] = [
-        ("buys", GREEN, |p| p.1),
-        ("sells", RED, |p| p.2),
-        ("all fills", BLUE, |p| p.3),
-    ];
-    for (name, color, get) in lines {
-        let line: Vec<(f64, f64)> = pts
+    for l in lines {
+        let color = l.color;
+        let line: Vec<(f64, f64)> = l
+            .bps
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| get(p).map(|y| (i as f64, y)))
+            .filter_map(|(i, y)| y.map(|y| (i as f64, y)))
             .collect();
         if line.is_empty() {
             continue;
         }
         c.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
             .map_err(|x| err(&x))?
-            .label(name)
+            .label(l.name.as_str())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
@@ -329,4 +351,20 @@ where
         .draw()
         .map_err(|x| err(&x))?;
     root.present().map_err(|x| err(&x))
+}
+
+/// Writes `<name>.png` and `<name>.svg`: markout curves, one line each.
+pub fn markout_chart(
+    dir: &Path,
+    name: &str,
+    title: &str,
+    horizons: &[String],
+    lines: &[CurveLine],
+) -> Result<(), String> {
+    both(
+        dir,
+        name,
+        |r| curve(r, title, horizons, lines),
+        |r| curve(r, title, horizons, lines),
+    )
 }

@@ -4,6 +4,7 @@
 pub mod analytics;
 mod analytics_charts;
 pub mod charts;
+mod compare;
 pub mod heatmap;
 pub mod markouts;
 #[cfg(feature = "parquet")]
@@ -65,47 +66,4 @@ pub fn rerender(dir: &Path) -> Result<Summary, String> {
     Ok(s)
 }
 
-/// `altsim report --compare A B`: both runs' PnL on one chart, written into `out`.
-pub fn compare(a: &Path, b: &Path, out: &Path) -> Result<(), String> {
-    let load = |d: &Path| -> Result<(String, Vec<(i64, f64)>), String> {
-        let info = RunInfo::read(d)?;
-        let mut pnl = charts::Thinned::default();
-        each_row(&d.join("equity.csv"), |r: EquityRow| {
-            pnl.push(
-                r.time_ns.div_euclid(1_000_000),
-                r.pnl.parse().unwrap_or(0.0),
-            );
-            Ok(())
-        })?;
-        let pts = pnl.points().to_vec();
-        let name = d
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(&info.scenario)
-            .to_string();
-        Ok((name, pts))
-    };
-    let (na, pa) = load(a)?;
-    let (nb, pb) = load(b)?;
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let lines = [
-        charts::Series {
-            name: &na,
-            color: plotters::style::RGBColor(40, 90, 200),
-            points: pa,
-        },
-        charts::Series {
-            name: &nb,
-            color: plotters::style::RGBColor(220, 120, 20),
-            points: pb,
-        },
-    ];
-    charts::chart(
-        out,
-        "compare",
-        &format!("PnL: {na} and {nb}"),
-        "PnL (quote)",
-        &lines,
-        &[],
-    )
-}
+pub use compare::compare;

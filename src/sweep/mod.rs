@@ -13,7 +13,6 @@ mod table;
 use crate::report::Summary;
 use crate::tape::cache::EventStore;
 pub use scale::{merge, shard};
-pub use table::aligned;
 #[cfg(feature = "parquet")]
 pub use table::report;
 
@@ -63,7 +62,7 @@ fn default_top() -> usize {
 pub const MAX_RUNS: usize = 100_000;
 
 /// Summary fields a sweep reports per run, in the columns of `runs.csv`.
-pub const METRICS: [&str; 16] = [
+pub const METRICS: [&str; 29] = [
     "pnl_total",
     "pnl_realized",
     "pnl_unrealized",
@@ -80,6 +79,19 @@ pub const METRICS: [&str; 16] = [
     "max_drawdown_pct",
     "sharpe",
     "sortino",
+    "sharpe_per_interval",
+    "sortino_per_interval",
+    "hold_pnl",
+    "spread_pnl",
+    "fees_quote",
+    "inventory_pnl",
+    "vs_hold",
+    "markout_1s_bps",
+    "markout_10s_bps",
+    "markout_60s_bps",
+    "both_presence",
+    "quoted_spread_bps",
+    "inventory_mean_abs",
 ];
 
 /// What a sweep varies and how its runs rank: all its results need, without the base
@@ -482,12 +494,28 @@ pub fn plain(v: &toml::Value) -> String {
     }
 }
 
-/// A summary field by name, as text.
+/// A summary field by name, as text: a top-level key, an attribution term (`spread_pnl`), a
+/// quoting statistic (`both_presence`) or a markout of all fills (`markout_10s_bps`); empty
+/// when the run has none.
 pub fn field(s: &Summary, name: &str) -> String {
+    if let Some(h) = name
+        .strip_prefix("markout_")
+        .and_then(|n| n.strip_suffix("s_bps"))
+    {
+        return s
+            .markouts
+            .iter()
+            .find(|m| m.horizon_secs == h)
+            .map_or(String::new(), |m| m.all_bps.clone());
+    }
     let v = serde_json::to_value(s).expect("summary serializes");
-    match &v[name] {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+    let found = [&v[name], &v["attribution"][name], &v["quoting"][name]]
+        .into_iter()
+        .find(|x| !x.is_null());
+    match found {
+        None => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
     }
 }
 

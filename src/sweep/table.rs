@@ -117,7 +117,14 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
         .collect();
     let mut show: Vec<String> = vec!["run".into()];
     show.extend(keys);
-    for m in ["pnl_total", "fills", "max_drawdown", "sharpe", metric] {
+    for m in [
+        "pnl_total",
+        "vs_hold",
+        "spread_pnl",
+        "fills",
+        "max_drawdown",
+        metric,
+    ] {
         if !show.iter().any(|c| c == m) {
             show.push(m.into());
         }
@@ -173,32 +180,7 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
             p.display()
         ),
     };
-    Ok(title + &aligned(&table))
-}
-
-/// Rows of cells as columns padded to their widest cell.
-pub fn aligned(rows: &[Vec<String>]) -> String {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..n)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    Ok(title + &crate::console::aligned(&table))
 }
 
 const COLORS: [RGBColor; 10] = [
