@@ -548,9 +548,10 @@ impl Run {
         }
         let ex = self.sim.exchange();
         // The mid at price precision + 1, as equity rows value it.
-        let mid = ex.books().get(self.market).and_then(|b| {
-            Some((i128::from(b.best_bid()?.price) + i128::from(b.best_ask()?.price)) * 5)
-        });
+        let mid = match ex.books().get(self.market).map(|b| b.best_prices()) {
+            Some((Some(bid), Some(ask))) => Some((i128::from(bid) + i128::from(ask)) * 5),
+            _ => None,
+        };
         let (bid, ask) = (
             ex.best_own(self.market, crate::venue::Side::Buy),
             ex.best_own(self.market, crate::venue::Side::Sell),

@@ -177,6 +177,12 @@ impl Book {
         self.bids.best().map(level)
     }
 
+    /// The best bid and ask prices, without reading their amounts.
+    #[inline]
+    pub fn best_prices(&self) -> (Option<i64>, Option<i64>) {
+        (self.bids.best_price(), self.asks.best_price())
+    }
+
     pub fn best_ask(&self) -> Option<PriceLevel> {
         self.asks.best().map(level)
     }

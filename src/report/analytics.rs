@@ -154,8 +154,10 @@ pub struct Analytics {
     /// Σ |B − B0| × dt (base × ns, rounded) and max |B − B0|.
     abs_inv_time: f64,
     abs_inv_max: i128,
-    /// Our best quotes after the latest instant and the time-weighted sums since t0.
+    /// Our best quotes since `quotes_at` (and the mid while both rest), and the
+    /// time-weighted sums since t0.
     quotes: (Option<i64>, Option<i64>),
+    quotes_mid: Option<i128>,
     quotes_at: i64,
     bid_ns: i128,
     ask_ns: i128,
@@ -190,6 +192,7 @@ impl Analytics {
             abs_inv_time: 0.0,
             abs_inv_max: 0,
             quotes: (None, None),
+            quotes_mid: None,
             quotes_at: 0,
             bid_ns: 0,
             ask_ns: 0,
@@ -229,8 +232,15 @@ impl Analytics {
             self.markouts.resolve_before(now, m);
         }
         if self.start.is_some() {
-            self.accrue_quotes(now);
-            self.quotes = (own_bid, own_ask);
+            // A stretch of time with the same quotes (and mid, while both rest) is added up
+            // when it ends.
+            let both = own_bid.is_some() && own_ask.is_some();
+            let seg_mid = if both { mid.or(self.mid.now) } else { None };
+            if (own_bid, own_ask, seg_mid) != (self.quotes.0, self.quotes.1, self.quotes_mid) {
+                self.accrue_quotes(now);
+                self.quotes = (own_bid, own_ask);
+                self.quotes_mid = seg_mid;
+            }
         }
         self.mid.before = self.mid.now;
         if mid.is_some() {
@@ -239,7 +249,7 @@ impl Analytics {
         self.mid.at = now;
     }
 
-    /// Adds the time since the last instant to the quote presence sums.
+    /// Adds the stretch since the quotes last changed to the quote presence sums.
     fn accrue_quotes(&mut self, now: i64) {
         let dt = i128::from(now.saturating_sub(self.quotes_at).max(0));
         self.quotes_at = now;
@@ -253,7 +263,7 @@ impl Analytics {
         if ask.is_some() {
             self.ask_ns += dt;
         }
-        if let (Some(b), Some(a), Some(m)) = (bid, ask, self.mid.now) {
+        if let (Some(b), Some(a), Some(m)) = (bid, ask, self.quotes_mid) {
             self.both_ns += dt;
             // (ask − bid) / mid in bps; mid has one more decimal than the prices.
             let bps = (a - b) as f64 * 10.0 / m as f64 * 1e4;

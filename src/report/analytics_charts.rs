@@ -33,7 +33,9 @@ fn num(s: &str) -> Option<f64> {
 impl AnalyticsData {
     /// A point of the cumulative attribution, its terms at `scale` decimals.
     pub fn source(&mut self, p: &Cumulative, scale: u32) {
-        let f = |v: i128| super::records::Dec::new(v, scale).to_f64();
+        // For a chart: the nearest float is not needed, only the same one on every machine.
+        let unit = 10f64.powi(scale as i32);
+        let f = |v: i128| v as f64 / unit;
         self.sources.push(
             p.time_ns.div_euclid(1_000_000),
             [
@@ -72,82 +74,108 @@ impl AnalyticsData {
             .collect();
     }
 
-    /// Draws `attribution`, `markouts` and (when the run gave its points) `sources`.
+    /// Draws `attribution`, `markouts` and (when the run gave its points) `sources`, side by
+    /// side.
     pub fn render(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+        let (a, (b, c)) = rayon::join(
+            || self.render_waterfall(dir, info),
+            || {
+                rayon::join(
+                    || self.render_curve(dir, info),
+                    || self.render_sources(dir, info),
+                )
+            },
+        );
+        a.and(b).and(c)
+    }
+
+    fn render_waterfall(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
         let q = info.quote_unit.to_uppercase();
         let m = &info.market;
-        if let Some(t) = self.terms {
-            both(
+        match self.terms {
+            Some(t) => both(
                 dir,
                 "attribution",
                 |r| waterfall(r, &t, &q, m),
                 |r| waterfall(r, &t, &q, m),
-            )?;
+            ),
+            None => Ok(()),
         }
-        if !self.curve.is_empty() {
-            let horizons: Vec<String> = self.curve.iter().map(|p| label(p.0)).collect();
-            type Pick = fn(&CurvePoint) -> Option<f64>;
-            let picks: [(&str, RGBColor, Pick); 3] = [
-                ("buys", GREEN, |p| p.1),
-                ("sells", RED, |p| p.2),
-                ("all fills", BLUE, |p| p.3),
-            ];
-            let lines: Vec<CurveLine> = picks
-                .iter()
-                .map(|(name, color, pick)| CurveLine {
-                    name: name.to_string(),
-                    color: *color,
-                    bps: self.curve.iter().map(pick).collect(),
-                })
-                .collect();
-            markout_chart(
-                dir,
-                "markouts",
-                &format!("{m}: markouts (how the mid moved after our fills)"),
-                &horizons,
-                &lines,
-            )?;
+    }
+
+    fn render_curve(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+        if self.curve.is_empty() {
+            return Ok(());
         }
-        if !self.sources.points().is_empty() {
-            let line = |name, color, i: usize| Series {
-                name,
-                color,
-                points: self
-                    .sources
-                    .points()
-                    .iter()
-                    .map(|(at, v)| (*at, v[i]))
-                    .collect(),
-            };
-            // The lines start at 0 on the left: the legend goes to the left corner away from it.
-            let (lo, hi) = self
+        let horizons: Vec<String> = self.curve.iter().map(|p| label(p.0)).collect();
+        type Pick = fn(&CurvePoint) -> Option<f64>;
+        let picks: [(&str, RGBColor, Pick); 3] = [
+            ("buys", GREEN, |p| p.1),
+            ("sells", RED, |p| p.2),
+            ("all fills", BLUE, |p| p.3),
+        ];
+        let lines: Vec<CurveLine> = picks
+            .iter()
+            .map(|(name, color, pick)| CurveLine {
+                name: name.to_string(),
+                color: *color,
+                bps: self.curve.iter().map(pick).collect(),
+            })
+            .collect();
+        markout_chart(
+            dir,
+            "markouts",
+            &format!(
+                "{}: markouts (how the mid moved after our fills)",
+                info.market
+            ),
+            &horizons,
+            &lines,
+        )
+    }
+
+    fn render_sources(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+        if self.sources.points().is_empty() {
+            return Ok(());
+        }
+        let q = info.quote_unit.to_uppercase();
+        let line = |name, color, i: usize| Series {
+            name,
+            color,
+            points: self
                 .sources
                 .points()
                 .iter()
-                .flat_map(|(_, v)| v.iter().copied())
-                .fold((0.0f64, 0.0f64), |(a, b), y| (a.min(y), b.max(y)));
-            let legend = if hi < -lo {
-                SeriesLabelPosition::LowerLeft
-            } else {
-                SeriesLabelPosition::UpperLeft
-            };
-            chart_with_legend(
-                dir,
-                "sources",
-                "Where the PnL came from, over time",
-                &format!("cumulative ({q})"),
-                &[
-                    line("hold the starting base", RGBColor(110, 110, 110), 0),
-                    line("spread capture", RGBColor(0, 140, 60), 1),
-                    line("fees (−)", RGBColor(220, 120, 20), 2),
-                    line("inventory", RGBColor(150, 80, 180), 3),
-                    line("PnL", RGBColor(40, 90, 200), 4),
-                ],
-                &[],
-                legend,
-            )?;
-        }
-        Ok(())
+                .map(|(at, v)| (*at, v[i]))
+                .collect(),
+        };
+        // The lines start at 0 on the left: the legend goes to the left corner away from it.
+        let (lo, hi) = self
+            .sources
+            .points()
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .fold((0.0f64, 0.0f64), |(a, b), y| (a.min(y), b.max(y)));
+        let legend = if hi < -lo {
+            SeriesLabelPosition::LowerLeft
+        } else {
+            SeriesLabelPosition::UpperLeft
+        };
+        chart_with_legend(
+            dir,
+            "sources",
+            "Where the PnL came from, over time",
+            &format!("cumulative ({q})"),
+            &[
+                line("hold the starting base", RGBColor(110, 110, 110), 0),
+                line("spread capture", RGBColor(0, 140, 60), 1),
+                line("fees (−)", RGBColor(220, 120, 20), 2),
+                line("inventory", RGBColor(150, 80, 180), 3),
+                line("PnL", RGBColor(40, 90, 200), 4),
+            ],
+            &[],
+            legend,
+        )
     }
 }
 

@@ -107,6 +107,9 @@ pub struct Markouts {
     done: VecDeque<MarkoutRecord>,
     /// No fill is pending past this time: the run has ended.
     ended: bool,
+    /// The earliest horizon target not yet resolved (`i64::MAX` for none): an instant at or
+    /// before it has nothing to resolve.
+    next_due: i64,
 }
 
 /// A horizon as written in a column name: `1`, `0.5`.
@@ -132,6 +135,7 @@ impl Markouts {
             acc: vec![Default::default(); n],
             done: VecDeque::new(),
             ended: false,
+            next_due: i64::MAX,
         }
     }
 
@@ -182,17 +186,35 @@ impl Markouts {
             self.resolve(mid.at, before, false);
         }
         self.take_complete();
+        self.next_due = self.earliest();
+    }
+
+    /// The earliest target of a horizon not yet resolved.
+    fn earliest(&self) -> i64 {
+        self.horizons
+            .iter()
+            .zip(&self.cursor)
+            .filter_map(|(&ns, &c)| self.pending.get(c).map(|p| p.time_ns.saturating_add(ns)))
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// Rows complete and not yet taken.
+    #[inline]
+    pub fn has_rows(&self) -> bool {
+        !self.done.is_empty()
     }
 
     /// An instant at `now`: horizons that ended before it saw `mid` (the mid after the
     /// previous instant).
     #[inline]
     pub fn resolve_before(&mut self, now: i64, mid: i128) {
-        if self.pending.is_empty() {
+        if self.next_due >= now {
             return;
         }
         self.resolve(now, mid, false);
         self.take_complete();
+        self.next_due = self.earliest();
     }
 
     /// Gives `mid` to every horizon target before `until` (at or before, with `inclusive`).
@@ -265,6 +287,7 @@ impl Markouts {
         self.resolve(t1, mid, true);
         self.ended = true;
         self.take_complete();
+        self.next_due = i64::MAX;
     }
 
     /// The next complete row, oldest first.

@@ -164,7 +164,9 @@ impl ResultWriter {
         own_ask: Option<i64>,
     ) {
         self.analytics.instant(now, mid, own_bid, own_ask);
-        self.markout_rows();
+        if self.analytics.markouts().has_rows() {
+            self.markout_rows();
+        }
     }
 
     /// Writes the markout rows that are complete.
