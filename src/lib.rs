@@ -7,6 +7,7 @@
 pub mod backtest;
 pub mod book;
 pub mod bounds;
+pub mod cli;
 pub mod console;
 pub mod fixed;
 pub mod inspect;
