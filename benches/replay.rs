@@ -86,7 +86,7 @@ fn cache(c: &mut Criterion) {
     g.bench_function("check key + read + book", |b| {
         b.iter(|| {
             let key = cache::key(&paths, &markets).unwrap();
-            let mut r = cache::CacheReader::open(&at, &key).expect("a valid cache");
+            let mut r = cache::CacheReader::open(&at, &key, &paths).expect("a valid cache");
             let mut books = Books::new();
             // In blocks, as a backtest reads it.
             let mut block = Vec::with_capacity(4096);

@@ -67,6 +67,8 @@ pub enum Command {
         /// first capture, built on first use and rebuilt when the captures change).
         #[arg(long)]
         no_cache: bool,
+        #[command(flatten)]
+        budget: CacheBudget,
     },
     /// Run a sweep: a base scenario's backtest over a grid (every combination) and zipped
     /// lists of scenario keys, in parallel. Writes OUT/scenarios/run-NNNNN.toml (each run's
@@ -106,17 +108,30 @@ pub enum Command {
         /// starts no new run; the tables then hold the runs done.)
         #[arg(long)]
         resume: bool,
+        #[command(flatten)]
+        budget: CacheBudget,
     },
     /// Build the event cache of captures (read as one stream, as a scenario lists them): their
-    /// normalized events in fixed-width records in .altsim-cache/ beside the first capture,
-    /// so backtests skip decompression and parsing. `backtest` builds it on first use too.
+    /// normalized events, compressed, in .altsim-cache/ beside the first capture, so
+    /// backtests skip decompression and parsing (`backtest` builds it on first use too). Or
+    /// list the caches of folders, or remove the least recently used past the budget.
     Cache {
-        #[arg(required = true)]
+        /// Captures to build the cache of; with --list or --gc, folders (of captures, or
+        /// .altsim-cache folders).
+        #[arg(required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
         /// Market rules for captures without a header [default: markets.json beside the
         /// first capture].
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["list", "gc"])]
         markets: Option<PathBuf>,
+        /// List the caches: size, when last used, events, and the captures they hold.
+        #[arg(long, conflicts_with = "gc")]
+        list: bool,
+        /// Remove the least recently used caches until the rest fit the budget.
+        #[arg(long)]
+        gc: bool,
+        #[command(flatten)]
+        budget: CacheBudget,
     },
     /// Render the summary and charts of a result folder again, or with --compare put result
     /// folders side by side: a table (also compare.csv) and their PnL and markout curves.
@@ -206,6 +221,15 @@ pub struct PaperArgs {
     pub exit_at_end: bool,
     #[command(flatten)]
     pub conns: ConnArgs,
+}
+
+/// The event caches' size budget per folder.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CacheBudget {
+    /// Bytes the event caches of a folder may take (with K, M, G or T); past it the least
+    /// recently used are removed when a cache is built [default: ALTSIM_CACHE_BUDGET, else 4G].
+    #[arg(long, value_name = "SIZE")]
+    pub cache_budget: Option<String>,
 }
 
 /// What clients may hold of a server (`serve`, `paper`).

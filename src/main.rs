@@ -182,14 +182,21 @@ fn main() -> ExitCode {
             out,
             quiet,
             no_cache,
-        } => match (journal, scenario, out) {
+            budget,
+        } => set_budget(&budget).and_then(|_| match (journal, scenario, out) {
             (Some(j), _, Some(o)) => run_replay(j, o, quiet),
             (Some(_), _, None) => Err("backtest --journal needs --out".to_string().into()),
             (None, Some(s), out) => run_backtest(s, out, quiet, !no_cache),
             (None, None, _) => Err("backtest needs a scenario or --journal".to_string().into()),
-        },
+        }),
         Command::Report { dir, compare, out } => run_report(dir, compare, out),
-        Command::Cache { files, markets } => run_cache(files, markets),
+        Command::Cache {
+            files,
+            markets,
+            list,
+            gc,
+            budget,
+        } => run_cache(files, markets, list, gc, &budget),
         Command::Sweep {
             query:
                 Some(SweepQuery::Report {
@@ -214,7 +221,9 @@ fn main() -> ExitCode {
             shard,
             shards,
             resume,
+            budget,
         } => (|| {
+            set_budget(&budget)?;
             let shard = altsim::sweep::shard(shard.as_deref(), shards, |k| std::env::var(k).ok())?;
             let opts = altsim::sweep::Options {
                 jobs,
@@ -384,19 +393,51 @@ fn run_sweep_report(_: PathBuf, _: String, _: usize, _: Option<String>) -> Resul
     )
 }
 
-fn run_cache(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {
+/// Sets this process's event cache budget from `--cache-budget`, when given.
+fn set_budget(b: &altsim::cli::CacheBudget) -> Result<(), Exit> {
+    if let Some(text) = &b.cache_budget {
+        let bytes = altsim::tape::cache::gc::budget(Some(text))?;
+        altsim::tape::cache::gc::set_budget(bytes);
+    }
+    Ok(())
+}
+
+fn run_cache(
+    files: Vec<PathBuf>,
+    markets: Option<PathBuf>,
+    list: bool,
+    gc: bool,
+    budget: &altsim::cli::CacheBudget,
+) -> Result<(), Exit> {
     use altsim::tape::cache;
+    let budget = cache::gc::budget(budget.cache_budget.as_deref())?;
+    if list || gc {
+        return print(&altsim::tape::cache::gc::report(
+            &files,
+            gc.then_some(budget),
+        )?);
+    }
     let rules = inspect::default_markets(markets.as_deref(), &files)?;
     let key = cache::key(&files, &rules)?;
     let at = cache::path_for(&files, &key);
-    if cache::CacheReader::open(&at, &key).is_some() {
-        return print(&format!("up to date {}\n", at.display()));
+    if cache::CacheReader::open(&at, &key, &files).is_some() {
+        return print(&format!("up to date {}\n", console::shown(&at).display()));
     }
     let n = cache::build(&files, rules, &key, &at)?;
+    let removed = cache::gc::collect(at.parent().unwrap_or(Path::new(".")), budget)?;
+    let bytes = std::fs::metadata(&at).map(|m| m.len()).unwrap_or(0);
     print(&format!(
-        "built      {} ({} events)\n",
-        at.display(),
-        inspect::thousands(n)
+        "built      {} ({} events, {})\n{}",
+        console::shown(&at).display(),
+        inspect::thousands(n),
+        cache::gc::human(bytes),
+        removed
+            .iter()
+            .map(|e| format!(
+                "removed    {} (least recently used)\n",
+                console::shown(&e.path).display()
+            ))
+            .collect::<String>()
     ))
 }
 

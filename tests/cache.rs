@@ -59,9 +59,85 @@ fn a_backtest_from_the_cache_writes_the_same_bytes() {
     assert_eq!(used, CacheUse::Read);
     assert!(plain == built, "built differs");
     assert!(plain == read, "read differs");
-    // Fixed-width records: 48 bytes for each of the sample's events, plus header and trailer.
+    // Compressed blocks: smaller than the compressed capture itself.
     let len = std::fs::metadata(the_cache(&dir)).unwrap().len();
-    assert!(len > 288_683 * 48 && len < 288_683 * 48 + 4096, "{len}");
+    let capture = std::fs::metadata(SAMPLE).unwrap().len();
+    assert!(len < capture, "{len} bytes against the capture's {capture}");
+}
+
+#[test]
+fn one_cache_serves_every_spelling_of_a_capture_and_names_it_as_given() {
+    // A capture cut short, so that a warning names it.
+    let (dir, s) = setup("spelling", Some(1_000_000));
+    let (_, used) = run(&s, &dir.join("a"), true);
+    assert_eq!(used, CacheUse::Built);
+    // The same scenario from a folder below, naming the capture through `..`.
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let text = std::fs::read_to_string(&s.path)
+        .unwrap()
+        .replace("cap.ranger.gz", "../cap.ranger.gz")
+        .replace("\"markets.json\"", "\"../markets.json\"")
+        .replace("out = \"", "out = \"../");
+    let other = dir.join("sub/s.toml");
+    std::fs::write(&other, text).unwrap();
+    let t = scenario::load(&other).unwrap();
+    let (outcome, used) = run_from(&t, Some(&dir.join("b")), Progress::Quiet, true).unwrap();
+    assert_eq!(used, CacheUse::Read, "one cache for both spellings");
+    assert_eq!(std::fs::read_dir(dir.join(cache::DIR)).unwrap().count(), 1);
+    let named = t.captures[0].display().to_string();
+    assert!(named.contains(".."), "{named}");
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.starts_with(&format!("{named}:"))),
+        "{:?}",
+        outcome.warnings
+    );
+    // The plain read of that spelling warns alike.
+    let (plain, _) = run_from(&t, Some(&dir.join("c")), Progress::Quiet, false).unwrap();
+    assert_eq!(plain.warnings, outcome.warnings);
+}
+
+#[test]
+fn caches_past_the_budget_go_least_recently_used_first() {
+    let (dir, s) = setup("budget", None);
+    run(&s, &dir.join("a"), true);
+    let first = the_cache(&dir);
+    let size = std::fs::metadata(&first).unwrap().len();
+    // Another capture in the same folder: a second cache; a budget of one and a half caches
+    // keeps only the newest.
+    let mut cap = std::fs::read(SAMPLE).unwrap();
+    cap.truncate(2_000_000);
+    std::fs::write(dir.join("cap.ranger.gz"), cap).unwrap();
+    let (ok, out, err) = folders::altsim(&[
+        "cache",
+        dir.join("cap.ranger.gz").to_str().unwrap(),
+        "--markets",
+        dir.join("markets.json").to_str().unwrap(),
+        "--cache-budget",
+        &(size * 3 / 2).to_string(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("removed"), "{out}");
+    assert!(!first.exists(), "the older cache was removed");
+    assert_eq!(std::fs::read_dir(dir.join(cache::DIR)).unwrap().count(), 1);
+    let (ok, out, _) = folders::altsim(&["cache", "--list", dir.to_str().unwrap()]);
+    assert!(
+        ok && out.contains("1 caches") && out.contains("cap.ranger.gz"),
+        "{out}"
+    );
+    let (ok, _, err) = folders::altsim(&[
+        "cache",
+        "--gc",
+        "--cache-budget",
+        "lots",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("--cache-budget: \"lots\" is not a size"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -115,7 +191,8 @@ fn a_time_window_ends_at_the_same_event_from_the_captures_and_the_cache() {
         &altsim::inspect::default_markets(s.markets.as_deref(), &s.captures).unwrap(),
     )
     .unwrap();
-    let mut r = cache::CacheReader::open(&the_cache(&dir), &key).expect("a valid cache");
+    let mut r =
+        cache::CacheReader::open(&the_cache(&dir), &key, &s.captures).expect("a valid cache");
     let (mut within, mut all) = (0u64, 0u64);
     while let Some(ev) = r.next_event().unwrap() {
         all += 1;

@@ -8,8 +8,8 @@
 #   deploy/slurm/local-cluster.sh stop
 #
 # Its configuration and state live in $ALTSIM_SLURM_DIR (default /tmp/altsim-slurm); the
-# machine's own /etc/slurm is not touched. Job accounting is kept in a text file, which is
-# what `sacct` reads.
+# machine's own /etc/slurm is not touched. Finished jobs are listed in log/jobcomp.txt, and
+# `scontrol show job` shows them for ten minutes (there is no accounting database for sacct).
 set -euo pipefail
 
 DIR=${ALTSIM_SLURM_DIR:-/tmp/altsim-slurm}
