@@ -361,3 +361,29 @@ fn the_public_side_shows_the_book_the_exchange_matches_against() {
     assert!(checked > 250_000, "{checked} events checked");
     assert!(crossing > 0, "the sample has crossing updates");
 }
+
+/// Precision is never rounded: a volume or price with more digits than a decimal holds is
+/// refused with Peatio's precision code, not taken as its rounding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digits_past_a_decimal_are_refused_not_rounded() {
+    let out = scratch("digits");
+    let paper = Paper::start(config(&out, vec![account("k1", "100000", "1")]), false)
+        .await
+        .unwrap();
+    let addr = paper.addr;
+    book_ready(addr).await;
+    for body in [
+        r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.00099999999999999999999999999","price":"1000.00"}"#,
+        r#"{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.001","price":"49999.9999999999999999999999999"}"#,
+    ] {
+        let (s, b) = signed(addr, "k1", "POST", "market/orders", body).await;
+        assert_eq!(
+            (s, b.as_str()),
+            (422, r#"{"errors":["market.order.invalid_volume_or_price"]}"#),
+            "{body}"
+        );
+    }
+    let summary = paper.stop().await.unwrap();
+    assert_eq!(summary.orders, 0);
+    let _ = std::fs::remove_dir_all(&out);
+}
