@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 fn events() -> (Vec<Event>, Vec<altsim::venue::MarketRules>) {
     let s = scenario::load(Path::new("scenarios/mm-tight.toml")).unwrap();
-    let rules = altsim::inspect::default_markets(s.markets.as_deref(), &s.captures).unwrap();
+    let rules = altsim::venue::market::default_markets(s.markets.as_deref(), &s.captures).unwrap();
     let mut st = EventStream::open(s.captures.clone(), rules).unwrap();
     let markets = st.normalizer().markets().to_vec();
     let mut evs = Vec::new();

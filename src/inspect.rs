@@ -1,11 +1,12 @@
 //! `altsim inspect`: what a capture holds.
 
 use crate::book::Books;
+use crate::console::thousands;
 use crate::fixed;
 use crate::tape::{EventKind, EventStream, GapReason, MarketId, TapeError};
 use crate::venue::{FrameKind, MarketRules, Side};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A gap found in the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,38 +153,6 @@ impl MarketReport {
             crossings: 0,
         }
     }
-}
-
-/// Markets for captures without a header: the file given, or a `markets.json` beside the
-/// first capture, or none.
-pub fn default_markets(
-    explicit: Option<&Path>,
-    captures: &[PathBuf],
-) -> Result<Vec<MarketRules>, String> {
-    if let Some(p) = explicit {
-        return crate::venue::market::load_markets(p);
-    }
-    let beside = captures
-        .first()
-        .and_then(|c| c.parent())
-        .map(|d| d.join("markets.json"));
-    match beside {
-        Some(p) if p.is_file() => crate::venue::market::load_markets(&p),
-        _ => Ok(Vec::new()),
-    }
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub use crate::utc::utc;

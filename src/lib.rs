@@ -8,6 +8,7 @@ pub mod backtest;
 pub mod book;
 pub mod bounds;
 pub mod cli;
+pub mod config;
 pub mod console;
 pub mod fixed;
 pub mod inspect;

@@ -30,7 +30,10 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
         }
     } else {
         altsim::paper::Source::Captures {
-            markets: inspect::default_markets(a.market_rules.as_deref(), &a.captures)?,
+            markets: altsim::venue::market::default_markets(
+                a.market_rules.as_deref(),
+                &a.captures,
+            )?,
             paths: a.captures,
             speed: a.speed.unwrap_or(1.0),
             start_offset_ns: secs(a.start_offset.unwrap_or(0.0), "start-offset")?.as_nanos() as i64,
@@ -112,7 +115,7 @@ fn secs(s: f64, what: &str) -> Result<std::time::Duration, String> {
 
 fn run_serve(a: ServeArgs) -> Result<(), Exit> {
     use altsim::serve::{Config, Faults, Pace};
-    let rules = inspect::default_markets(a.markets.as_deref(), &a.captures)?;
+    let rules = altsim::venue::market::default_markets(a.markets.as_deref(), &a.captures)?;
     let mut cfg = Config::new(a.captures, rules);
     cfg.listen = a.listen;
     if !(a.speed > 0.0 && a.speed.is_finite()) {
@@ -417,7 +420,7 @@ fn run_cache(
             gc.then_some(budget),
         )?);
     }
-    let rules = inspect::default_markets(markets.as_deref(), &files)?;
+    let rules = altsim::venue::market::default_markets(markets.as_deref(), &files)?;
     let key = cache::key(&files, &rules)?;
     let at = cache::path_for(&files, &key);
     if cache::CacheReader::open(&at, &key, &files).is_some() {
@@ -429,7 +432,7 @@ fn run_cache(
     print(&format!(
         "built      {} ({} events, {})\n{}",
         console::shown(&at).display(),
-        inspect::thousands(n),
+        console::thousands(n),
         cache::gc::human(bytes),
         removed
             .iter()
@@ -514,7 +517,7 @@ fn run_report(
 }
 
 fn run_inspect(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {
-    let rules = inspect::default_markets(markets.as_deref(), &files)?;
+    let rules = altsim::venue::market::default_markets(markets.as_deref(), &files)?;
     let report = inspect::inspect(files, rules).map_err(|e| e.to_string())?;
     print(&report.to_string())
 }

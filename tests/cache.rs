@@ -188,7 +188,7 @@ fn a_time_window_ends_at_the_same_event_from_the_captures_and_the_cache() {
     // Every event received by the end, and none after: counted from the cache file itself.
     let key = cache::key(
         &s.captures,
-        &altsim::inspect::default_markets(s.markets.as_deref(), &s.captures).unwrap(),
+        &altsim::venue::market::default_markets(s.markets.as_deref(), &s.captures).unwrap(),
     )
     .unwrap();
     let mut r =

@@ -4,9 +4,11 @@
 //! A change of fill rules moves them on purpose. Then rerun with `ALTSIM_BLESS=1` to write the
 //! new results, and say in the commit why they moved.
 
+mod folders;
+
 use altsim::backtest::{run, Progress};
 use altsim::scenario;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The header, first and last rows of a CSV file.
 fn ends(csv: &str) -> String {
@@ -40,9 +42,7 @@ fn check(got: &str, golden: &Path) {
 
 #[test]
 fn readme_scenario_results_are_pinned() {
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("golden-mm-tight-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = folders::tmp("golden", "mm-tight");
     let s = scenario::load(Path::new("scenarios/mm-tight.toml")).unwrap();
     run(&s, Some(&out), Progress::Quiet).unwrap();
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();

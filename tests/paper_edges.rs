@@ -379,7 +379,10 @@ async fn digits_past_a_decimal_are_refused_not_rounded() {
         let (s, b) = signed(addr, "k1", "POST", "market/orders", body).await;
         assert_eq!(
             (s, b.as_str()),
-            (422, r#"{"errors":["market.order.invalid_volume_or_price"]}"#),
+            (
+                422,
+                r#"{"errors":["market.order.invalid_volume_or_price"]}"#
+            ),
             "{body}"
         );
     }

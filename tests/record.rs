@@ -1,5 +1,7 @@
 //! The recorder against the project's own emulated exchange.
 
+mod folders;
+
 use altsim::book::Book;
 use altsim::record::{self, Markets, Summary};
 use altsim::serve::{Config as ServeConfig, Faults, Pace, Server};
@@ -15,11 +17,7 @@ use tokio::sync::watch;
 const SAMPLE: &str = "data/btcusdt-20240808T2354Z.ranger.gz";
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("record-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    folders::tmp("record", name)
 }
 
 fn serve_config(pace: Pace, faults: Faults) -> ServeConfig {

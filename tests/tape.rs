@@ -1,10 +1,13 @@
 //! Captures: the shipped sample, the altsim format, compression, crash recovery and the
 //! errors and events bad input produces.
 
-use altsim::inspect::{default_markets, inspect};
+mod folders;
+
+use altsim::inspect::inspect;
 use altsim::tape::{
     CaptureReader, CaptureWriter, Compression, EventKind, EventStream, GapReason, Header, Session,
 };
+use altsim::venue::market::default_markets;
 use altsim::venue::market::load_markets;
 use altsim::venue::MarketRules;
 use std::io::Write;
@@ -16,11 +19,10 @@ fn markets() -> Vec<MarketRules> {
     load_markets(Path::new("data/markets.json")).unwrap()
 }
 
+/// A file `name` in this run's scratch folder.
 fn tmp(name: &str) -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("tape-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| folders::tmp("tape", "files")).join(name)
 }
 
 fn write_plain(name: &str, text: &str) -> PathBuf {

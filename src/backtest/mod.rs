@@ -101,7 +101,7 @@ pub fn summarize(s: &Scenario) -> Result<Outcome, String> {
 /// As [`run_from`] (`files`) or [`summarize`] (not `files`), with the events from `store`,
 /// which must hold the scenario's captures read with its market rules.
 pub fn run_in(s: &Scenario, store: &EventStore, files: bool) -> Result<Outcome, String> {
-    let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
+    let rules = crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?;
     if !store.holds(&s.captures, &rules) {
         return Err(format!(
             "{}: the events in memory are not those of this scenario's captures",
@@ -120,7 +120,7 @@ fn run_to(
     progress: Progress,
     cache: bool,
 ) -> Result<(Outcome, CacheUse), String> {
-    let rules = crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?;
+    let rules = crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?;
     let mut used = CacheUse::Off;
     if cache {
         match crate::tape::cache::open_or_build(&s.captures, rules.clone()) {
@@ -423,7 +423,7 @@ fn data_warnings(
     if st.malformed_frames > MAX_MALFORMED_NOTES {
         w.push(format!(
             "{} malformed frames in all, skipped (the first {MAX_MALFORMED_NOTES} are listed)",
-            crate::inspect::thousands(st.malformed_frames)
+            crate::console::thousands(st.malformed_frames)
         ));
     }
     if st.time_jumps > MAX_MALFORMED_NOTES {
@@ -431,7 +431,7 @@ fn data_warnings(
             "receive time jumped ahead by more than {} s {} times in all (the first \
              {MAX_MALFORMED_NOTES} are listed)",
             TIME_JUMP_NS / 1_000_000_000,
-            crate::inspect::thousands(st.time_jumps)
+            crate::console::thousands(st.time_jumps)
         ));
     }
     for (i, r) in markets.iter().enumerate() {
@@ -439,7 +439,7 @@ fn data_warnings(
             w.push(format!(
                 "{}: {} sequence gaps; the book was invalid until the next snapshot",
                 r.id,
-                crate::inspect::thousands(gaps[i])
+                crate::console::thousands(gaps[i])
             ));
         }
         let crossed = sim
@@ -452,7 +452,7 @@ fn data_warnings(
                 "{}: {} feed updates crossed the opposite side; the newer level won and the \
                  levels it crossed were removed",
                 r.id,
-                crate::inspect::thousands(crossed)
+                crate::console::thousands(crossed)
             ));
         }
     }
@@ -635,7 +635,7 @@ impl Run {
         }
         pb.set_message(format!(
             "{} events, sim time {}",
-            crate::inspect::thousands(self.events),
+            crate::console::thousands(self.events),
             utc(now)
         ));
     }

@@ -2,8 +2,9 @@
 //! private WebSocket, behind Barong API-key auth. Requests that change state go to the engine
 //! task to be journaled and applied; reads are answered from the account's view.
 
-use super::engine::new_order;
 use super::nonces::{self, Seen};
+use super::order::new_order;
+use super::view::Read;
 use crate::serve::conn::TaskGuard;
 use crate::serve::session::{close, close_code, Closing};
 use crate::tape::Session;
@@ -26,25 +27,6 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BODY: usize = 64 * 1024;
 /// Private frames queued for one WebSocket client before it is dropped as too slow.
 pub const PRIVATE_QUEUE: usize = 65_536;
-
-/// A read of one account's view.
-#[derive(Debug, Clone)]
-pub enum Read {
-    Order(u64),
-    Orders {
-        market: Option<String>,
-        state: Option<String>,
-        limit: usize,
-        page: usize,
-        ascending: bool,
-    },
-    Trades {
-        market: Option<String>,
-        limit: usize,
-        page: usize,
-    },
-    Balances,
-}
 
 /// What the HTTP side asks of the engine task.
 pub enum Cmd {

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod feed;
 pub mod journal;
 pub mod nonces;
+pub mod order;
 pub mod strategy;
 pub mod view;
 

@@ -262,9 +262,27 @@ fn rest_balance(currency: &str, b: &Balance) -> RestBalance {
     }
 }
 
+/// A read of one account's view.
+#[derive(Debug, Clone)]
+pub enum Read {
+    Order(u64),
+    Orders {
+        market: Option<String>,
+        state: Option<String>,
+        limit: usize,
+        page: usize,
+        ascending: bool,
+    },
+    Trades {
+        market: Option<String>,
+        limit: usize,
+        page: usize,
+    },
+    Balances,
+}
+
 /// A read of a view, as (status, JSON body).
-pub fn answer(v: &View, read: super::api::Read) -> (u16, String) {
-    use super::api::Read;
+pub fn answer(v: &View, read: Read) -> (u16, String) {
     let page = |n: usize, limit: usize, page: usize| ((page - 1).saturating_mul(limit)).min(n);
     match read {
         Read::Order(id) => match v.get(id) {

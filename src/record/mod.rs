@@ -94,7 +94,7 @@ impl Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::inspect::thousands;
+        use crate::console::thousands;
         writeln!(f, "frames     {}", thousands(self.total_frames()))?;
         for (m, n) in &self.frames {
             writeln!(f, "  {m:<10} {}", thousands(*n))?;

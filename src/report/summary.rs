@@ -317,7 +317,7 @@ impl std::fmt::Display for Summary {
             ("scenario", self.scenario.clone()),
             ("strategy", format!("{} on {quote}", self.strategy)),
             ("period", format!("{} → {}", self.start_utc, self.end_utc)),
-            ("events", crate::inspect::thousands(self.events)),
+            ("events", crate::console::thousands(self.events)),
             (
                 "PnL",
                 format!(

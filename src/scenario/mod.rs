@@ -1,9 +1,7 @@
 //! Scenario files: the TOML a user writes to describe one backtest, read into a run
 //! configuration with errors that name the file, the key and the line.
 
-mod error;
-
-pub use error::ConfigError;
+pub use crate::config::ConfigError;
 
 use crate::sim::{FeeMode, FeeSchedule, Latencies, Latency, QueueModel, Rates, Tier};
 use crate::strategy::StrategyConfig;
@@ -413,7 +411,9 @@ struct ExchangeFile {
 
 /// Parses an exchange configuration (see [`ExchangeConfig`]); `path` names it in errors.
 pub fn parse_exchange(path: &Path, text: &str) -> Result<ExchangeConfig, ConfigError> {
-    if text.lines().any(|l| l.trim() == "[run]") {
+    // A scenario has a `[run]` table, however it is written (`[run] # note`, `run = {…}`).
+    let is_scenario = toml::from_str::<toml::Table>(text).is_ok_and(|t| t.contains_key("run"));
+    if is_scenario {
         let s = parse(path, text)?;
         return Ok(ExchangeConfig {
             fees: s.fees,
@@ -440,9 +440,9 @@ fn seed(v: i64) -> Result<u64, String> {
 }
 
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
-    let line = e.span().map(|s| error::line_of(text, s.start));
+    let line = e.span().map(|s| crate::config::line_of(text, s.start));
     let msg = e.message().replace('\n', " ");
-    let key = line.and_then(|n| error::key_at_line(text, n));
+    let key = line.and_then(|n| crate::config::key_at_line(text, n));
     ConfigError {
         file: path.to_path_buf(),
         line,
@@ -553,5 +553,18 @@ mod tests {
         assert!(matches("btc*.gz", "btcusdt-1.ranger.gz"));
         assert!(!matches("btc*.gz", "eth.gz"));
         assert!(matches("*", "x"));
+    }
+
+    #[test]
+    fn a_scenario_is_told_by_its_run_table_however_written() {
+        let text = std::fs::read_to_string("scenarios/mm-tight.toml")
+            .unwrap()
+            .replace("\n[run]\n", "\n[run] # where and when\n");
+        assert!(text.contains("[run] # where"));
+        let cfg = parse_exchange(Path::new("scenarios/x.toml"), &text).unwrap();
+        assert_eq!(cfg.seed, 7);
+        // A plain exchange file still reads as one.
+        let cfg = parse_exchange(Path::new("x.toml"), "seed = 3\n[fees]\nmaker = 0.001\n").unwrap();
+        assert_eq!(cfg.seed, 3);
     }
 }

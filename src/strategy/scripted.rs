@@ -2,7 +2,7 @@
 //! replaying what a real bot did.
 
 use super::{Ctx, Strategy};
-use crate::scenario::ConfigError;
+use crate::config::ConfigError;
 use crate::sim::{NewOrder, OrdType, OrderId};
 use crate::venue::Side;
 use rust_decimal::Decimal;

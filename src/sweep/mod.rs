@@ -305,7 +305,7 @@ impl Sweep {
         let mut store = None;
         if let Some((_, first)) = todo.first() {
             let rules = |s: &crate::scenario::Scenario| {
-                crate::inspect::default_markets(s.markets.as_deref(), &s.captures)
+                crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)
             };
             let first_rules = rules(first)?;
             let mut shared = true;
@@ -322,7 +322,7 @@ impl Sweep {
             Some(m)
                 if m.holds(
                     &s.captures,
-                    &crate::inspect::default_markets(s.markets.as_deref(), &s.captures)?,
+                    &crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?,
                 ) =>
             {
                 crate::backtest::run_in(s, m, files)

@@ -3,6 +3,7 @@
 use crate::fixed;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// A market's trading state; only `enabled` trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +144,25 @@ pub fn parse_markets(text: &str) -> Result<Vec<MarketRules>, String> {
 pub fn load_markets(path: &std::path::Path) -> Result<Vec<MarketRules>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_markets(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Markets for captures without a header: the file given, or a `markets.json` beside the
+/// first capture, or none.
+pub fn default_markets(
+    explicit: Option<&Path>,
+    captures: &[PathBuf],
+) -> Result<Vec<MarketRules>, String> {
+    if let Some(p) = explicit {
+        return load_markets(p);
+    }
+    let beside = captures
+        .first()
+        .and_then(|c| c.parent())
+        .map(|d| d.join("markets.json"));
+    match beside {
+        Some(p) if p.is_file() => load_markets(&p),
+        _ => Ok(Vec::new()),
+    }
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ pub fn report(folders: &[PathBuf], gc: Option<u64>) -> Result<String, String> {
                 e.path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
                 human(e.bytes),
                 &crate::utc::utc(used)[..19],
-                crate::inspect::thousands(events),
+                crate::console::thousands(events),
                 captures.join(", ")
             ));
         }

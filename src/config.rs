@@ -1,4 +1,5 @@
-//! Errors in configuration files that name the file, the line and the key.
+//! Errors in configuration files (scenarios, the CSV files they name, accounts) that name the
+//! file, the line and the key. Below the strategies, which read their own files.
 
 use std::path::{Path, PathBuf};
 
