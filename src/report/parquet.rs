@@ -40,7 +40,7 @@ fn decimals(name: &str, scale: u32, v: impl Iterator<Item = Option<Dec>>) -> Pol
 }
 
 /// Rows buffered before they are written as one row group.
-const BATCH: usize = 65_536;
+const BATCH: usize = 8_192;
 
 /// One Parquet table written in row groups as its rows come.
 pub struct Table<R> {

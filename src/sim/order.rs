@@ -331,30 +331,81 @@ pub enum SimEvent {
     },
 }
 
-/// Orders by id. Ids are handed out in sequence from 1, so a vector indexed by id serves.
+/// Orders by id. Ids are handed out in sequence from 1, so a window of slots indexed by id
+/// serves. The window starts at the oldest order still open (or among the last
+/// [`RECENT_ORDERS`] ids): finished orders before it are remembered only as having existed,
+/// a bit each, so memory follows the orders open at once, not every order of a long run.
 #[derive(Debug, Clone, Default)]
-pub struct OrderTable(Vec<Option<Order>>);
+pub struct OrderTable {
+    /// The id of `slots[0]`.
+    base: u64,
+    slots: std::collections::VecDeque<Option<Order>>,
+    /// Bit `id` is set for each order below `base` that existed (was accepted).
+    existed: Vec<u64>,
+}
+
+/// Finished orders kept whole (by id) before the table forgets them.
+pub const RECENT_ORDERS: u64 = 1024;
 
 impl OrderTable {
+    #[inline]
     pub fn get(&self, id: &OrderId) -> Option<&Order> {
-        self.0.get(*id as usize).and_then(Option::as_ref)
+        let i = id.checked_sub(self.base)?;
+        self.slots.get(i as usize).and_then(Option::as_ref)
     }
 
+    #[inline]
     pub fn get_mut(&mut self, id: &OrderId) -> Option<&mut Order> {
-        self.0.get_mut(*id as usize).and_then(Option::as_mut)
+        let i = id.checked_sub(self.base)?;
+        self.slots.get_mut(i as usize).and_then(Option::as_mut)
     }
 
+    /// Adds an order; ids come in sequence, so never below the window.
     pub fn insert(&mut self, id: OrderId, order: Order) {
-        let i = id as usize;
-        if self.0.len() <= i {
-            self.0.resize(i + 1, None);
+        let i = id
+            .checked_sub(self.base)
+            .expect("order ids are handed out in sequence") as usize;
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
         }
-        self.0[i] = Some(order);
+        self.slots[i] = Some(order);
     }
 
-    /// Every order, by id.
+    /// Every order still held, by id: the open ones and the recently finished.
     pub fn values(&self) -> impl Iterator<Item = &Order> {
-        self.0.iter().flatten()
+        self.slots.iter().flatten()
+    }
+
+    /// Whether an order of this id was accepted (open, finished or forgotten).
+    pub fn existed(&self, id: OrderId) -> bool {
+        if id >= self.base {
+            return self.get(&id).is_some();
+        }
+        self.existed
+            .get((id / 64) as usize)
+            .is_some_and(|w| w >> (id % 64) & 1 == 1)
+    }
+
+    /// Forgets the finished orders at the window's start, while more than
+    /// [`RECENT_ORDERS`] ids lie between it and `next_id`.
+    pub fn compact(&mut self, next_id: OrderId) {
+        while self.base.saturating_add(RECENT_ORDERS) < next_id {
+            match self.slots.front() {
+                Some(Some(o)) if o.state.is_open() => break,
+                None => break,
+                Some(slot) => {
+                    if slot.is_some() {
+                        let (w, b) = ((self.base / 64) as usize, self.base % 64);
+                        if self.existed.len() <= w {
+                            self.existed.resize(w + 1, 0);
+                        }
+                        self.existed[w] |= 1 << b;
+                    }
+                    self.slots.pop_front();
+                    self.base += 1;
+                }
+            }
+        }
     }
 }
 
@@ -362,5 +413,54 @@ impl std::ops::Index<&OrderId> for OrderTable {
     type Output = Order;
     fn index(&self, id: &OrderId) -> &Order {
         self.get(id).expect("an order the exchange created")
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    fn order(id: OrderId, state: OrderState) -> Order {
+        Order {
+            id,
+            market: crate::tape::MarketId(0),
+            side: Side::Buy,
+            ord_type: OrdType::Limit,
+            price: Some(1),
+            origin: 1,
+            remaining: 1,
+            cost: 0,
+            state,
+            trades_count: 0,
+            created_ns: 0,
+            updated_ns: 0,
+            locked: 0,
+            queue_ahead: 0,
+            traded_since_update: 0,
+        }
+    }
+
+    #[test]
+    fn finished_orders_leave_the_window_and_an_open_one_holds_it() {
+        let mut t = OrderTable::default();
+        let n = 3 * RECENT_ORDERS;
+        // Order 5 stays open; 7 was refused (never inserted); the rest are done.
+        for id in 1..=n {
+            if id == 7 {
+                continue;
+            }
+            let state = if id == 5 { OrderState::Wait } else { OrderState::Done };
+            t.insert(id, order(id, state));
+        }
+        t.compact(n + 1);
+        assert_eq!(t.base, 5, "the open order holds the window");
+        t.get_mut(&5).unwrap().state = OrderState::Cancel;
+        t.compact(n + 1);
+        assert_eq!(t.base, n + 1 - RECENT_ORDERS);
+        assert_eq!(t.values().count() as u64, RECENT_ORDERS);
+        assert!(t.get(&6).is_none() && t.existed(6) && t.existed(5));
+        assert!(!t.existed(7), "a refused order never existed");
+        assert!(!t.existed(0) && !t.existed(n + 5));
+        assert!(t.get(&n).is_some() && t.existed(n));
     }
 }

@@ -192,6 +192,7 @@ impl Exchange {
 
     /// An order reaches the exchange at `now`.
     pub fn submit(&mut self, now: i64, id: OrderId, req: &NewOrder) {
+        self.orders.compact(self.next_order);
         let order = match self.admit(now, id, req) {
             Ok(order) => order,
             Err(reject) => {
@@ -489,6 +490,14 @@ impl Exchange {
         match self.orders.get(&id) {
             Some(o) if o.state.is_open() => self.close(now, id),
             Some(_) => self.emit(
+                now,
+                SimEvent::CancelFailed {
+                    order_id: id,
+                    reject: reject(codes::CANCEL_ERROR, format!("order {id} is not open")),
+                },
+            ),
+            // Finished long ago: the table remembers only that it existed.
+            None if self.orders.existed(id) => self.emit(
                 now,
                 SimEvent::CancelFailed {
                     order_id: id,
