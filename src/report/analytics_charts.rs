@@ -10,7 +10,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-const SIZE: (u32, u32) = (1200, 600);
+/// Bars and a handful of points need less room than a day of prices.
+const SIZE: (u32, u32) = (960, 480);
 
 /// A point of the markout curve: horizon (s), then buys, sells and all fills in bps.
 type CurvePoint = (f64, Option<f64>, Option<f64>, Option<f64>);
