@@ -262,6 +262,7 @@ where
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(RGBColor(235, 235, 235))
+        .max_light_lines(4)
         .draw()
         .map_err(|x| err(&x))?;
     c.draw_series(bars.iter().enumerate().map(|(i, b)| {
@@ -345,6 +346,7 @@ where
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(RGBColor(235, 235, 235))
+        .max_light_lines(4)
         .draw()
         .map_err(|x| err(&x))?;
     c.draw_series(LineSeries::new(

@@ -89,6 +89,7 @@ where
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(RGBColor(235, 235, 235))
+        .max_light_lines(4)
         .draw()
         .map_err(|x| e(&x))?;
     for s in lines {

@@ -449,7 +449,11 @@ mod table_tests {
             if id == 7 {
                 continue;
             }
-            let state = if id == 5 { OrderState::Wait } else { OrderState::Done };
+            let state = if id == 5 {
+                OrderState::Wait
+            } else {
+                OrderState::Done
+            };
             t.insert(id, order(id, state));
         }
         t.compact(n + 1);
