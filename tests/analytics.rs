@@ -79,6 +79,27 @@ fn capture(dir: &Path) -> PathBuf {
     p
 }
 
+/// A scripted scenario on the tiny capture: 10,000 USDT and 1 BTC, fees 0.1 % / 0.2 %,
+/// `extra` tables, and `orders` (TOML inline tables, one a line).
+fn tiny_scenario(dir: &Path, name: &str, extra: &str, orders: &[&str]) -> scenario::Scenario {
+    let cap = capture(dir);
+    let toml = format!(
+        "[run]\ncaptures = [\"{}\"]\nout = \"out\"\n[balances]\nusdt = 10000\nbtc = 1\n\
+         [fees]\nmaker = 0.001\ntaker = 0.002\n{extra}\n[strategy]\nkind = \"scripted\"\n\
+         orders = [\n{},\n]\n",
+        cap.file_name().unwrap().to_str().unwrap(),
+        orders.join(",\n")
+    );
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, toml).unwrap();
+    scenario::load(&p).unwrap()
+}
+
+const BUY_1_AT_0: &str =
+    r#"{ at_secs = 0, market = "btcusdt", side = "buy", ord_type = "market", volume = "1" }"#;
+const SELL_HALF_AT_2: &str =
+    r#"{ at_secs = 2, market = "btcusdt", side = "sell", ord_type = "market", volume = "0.5" }"#;
+
 /// Three fills worked out by hand (the mid is 101 until 2 s, 102 until 6 s, then 102.5). An
 /// order sent at an instant reaches the exchange at that time (no latency) and is matched
 /// when the next instant is applied, against the book as it stood:
@@ -92,33 +113,16 @@ fn capture(dir: &Path) -> PathBuf {
 #[test]
 fn a_hand_computed_case() {
     let dir = tmp("hand");
-    let cap = capture(&dir);
-    let toml = format!(
-        r#"
-[run]
-captures = ["{}"]
-out = "out"
-[balances]
-usdt = 10000
-btc = 1
-[fees]
-maker = 0.001
-taker = 0.002
-[report]
-markout_secs = [1, 4]
-[strategy]
-kind = "scripted"
-orders = [
-  {{ at_secs = 0, market = "btcusdt", side = "buy", ord_type = "market", volume = "1" }},
-  {{ at_secs = 2, market = "btcusdt", side = "sell", ord_type = "market", volume = "0.5" }},
-  {{ at_secs = 3, market = "btcusdt", side = "sell", ord_type = "limit", volume = "0.2", price = "103" }},
-]
-"#,
-        cap.file_name().unwrap().to_str().unwrap()
+    let s = tiny_scenario(
+        &dir,
+        "hand",
+        "[report]\nmarkout_secs = [1, 4]",
+        &[
+            BUY_1_AT_0,
+            SELL_HALF_AT_2,
+            r#"{ at_secs = 3, market = "btcusdt", side = "sell", ord_type = "limit", volume = "0.2", price = "103" }"#,
+        ],
     );
-    let p = dir.join("hand.toml");
-    std::fs::write(&p, toml).unwrap();
-    let s = scenario::load(&p).unwrap();
     let out = run(&s, None, Progress::Quiet).unwrap();
     let sum = &out.summary;
     assert_eq!(sum.fills, 3, "{sum:?}");
@@ -280,30 +284,8 @@ orders = [
 fn the_status_line_shows_the_sources() {
     use altsim::tape::EventStream;
     let dir = tmp("status");
-    let cap = capture(&dir);
-    let toml = format!(
-        r#"
-[run]
-captures = ["{}"]
-out = "out"
-[balances]
-usdt = 10000
-btc = 1
-[fees]
-maker = 0.001
-taker = 0.002
-[strategy]
-kind = "scripted"
-orders = [
-  {{ at_secs = 0, market = "btcusdt", side = "buy", ord_type = "market", volume = "1" }},
-  {{ at_secs = 2, market = "btcusdt", side = "sell", ord_type = "market", volume = "0.5" }},
-]
-"#,
-        cap.file_name().unwrap().to_str().unwrap()
-    );
-    let p = dir.join("status.toml");
-    std::fs::write(&p, toml).unwrap();
-    let s = scenario::load(&p).unwrap();
+    let s = tiny_scenario(&dir, "status", "", &[BUY_1_AT_0, SELL_HALF_AT_2]);
+    let cap = s.captures[0].clone();
     let rules = altsim::venue::market::load_markets(&dir.join("markets.json")).unwrap();
     let mut st = EventStream::open(vec![cap], rules).unwrap();
     let markets = st.normalizer().markets().to_vec();

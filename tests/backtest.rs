@@ -2,13 +2,14 @@
 
 mod folders;
 
+use folders::altsim;
+
 use altsim::backtest::{run, Progress};
 use altsim::fixed;
 use altsim::report::{RunInfo, Tables};
 use altsim::scenario;
 use folders::files;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
     folders::tmp("backtest", name)
@@ -150,18 +151,6 @@ fn scripted_orders_fill_as_the_book_allows() {
     );
     assert_eq!(out.summary.orders_placed, 2);
     assert!(dir.join("out/summary.json").is_file());
-}
-
-fn altsim(args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_altsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
 }
 
 #[test]

@@ -26,6 +26,20 @@ fn clock(ms: &i64) -> String {
     format!("{h:02}:{m:02}:{s:02}")
 }
 
+/// Line colours for charts of many runs, one a run (then again).
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 /// One line of a chart.
 pub struct Series<'a> {
     pub name: &'a str,

@@ -2,23 +2,10 @@
 //! sources, markouts, quoting, fills and fees, and the PnL and markout curves overlaid.
 
 use super::analytics_charts::{markout_chart, CurveLine};
-use super::charts::{self, Series, Thinned};
+use super::charts::{self, Series, Thinned, PALETTE};
 use super::summary::Summary;
 use super::tables::{EquityRow, RunInfo};
-use plotters::style::RGBColor;
 use std::path::Path;
-
-/// Line colours, one run each (then again).
-const COLORS: [RGBColor; 8] = [
-    RGBColor(40, 90, 200),
-    RGBColor(220, 120, 20),
-    RGBColor(0, 140, 60),
-    RGBColor(200, 40, 40),
-    RGBColor(150, 80, 180),
-    RGBColor(110, 110, 110),
-    RGBColor(0, 150, 160),
-    RGBColor(180, 150, 0),
-];
 
 /// Most folders one comparison takes.
 pub const MAX_RUNS: usize = 64;
@@ -173,7 +160,7 @@ pub fn compare(dirs: &[&Path], out: &Path) -> Result<String, String> {
         .enumerate()
         .map(|(i, r)| Series {
             name: &r.name,
-            color: COLORS[i % COLORS.len()],
+            color: PALETTE[i % PALETTE.len()],
             points: r.pnl.clone(),
         })
         .collect();
@@ -199,7 +186,7 @@ pub fn compare(dirs: &[&Path], out: &Path) -> Result<String, String> {
             .enumerate()
             .map(|(i, r)| CurveLine {
                 name: r.name.clone(),
-                color: COLORS[i % COLORS.len()],
+                color: PALETTE[i % PALETTE.len()],
                 bps: horizons
                     .iter()
                     .map(|h| {

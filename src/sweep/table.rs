@@ -4,7 +4,6 @@
 
 use super::{field, plain, RunResult, METRICS};
 use crate::report::charts::{chart, Series};
-use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
 
 /// The type a column of texts is written with: whole numbers as Int64, decimals as
@@ -183,19 +182,6 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
     Ok(title + &crate::console::aligned(&table))
 }
 
-const COLORS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
 /// `top-pnl.png` and `.svg` in `out`: the PnL over time of the runs named in `best` (their
 /// folders in `out/runs/` hold `equity.csv`), at most ten, best first in the legend.
 pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, String> {
@@ -204,7 +190,7 @@ pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, String>
     };
     let quote = crate::report::RunInfo::read(&out.join("runs").join(first))?.quote_unit;
     let mut series = Vec::new();
-    for name in best.iter().take(COLORS.len()) {
+    for name in best.iter().take(crate::report::charts::PALETTE.len()) {
         let p = out.join("runs").join(name).join("equity.csv");
         let mut r = csv::Reader::from_path(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         let mut points = Vec::new();
@@ -228,7 +214,7 @@ pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, String>
     let lines: Vec<Series> = series
         .into_iter()
         .zip(best)
-        .zip(COLORS)
+        .zip(crate::report::charts::PALETTE)
         .map(|((points, name), color)| Series {
             name,
             color,

@@ -205,19 +205,8 @@ impl CacheReader {
         {
             return None;
         }
-        let mut end = [0u8; 16];
-        f.seek(SeekFrom::End(-16)).ok()?;
-        f.read_exact(&mut end).ok()?;
-        if &end[8..] != MAGIC {
-            return None;
-        }
-        let tlen = u64::from_le_bytes(end[..8].try_into().ok()?);
+        let (trailer, tlen) = read_trailer(&mut f)?;
         let body = len.checked_sub(HEADER as u64 + 16)?.checked_sub(tlen)?;
-        f.seek(SeekFrom::End(-16 - i64::try_from(tlen).ok()?))
-            .ok()?;
-        let mut t = vec![0u8; usize::try_from(tlen).ok()?];
-        f.read_exact(&mut t).ok()?;
-        let trailer: Trailer = serde_json::from_slice(&t).ok()?;
         if trailer.body != body {
             return None;
         }
@@ -350,7 +339,12 @@ impl CacheReader {
 /// What a cache file says of itself, unchecked against any key: its events and the captures
 /// it was built from (as the build named them). `None` for a file that is not a whole cache.
 pub fn describe(path: &Path) -> Option<(u64, Vec<String>)> {
-    let mut f = File::open(path).ok()?;
+    let (trailer, _) = read_trailer(&mut File::open(path).ok()?)?;
+    Some((trailer.events, trailer.paths))
+}
+
+/// The trailer at the end of a cache file, and its length.
+fn read_trailer(f: &mut File) -> Option<(Trailer, u64)> {
     let mut end = [0u8; 16];
     f.seek(SeekFrom::End(-16)).ok()?;
     f.read_exact(&mut end).ok()?;
@@ -362,8 +356,7 @@ pub fn describe(path: &Path) -> Option<(u64, Vec<String>)> {
         .ok()?;
     let mut t = vec![0u8; usize::try_from(tlen).ok().filter(|n| *n < MAX_RAW)?];
     f.read_exact(&mut t).ok()?;
-    let trailer: Trailer = serde_json::from_slice(&t).ok()?;
-    Some((trailer.events, trailer.paths))
+    Some((serde_json::from_slice(&t).ok()?, tlen))
 }
 
 /// Rewrites the warnings that name a capture by the spelling the cache was built with to
