@@ -69,11 +69,13 @@ struct Counts {
 pub struct Slots(Arc<Mutex<Counts>>);
 
 /// What [`Slots`] counted, for `/stats`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotStats {
     pub open: usize,
     pub accepted: u64,
     pub refused: u64,
+    /// Connections open, by client address.
+    pub by_ip: BTreeMap<IpAddr, usize>,
 }
 
 impl Slots {
@@ -105,6 +107,7 @@ impl Slots {
             open: c.open,
             accepted: c.accepted,
             refused: c.refused,
+            by_ip: c.by_ip.clone(),
         }
     }
 }
@@ -370,13 +373,9 @@ mod tests {
         assert!(slots.take(b, &limits).is_none(), "a fourth in all");
         drop(a1);
         let _b2 = slots.take(b, &limits).unwrap();
-        assert_eq!(
-            slots.stats(),
-            SlotStats {
-                open: 3,
-                accepted: 4,
-                refused: 2
-            }
-        );
+        let st = slots.stats();
+        assert_eq!((st.open, st.accepted, st.refused), (3, 4, 2));
+        assert_eq!(st.by_ip.get(&a), Some(&1));
+        assert_eq!(st.by_ip.get(&b), Some(&2));
     }
 }

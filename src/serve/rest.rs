@@ -142,6 +142,9 @@ pub struct Stats {
     pub connections_accepted: u64,
     #[serde(default)]
     pub connections_refused: u64,
+    /// Connections open now, by client address.
+    #[serde(default)]
+    pub connections_by_address: std::collections::BTreeMap<String, usize>,
 }
 
 pub fn stats_of(h: &Hub) -> Stats {
@@ -150,6 +153,11 @@ pub fn stats_of(h: &Hub) -> Stats {
         connections_open: conns.open,
         connections_accepted: conns.accepted,
         connections_refused: conns.refused,
+        connections_by_address: conns
+            .by_ip
+            .iter()
+            .map(|(ip, n)| (ip.to_string(), *n))
+            .collect(),
         frames_published: h.frames_published,
         playback_done: h.playback_done,
         sequences: h
