@@ -54,6 +54,30 @@ async fn next_text(ws: &mut Ws, wait: Duration) -> Option<String> {
     }
 }
 
+/// Reads the only client's frames, handing each to `f`, until playback has ended and every
+/// frame queued for the client has come (the server's count). `got` counts frames already
+/// read. A long timeout guards only against a hang.
+async fn read_until_played(ws: &mut Ws, server: &Server, mut got: u64, mut f: impl FnMut(String)) {
+    let guard = std::time::Instant::now() + Duration::from_secs(120);
+    let mut check = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        if server.playback_done() && got >= server.stats().clients[0].frames_queued {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < guard,
+            "frames stopped after {got}"
+        );
+        tokio::select! {
+            t = next_text(ws, Duration::from_secs(120)) => {
+                f(t.expect("the connection stays open"));
+                got += 1;
+            }
+            _ = check.tick() => {}
+        }
+    }
+}
+
 /// A client's view: its book built from snapshot + increments, with sequence checks.
 struct View {
     norm: Normalizer,
@@ -120,12 +144,12 @@ async fn mid_playback_subscriber_holds_the_server_book() {
         r#"{"event":"subscribe","streams":["btcusdt.ob-inc","btcusdt.trades"]}"#,
     )
     .await;
-    let first = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+    let first = next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         first,
         r#"{"success":{"message":"subscribed","streams":["btcusdt.ob-inc","btcusdt.trades"]}}"#
     );
-    let snap = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+    let snap = next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
     assert!(
         snap.starts_with(r#"{"btcusdt.ob-snap":"#),
         "{}",
@@ -134,13 +158,8 @@ async fn mid_playback_subscriber_holds_the_server_book() {
     let mut view = View::new();
     view.apply(&snap);
     assert!(view.book.depth_len(BookSide::Ask) <= 301 && view.book.depth_len(BookSide::Ask) > 100);
-    // Read as the frames come (a client that lets its queue fill up is dropped).
-    for _ in 0..1_000_000 {
-        let Some(t) = next_text(&mut ws, Duration::from_secs(2)).await else {
-            break;
-        };
-        view.apply(&t);
-    }
+    // Read as the frames come (a client that lets its queue fill up is dropped), every one.
+    read_until_played(&mut ws, &server, 2, |t| view.apply(&t)).await;
     timeout(Duration::from_secs(20), server.wait_playback())
         .await
         .expect("playback ends")
@@ -179,12 +198,12 @@ async fn requests_answer_as_ranger_does() {
         server.ws_url()
     );
     let mut ws = connect(&url).await;
-    let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+    let t = next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         t,
         r#"{"success":{"message":"subscribed","streams":["btcusdt.ob-inc","btcusdt.trades"]}}"#
     );
-    assert!(next_text(&mut ws, Duration::from_secs(5))
+    assert!(next_text(&mut ws, Duration::from_secs(60))
         .await
         .unwrap()
         .contains("ob-snap"));
@@ -195,7 +214,7 @@ async fn requests_answer_as_ranger_does() {
     .await;
     let mut answer = None;
     for _ in 0..10_000 {
-        let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        let t = next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
         if t.starts_with(r#"{"success""#) {
             answer = Some(t);
             break;
@@ -222,7 +241,7 @@ async fn requests_answer_as_ranger_does() {
     .await;
     let mut seen = Vec::new();
     for _ in 0..10_000 {
-        let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        let t = next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
         if t.contains("ob-inc") {
             panic!("an increment after unsubscribing: {t}");
         }
@@ -276,7 +295,7 @@ async fn fault_drop_after_frames() {
     })
     .await;
     let mut n = 0;
-    while next_text(&mut ws, Duration::from_secs(5)).await.is_some() {
+    while next_text(&mut ws, Duration::from_secs(60)).await.is_some() {
         n += 1;
         assert!(n <= 1000);
     }
@@ -367,7 +386,7 @@ async fn fault_malformed_frames() {
     .await;
     let mut bad = 0;
     for _ in 0..500 {
-        let t = next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        let t = next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
         if Frame::parse(&t).is_err() {
             bad += 1;
         }
@@ -387,7 +406,7 @@ async fn fault_stall() {
     let mut longest = Duration::ZERO;
     let mut last = std::time::Instant::now();
     for _ in 0..450 {
-        next_text(&mut ws, Duration::from_secs(5)).await.unwrap();
+        next_text(&mut ws, Duration::from_secs(60)).await.unwrap();
         longest = longest.max(last.elapsed());
         last = std::time::Instant::now();
     }
@@ -621,14 +640,15 @@ async fn start_offset_and_loop() {
     .await;
     let mut view = View::new();
     let mut first_frames = Vec::new();
-    while let Some(t) = next_text(&mut ws, Duration::from_secs(2)).await {
+    read_until_played(&mut ws, &server, 0, |t| {
         if first_frames.len() < 2 {
             first_frames.push(t.clone());
         }
         if !t.starts_with(r#"{"success""#) {
             view.apply(&t);
         }
-    }
+    })
+    .await;
     timeout(Duration::from_secs(30), server.wait_playback())
         .await
         .unwrap()
@@ -660,7 +680,7 @@ async fn start_offset_and_loop() {
     .await;
     let mut view = View::new();
     while view.sequences.len() < 300_000 {
-        let t = next_text(&mut ws, Duration::from_secs(10))
+        let t = next_text(&mut ws, Duration::from_secs(60))
             .await
             .expect("the loop keeps playing");
         if !t.starts_with(r#"{"success""#) {
