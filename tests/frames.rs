@@ -1,4 +1,4 @@
-//! Every frame shape of PROTOCOL.md §2 parses and prints back to the same JSON.
+//! Every frame shape of docs/protocol.md §3 parses and prints back to the same JSON.
 
 use altsim::venue::{ClientRequest, Frame, FrameKind};
 

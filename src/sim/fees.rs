@@ -1,4 +1,5 @@
-//! The fee schedule (PROTOCOL.md §4): maker and taker rates by market and 30-day volume tier.
+//! The fee schedule (docs/protocol.md §5): maker and taker rates by market and 30-day volume
+//! tier.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -116,7 +116,7 @@ fn to_fixed(d: Decimal, scale: u32, what: &str) -> Result<i64, Reject> {
     })
 }
 
-/// Peatio's checks that need only the market's rules (PROTOCOL.md §3).
+/// Peatio's checks that need only the market's rules (docs/protocol.md §4).
 pub(crate) fn validate(
     req: &NewOrder,
     id: MarketId,

@@ -1,4 +1,4 @@
-//! Ranger WebSocket frames (PROTOCOL.md §2): typed parsing and printing.
+//! Ranger WebSocket frames (docs/protocol.md §3): typed parsing and printing.
 //!
 //! The public market-data frames are parsed by a borrowing scanner (they are the hot path of
 //! every replay); the private and control frames go through serde.

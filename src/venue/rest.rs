@@ -1,4 +1,4 @@
-//! Peatio REST shapes (PROTOCOL.md §1): public market data, orders, balances and errors.
+//! Peatio REST shapes (docs/protocol.md §1): public market data, orders, balances and errors.
 
 use super::frame::Side;
 use serde::{Deserialize, Serialize};
