@@ -5,7 +5,7 @@ use crate::fixed;
 use crate::report::analytics::Analytics;
 use crate::report::{ResultWriter, RunInfo, Summary};
 use crate::scenario::Scenario;
-use crate::sim::{Exchange, Sim, SimEvent, BALANCE_SCALE};
+use crate::sim::{Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
 use crate::tape::cache::EventStore;
 use crate::tape::{Event, EventKind, EventStream, MarketId, StreamStats};
@@ -205,13 +205,8 @@ impl Session {
                     s.path.display()
                 )
             })?;
-        let mut exchange = Exchange::new(markets.clone(), s.fees.clone(), s.queue);
-        for (c, v) in &s.balances {
-            exchange
-                .deposit(c, *v)
-                .map_err(|e| format!("{}: {e}", s.path.display()))?;
-        }
-        let sim = Sim::new(exchange, s.latencies.clone(), s.seed);
+        let sim = Sim::build(markets.clone(), &s.exchange, &s.balances)
+            .map_err(|e| format!("{}: {e}", s.path.display()))?;
         let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
         let strategy = s.strategy.build(base_dir)?;
         let r = &markets[market.0 as usize];

@@ -5,7 +5,7 @@
 use super::order::new_order;
 use super::view::{Known, View};
 use crate::scenario::ExchangeConfig;
-use crate::sim::{Exchange, OrderId, Sim, SimEvent};
+use crate::sim::{OrderId, Sim, SimEvent};
 use crate::tape::reader::{Body, Record};
 use crate::tape::{Event, NormError, Normalizer, Session};
 use crate::venue::rest::{codes, ErrorBody, OrderRequest};
@@ -80,12 +80,8 @@ impl Engine {
     ) -> Result<Engine, String> {
         let mut accs = Vec::with_capacity(accounts.len());
         for spec in accounts {
-            let mut ex = Exchange::new(rules.clone(), cfg.fees.clone(), cfg.queue);
-            for (c, v) in &spec.balances {
-                ex.deposit(c, *v)
-                    .map_err(|e| format!("account {}: {e}", spec.key))?;
-            }
-            let sim = Sim::new(ex, cfg.latencies.clone(), cfg.seed);
+            let sim = Sim::build(rules.clone(), cfg, &spec.balances)
+                .map_err(|e| format!("account {}: {e}", spec.key))?;
             let view = View::new(&sim, &rules);
             accs.push(Account {
                 spec: spec.clone(),

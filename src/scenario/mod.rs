@@ -173,13 +173,11 @@ pub struct Scenario {
     pub markets: Option<PathBuf>,
     pub start_ns: Option<i64>,
     pub end_ns: Option<i64>,
-    pub seed: u64,
     pub out: PathBuf,
     pub equity_interval_ns: i64,
     pub balances: BTreeMap<String, Decimal>,
-    pub fees: FeeSchedule,
-    pub latencies: Latencies,
-    pub queue: QueueModel,
+    /// Fees, latency, queue model and seed: how the paper exchange behaves.
+    pub exchange: ExchangeConfig,
     pub strategy: StrategyConfig,
     /// Markout horizons, ns, ascending.
     pub markouts_ns: Vec<i64>,
@@ -283,13 +281,15 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
         markets,
         start_ns,
         end_ns,
-        seed,
         out: base.join(&file.run.out),
         equity_interval_ns,
         balances: file.balances,
-        fees,
-        latencies,
-        queue,
+        exchange: ExchangeConfig {
+            fees,
+            latencies,
+            queue,
+            seed,
+        },
         strategy,
         markouts_ns,
     })
@@ -378,26 +378,7 @@ fn exchange_tables(
     Ok((fees, latencies, queue))
 }
 
-/// How a paper exchange behaves: a file with `[fees]`, `[latency]`, `[queue]` and `seed`, or
-/// a scenario file (whose other tables are then not used).
-#[derive(Debug, Clone)]
-pub struct ExchangeConfig {
-    pub fees: FeeSchedule,
-    pub latencies: Latencies,
-    pub queue: QueueModel,
-    pub seed: u64,
-}
-
-impl Default for ExchangeConfig {
-    fn default() -> Self {
-        ExchangeConfig {
-            fees: FeeSchedule::default(),
-            latencies: Latencies::default(),
-            queue: QueueModel::Conservative,
-            seed: 0,
-        }
-    }
-}
+pub use crate::sim::ExchangeConfig;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -414,13 +395,7 @@ pub fn parse_exchange(path: &Path, text: &str) -> Result<ExchangeConfig, ConfigE
     // A scenario has a `[run]` table, however it is written (`[run] # note`, `run = {…}`).
     let is_scenario = toml::from_str::<toml::Table>(text).is_ok_and(|t| t.contains_key("run"));
     if is_scenario {
-        let s = parse(path, text)?;
-        return Ok(ExchangeConfig {
-            fees: s.fees,
-            latencies: s.latencies,
-            queue: s.queue,
-            seed: s.seed,
-        });
+        return Ok(parse(path, text)?.exchange);
     }
     let file: ExchangeFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);
