@@ -341,40 +341,7 @@ fn print_ranking(
     results: &[altsim::sweep::RunResult],
     out: &Path,
 ) -> Result<(), Exit> {
-    let mut text = format!(
-        "{} runs of {}, ranked by {}\n",
-        results.len(),
-        what,
-        plan.metric
-    );
-    let mut head = vec!["rank".to_string(), "run".to_string()];
-    head.extend(plan.keys.iter().cloned());
-    let shown = [
-        "pnl_total",
-        "vs_hold",
-        "spread_pnl",
-        "fills",
-        "max_drawdown",
-    ];
-    head.extend(shown.map(String::from));
-    if !shown.contains(&plan.metric.as_str()) {
-        head.push(plan.metric.clone());
-    }
-    let mut rows = vec![head.clone()];
-    for (i, r) in plan.ranked(results).into_iter().take(plan.top).enumerate() {
-        let mut row = vec![(i + 1).to_string(), r.name.clone()];
-        row.extend(r.values.iter().map(altsim::sweep::plain));
-        for m in &head[2 + plan.keys.len()..] {
-            row.push(altsim::sweep::field(&r.summary, m));
-        }
-        rows.push(row);
-    }
-    text.push_str(&altsim::console::aligned(&rows));
-    text.push_str(&format!(
-        "results    {}\n",
-        altsim::console::shown(&out.join("runs.csv")).display()
-    ));
-    print(&text)
+    print(&altsim::sweep::ranking(what, plan, results, out))
 }
 
 #[cfg(feature = "parquet")]

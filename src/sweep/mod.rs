@@ -12,6 +12,7 @@ mod table;
 
 use crate::report::Summary;
 use crate::tape::cache::EventStore;
+pub use plan::{ranking, RANKING};
 pub use scale::{merge, shard};
 #[cfg(feature = "parquet")]
 pub use table::report;

@@ -143,3 +143,44 @@ impl Plan {
         w.flush().map_err(io)
     }
 }
+
+/// The summary columns the ranking after a sweep shows, besides its metric.
+pub const RANKING: [&str; 5] = [
+    "pnl_total",
+    "vs_hold",
+    "spread_pnl",
+    "fills",
+    "max_drawdown",
+];
+
+/// The ranking a sweep prints when it ends: its top runs by the plan's metric, their values
+/// and their headline figures, and where the table is.
+pub fn ranking(what: &str, plan: &Plan, results: &[RunResult], out: &Path) -> String {
+    let mut text = format!(
+        "{} runs of {}, ranked by {}\n",
+        results.len(),
+        what,
+        plan.metric
+    );
+    let mut head = vec!["rank".to_string(), "run".to_string()];
+    head.extend(plan.keys.iter().cloned());
+    head.extend(RANKING.map(String::from));
+    if !RANKING.contains(&plan.metric.as_str()) {
+        head.push(plan.metric.clone());
+    }
+    let mut rows = vec![head.clone()];
+    for (i, r) in plan.ranked(results).into_iter().take(plan.top).enumerate() {
+        let mut row = vec![(i + 1).to_string(), r.name.clone()];
+        row.extend(r.values.iter().map(plain));
+        for m in &head[2 + plan.keys.len()..] {
+            row.push(field(&r.summary, m));
+        }
+        rows.push(row);
+    }
+    text.push_str(&crate::console::aligned(&rows));
+    text.push_str(&format!(
+        "results    {}\n",
+        crate::console::shown(&out.join("runs.csv")).display()
+    ));
+    text
+}

@@ -116,14 +116,7 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
         .collect();
     let mut show: Vec<String> = vec!["run".into()];
     show.extend(keys);
-    for m in [
-        "pnl_total",
-        "vs_hold",
-        "spread_pnl",
-        "fills",
-        "max_drawdown",
-        metric,
-    ] {
+    for m in super::RANKING.iter().copied().chain([metric]) {
         if !show.iter().any(|c| c == m) {
             show.push(m.into());
         }
