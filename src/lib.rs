@@ -22,4 +22,5 @@ pub mod strategy;
 pub mod sweep;
 pub mod tape;
 pub mod utc;
+pub mod value;
 pub mod venue;

@@ -8,7 +8,7 @@ use altsim::backtest::{run, Progress};
 use altsim::fixed;
 use altsim::scenario;
 use altsim::sim::{
-    FeeSchedule, Latencies, Latency, NewOrder, OrderState, QueueModel, Sim, SimEvent, BALANCE_SCALE,
+    FeeSchedule, Latencies, Latency, NewOrder, OrderState, QueueModel, Sim, SimEvent,
 };
 use altsim::strategy::Ctx;
 use altsim::tape::{BookSide, Event, EventKind, MarketId};
@@ -41,7 +41,7 @@ fn trades_through_our_price_fill_by_taker_side() {
     // A buyer prints at the level we just emptied: it cannot have met our bid.
     trade(&mut ex, BTCUSDT, Side::Buy, "60000.00", "0.0372");
     assert!(fills(&events(&mut ex)).is_empty());
-    assert_eq!(ex.order(id).unwrap().remaining, 200_000);
+    assert_eq!(ex.order(id).unwrap().remaining_volume().raw(), 200_000);
     // A seller prints below our bid: it met us first, with 0.05.
     trade(&mut ex, BTCUSDT, Side::Sell, "59999.00", "0.05");
     assert_eq!(
@@ -58,7 +58,7 @@ fn trades_through_our_price_fill_by_taker_side() {
     // A second print there is volume of its own: the first trade consumed what it printed.
     trade(&mut ex, BTCUSDT, Side::Buy, "59995.00", "0.03");
     assert_eq!(fills(&events(&mut ex))[0].1, "0.03");
-    assert_eq!(ex.order(id).unwrap().remaining, 100_000);
+    assert_eq!(ex.order(id).unwrap().remaining_volume().raw(), 100_000);
     ex.accounts().check_conservation().unwrap();
 }
 
@@ -90,7 +90,7 @@ fn crossing_volume_goes_to_our_best_order_first() {
         ]
     );
     assert_eq!(ex.order(better).unwrap().state, OrderState::Done);
-    assert_eq!(ex.order(worse).unwrap().remaining, 50_000);
+    assert_eq!(ex.order(worse).unwrap().remaining_volume().raw(), 50_000);
     ex.accounts().check_conservation().unwrap();
 }
 
@@ -137,14 +137,17 @@ fn market_buy_fills_what_its_lock_pays_for() {
     let f: Vec<_> = events(&mut ex)
         .into_iter()
         .filter_map(|e| match e {
-            SimEvent::Fill(f) => Some((f.price, f.amount)),
+            SimEvent::Fill(f) => Some(((f.price.raw() as i64), f.amount.raw())),
             _ => None,
         })
         .collect();
     // 420.908458 / 2680.01 = 0.157054…, floored to 5 decimals.
     assert_eq!(f, [(268_001, 15_705)]);
     let o = ex.order(id).unwrap();
-    assert_eq!((o.state, o.remaining), (OrderState::Cancel, 34_295));
+    assert_eq!(
+        (o.state, o.remaining_volume().raw()),
+        (OrderState::Cancel, 34_295)
+    );
     // Paid 0.15705 × 2680.01 = 420.8955705; 0.15705 ETH less 0.25 %.
     assert_eq!(bal(&ex, "usdt"), ("0.0128875".into(), "0.0".into()));
     assert_eq!(bal(&ex, "eth"), ("0.156657375".into(), "0.0".into()));
@@ -224,14 +227,14 @@ fn a_trade_through_our_price_empties_the_queue_ahead() {
         NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("100.00")),
     );
     events(&mut ex);
-    assert_eq!(ex.order(id).unwrap().queue_ahead, 1_000_000);
+    assert_eq!(ex.order(id).unwrap().queue_ahead().raw(), 1_000_000);
     trade(&mut ex, BTCUSDT, Side::Sell, "99.00", "0.1");
     assert_eq!(filled(&events(&mut ex)), ["0.1"]);
-    assert_eq!(ex.order(id).unwrap().queue_ahead, 0);
+    assert_eq!(ex.order(id).unwrap().queue_ahead().raw(), 0);
     // So the next seller at our price meets us first.
     trade(&mut ex, BTCUSDT, Side::Sell, "100.00", "0.2");
     assert_eq!(filled(&events(&mut ex)), ["0.2"]);
-    assert_eq!(ex.order(id).unwrap().remaining, 200_000);
+    assert_eq!(ex.order(id).unwrap().remaining_volume().raw(), 200_000);
     ex.accounts().check_conservation().unwrap();
 }
 
@@ -262,8 +265,13 @@ fn ladder(sim: &mut Sim, t: i64, n: i64) {
 /// What an answer says, without its time.
 fn kind(e: &SimEvent) -> String {
     match e {
-        SimEvent::Order(o) => format!("order {} {:?} {}", o.id, o.state, o.remaining),
-        SimEvent::Fill(f) => format!("fill {} {}", f.trade_id, f.price),
+        SimEvent::Order(o) => format!(
+            "order {} {:?} {}",
+            o.id,
+            o.state,
+            o.remaining_volume().raw()
+        ),
+        SimEvent::Fill(f) => format!("fill {} {}", f.trade_id, (f.price.raw() as i64)),
         SimEvent::Balance { currency, balance } => format!("balance {currency} {balance:?}"),
         other => format!("{other:?}"),
     }
@@ -334,10 +342,10 @@ fn the_strategy_sees_balances_as_answers_arrive() {
     sim.on_event(&at(10_200, EventKind::Connect));
     let btc = |sim: &mut Sim| {
         let b = Ctx::new(sim).balance("btc");
-        fixed::format(b.available, BALANCE_SCALE)
+        b.available.text()
     };
     assert_eq!(
-        fixed::format(sim.exchange().accounts().balance("btc").available, 16),
+        fixed::format(sim.exchange().accounts().balance("btc").available.raw(), 16),
         "0.009975"
     );
     assert_eq!(

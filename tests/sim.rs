@@ -179,8 +179,11 @@ fn marketable_limit_walks_levels_with_price_improvement_and_rests_the_rest() {
     // with the 0.4 × 60010 = 24004 of the rest until the order ends (Peatio's `strike`).
     assert_eq!(bal(&ex, "usdt"), ("0.0".into(), "24008.5".into()));
     let o = ex.order(id).unwrap();
-    assert_eq!((o.state, o.remaining), (OrderState::Wait, 400_000));
-    assert_eq!(fixed::format(o.avg_price().into(), 2), "60002.5");
+    assert_eq!(
+        (o.state, o.remaining_volume().raw()),
+        (OrderState::Wait, 400_000)
+    );
+    assert_eq!(o.avg_price().text(), "60002.5");
     ex.accounts().check_conservation().unwrap();
 }
 
@@ -205,7 +208,7 @@ fn taken_liquidity_stays_taken_until_the_feed_resets_the_level() {
     let f = fills(&events(&mut ex));
     assert_eq!(f.len(), 2);
     assert_eq!(f[1].1, "0.1", "only what the first left");
-    assert_eq!(ex.order(second).unwrap().remaining, 100_000);
+    assert_eq!(ex.order(second).unwrap().remaining_volume().raw(), 100_000);
     // The feed sets the level anew (someone else added volume): the resting rest crosses it.
     level(&mut ex, BTCUSDT, BookSide::Ask, "60000.00", "0.5");
     let f = fills(&events(&mut ex));
@@ -253,7 +256,10 @@ fn market_orders_follow_peatio() {
         ]
     );
     let o = ex.order(id).unwrap();
-    assert_eq!((o.state, o.remaining), (OrderState::Cancel, 3_335));
+    assert_eq!(
+        (o.state, o.remaining_volume().raw()),
+        (OrderState::Cancel, 3_335)
+    );
     // 1000 − 600 − 399.96665 = 0.03335 back; 0.016665 BTC less 0.25 %.
     assert_eq!(bal(&ex, "usdt"), ("0.03335".into(), "0.0".into()));
     assert_eq!(bal(&ex, "btc"), ("1.0166233375".into(), "0.0".into()));
@@ -274,11 +280,11 @@ fn queue_position_decides_maker_fills() {
         &mut ex,
         NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
     );
-    assert_eq!(ex.order(id).unwrap().queue_ahead, 1_000_000);
+    assert_eq!(ex.order(id).unwrap().queue_ahead().raw(), 1_000_000);
     events(&mut ex);
     trade(&mut ex, BTCUSDT, Side::Sell, "59990.00", "0.6");
     assert!(fills(&events(&mut ex)).is_empty());
-    assert_eq!(ex.order(id).unwrap().queue_ahead, 400_000);
+    assert_eq!(ex.order(id).unwrap().queue_ahead().raw(), 400_000);
     // A taker buy at our price does not touch our bid.
     trade(&mut ex, BTCUSDT, Side::Buy, "59990.00", "0.6");
     assert!(fills(&events(&mut ex)).is_empty());
@@ -293,7 +299,7 @@ fn queue_position_decides_maker_fills() {
     // The level update after the trade is not counted again, and a cancel elsewhere does not
     // move a conservative queue.
     level(&mut ex, BTCUSDT, BookSide::Bid, "59990.00", "0.3");
-    assert_eq!(ex.order(id).unwrap().queue_ahead, 0);
+    assert_eq!(ex.order(id).unwrap().queue_ahead().raw(), 0);
     // A sell strictly through our price reached us first: its volume fills us at our price.
     trade(&mut ex, BTCUSDT, Side::Sell, "59980.00", "0.01");
     assert_eq!(
@@ -366,7 +372,11 @@ fn cancels_ahead_move_the_probabilistic_queue_only() {
             "59990.00",
             &after.to_string(),
         );
-        assert_eq!(ex.order(id).unwrap().queue_ahead, want, "{model:?} {grow}");
+        assert_eq!(
+            ex.order(id).unwrap().queue_ahead().raw(),
+            want,
+            "{model:?} {grow}"
+        );
     }
 }
 
@@ -522,14 +532,14 @@ fn latency_delays_arrival_and_answers() {
     assert_eq!((out[0].0, out[1].0), (11_500, 11_500));
     match &out[0].1 {
         SimEvent::Order(o) => assert_eq!(
-            (o.id, o.state, o.remaining),
+            (o.id, o.state, o.remaining_volume().raw()),
             (id, OrderState::Wait, a("0.1"))
         ),
         other => panic!("{other:?}"),
     }
     match &out[1].1 {
         SimEvent::Balance { currency, balance } => assert_eq!(
-            (currency.as_str(), balance.locked),
+            (currency.as_str(), balance.locked.raw()),
             ("usdt", 6_000 * 10i128.pow(BALANCE_SCALE))
         ),
         other => panic!("{other:?}"),
@@ -549,17 +559,17 @@ fn our_own_orders_at_one_price_queue_in_time_order() {
         &mut ex,
         NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("59990.00")),
     );
-    assert_eq!(ex.order(b).unwrap().queue_ahead, 1_500_000);
+    assert_eq!(ex.order(b).unwrap().queue_ahead().raw(), 1_500_000);
     events(&mut ex);
     trade(&mut ex, BTCUSDT, Side::Sell, "59990.00", "1.2");
     let f: Vec<_> = fills(&events(&mut ex)).into_iter().map(|f| f.1).collect();
     assert_eq!(f, ["0.2"]);
-    assert_eq!(ex.order(b).unwrap().queue_ahead, 300_000);
+    assert_eq!(ex.order(b).unwrap().queue_ahead().raw(), 300_000);
     // The feed's level falls by what traded: nobody moves twice.
     level(&mut ex, BTCUSDT, BookSide::Bid, "59990.00", "0");
-    assert_eq!(ex.order(a).unwrap().queue_ahead, 0);
+    assert_eq!(ex.order(a).unwrap().queue_ahead().raw(), 0);
     assert_eq!(
-        ex.order(b).unwrap().queue_ahead,
+        ex.order(b).unwrap().queue_ahead().raw(),
         300_000,
         "behind what is left of a"
     );
@@ -570,7 +580,7 @@ fn our_own_orders_at_one_price_queue_in_time_order() {
         .collect();
     assert_eq!(f, [("0.3".to_string(), true), ("0.3".to_string(), true)]);
     assert_eq!(ex.order(a).unwrap().state, OrderState::Done);
-    assert_eq!(ex.order(b).unwrap().remaining, 200_000);
+    assert_eq!(ex.order(b).unwrap().remaining_volume().raw(), 200_000);
 }
 
 #[test]

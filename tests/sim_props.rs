@@ -107,20 +107,26 @@ fn run(
                     match f.side {
                         Side::Buy => {
                             prop_assert!(
-                                ask.is_some_and(|a| f.price >= a),
+                                ask.is_some_and(|a| (f.price.raw() as i64) >= a),
                                 "bought below the best ask"
                             );
                             if let Some(p) = order.price {
-                                prop_assert!(scaled(f.price, 2) <= p, "bought above the limit");
+                                prop_assert!(
+                                    scaled(f.price.raw() as i64, 2) <= p,
+                                    "bought above the limit"
+                                );
                             }
                         }
                         Side::Sell => {
                             prop_assert!(
-                                bid.is_some_and(|b| f.price <= b),
+                                bid.is_some_and(|b| (f.price.raw() as i64) <= b),
                                 "sold above the best bid"
                             );
                             if let Some(p) = order.price {
-                                prop_assert!(scaled(f.price, 2) >= p, "sold below the limit");
+                                prop_assert!(
+                                    scaled(f.price.raw() as i64, 2) >= p,
+                                    "sold below the limit"
+                                );
                             }
                         }
                     }
@@ -160,14 +166,18 @@ fn run(
                 prop_assert!(f.maker, "market data only fills resting orders");
                 let reached = match ev.kind {
                     EventKind::Trade { price, .. } => match f.side {
-                        Side::Buy => price <= f.price,
-                        Side::Sell => price >= f.price,
+                        Side::Buy => price <= (f.price.raw() as i64),
+                        Side::Sell => price >= (f.price.raw() as i64),
                     },
                     EventKind::Level { .. } | EventKind::SnapshotEnd => {
                         let book = ex.book(MarketId(0));
                         match f.side {
-                            Side::Buy => book.best_ask().is_some_and(|a| a.price <= f.price),
-                            Side::Sell => book.best_bid().is_some_and(|b| b.price >= f.price),
+                            Side::Buy => book
+                                .best_ask()
+                                .is_some_and(|a| a.price <= (f.price.raw() as i64)),
+                            Side::Sell => book
+                                .best_bid()
+                                .is_some_and(|b| b.price >= (f.price.raw() as i64)),
                         }
                     }
                     _ => false,
@@ -176,7 +186,7 @@ fn run(
                     reached,
                     "maker fill {f:?} without a trade or cross at {ev:?}"
                 );
-                made[usize::from(f.side == Side::Sell)] += f.amount;
+                made[usize::from(f.side == Side::Sell)] += f.amount.raw();
             }
             log.push(format!("{e:?}"));
         }
@@ -193,13 +203,16 @@ fn run(
             .map_err(TestCaseError::fail)?;
     }
     for o in ex.orders() {
-        prop_assert!(o.remaining >= 0 && o.remaining <= o.origin);
-        prop_assert!(o.locked >= 0);
+        prop_assert!(
+            o.remaining_volume().raw() >= 0
+                && o.remaining_volume().raw() <= o.origin_volume().raw()
+        );
+        prop_assert!(o.locked().raw() >= 0);
         if o.state == OrderState::Done {
-            prop_assert_eq!(o.remaining, 0);
+            prop_assert_eq!(o.remaining_volume().raw(), 0);
         }
         if o.state != OrderState::Wait {
-            prop_assert_eq!(o.locked, 0, "a closed order holds nothing");
+            prop_assert_eq!(o.locked().raw(), 0, "a closed order holds nothing");
         }
     }
     Ok(log)

@@ -11,6 +11,7 @@ use crate::tape::cache::EventStore;
 use crate::tape::{Event, EventKind, EventStream, MarketId, StreamStats};
 use crate::tape::{MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 use crate::utc::utc;
+use crate::value::{Amount, Price};
 use crate::venue::MarketRules;
 use std::io::IsTerminal;
 
@@ -243,7 +244,7 @@ impl Session {
             volume_placed: [0, 0],
             first_equity: None,
             fills: 0,
-            last_pnl: crate::report::records::Dec::new(0, 0),
+            last_pnl: crate::value::Funds::zero(0),
         };
         let run = Run {
             s: s.clone(),
@@ -322,7 +323,7 @@ impl Session {
             crate::utc::utc(self.run.sim.now()),
             trim(&self.run.rec.last_pnl.text()),
             r.quote_unit,
-            trim(&fixed::format(base, BALANCE_SCALE)),
+            trim(&base.text()),
             r.base_unit,
             open,
             self.run.rec.fills
@@ -394,8 +395,8 @@ impl Session {
 }
 
 /// A decimal rounded to two places, for a status line.
-fn cents(d: &crate::report::records::Dec) -> String {
-    format!("{:.2}", d.decimal().round_dp(2))
+fn cents(d: &crate::value::Funds) -> String {
+    format!("{:.2}", d.text_decimal().round_dp(2))
 }
 
 /// A decimal without trailing zeros, for a status line.
@@ -566,7 +567,12 @@ impl Run {
                     price,
                     amount,
                     ..
-                } => strategy.on_trade(&mut Ctx::new(sim), ev.market, taker, price, amount),
+                } => {
+                    let r = &sim.exchange().rules()[ev.market.0 as usize];
+                    let price = Price::new(price, r.price_precision);
+                    let amount = Amount::new(amount, r.amount_precision);
+                    strategy.on_trade(&mut Ctx::new(sim), ev.market, taker, price, amount)
+                }
                 EventKind::Level { .. } | EventKind::SnapshotEnd
                     if !self.changed.contains(&ev.market) =>
                 {

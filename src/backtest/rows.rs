@@ -1,12 +1,13 @@
 //! The rows a run writes: each order change, fill and equity valuation as a table row, and
 //! the answers of the exchange delivered to the strategy.
 
-use crate::report::records::{Dec, EquityRecord, FillRecord, OrderRecord};
+use crate::report::records::{EquityRecord, FillRecord, OrderRecord};
 use crate::report::ResultWriter;
 use crate::sim::{Fill, Order, Sim, SimEvent, BALANCE_SCALE};
 use crate::strategy::{Ctx, Strategy};
 use crate::tape::MarketId;
 use crate::utc::utc;
+use crate::value::{Funds, Price};
 use crate::venue::MarketRules;
 use std::sync::Arc;
 
@@ -27,16 +28,12 @@ pub(super) struct Recorder {
     pub first_equity: Option<i128>,
     /// Fills so far, and the PnL of the last equity row, for a live status line.
     pub fills: u64,
-    pub last_pnl: Dec,
+    pub last_pnl: Funds,
 }
 
 impl Recorder {
     fn order(&mut self, at: i64, o: &Order, reason: String) {
         let m = o.market.0 as usize;
-        let (pp, ap) = (
-            self.rules[m].price_precision,
-            self.rules[m].amount_precision,
-        );
         if o.state == crate::sim::OrderState::Wait && o.trades_count == 0 && o.remaining == o.origin
         {
             self.orders_placed += 1;
@@ -49,12 +46,12 @@ impl Recorder {
             market: self.names[m].clone(),
             side: o.side.as_str(),
             ord_type: o.ord_type.as_str(),
-            price: o.price.map(|p| Dec::new(p, pp)),
+            price: o.price(),
             state: o.state.as_str(),
-            origin_volume: Some(Dec::new(o.origin, ap)),
-            remaining_volume: Some(Dec::new(o.remaining, ap)),
-            executed_volume: Some(Dec::new(o.executed(), ap)),
-            avg_price: Some(Dec::new(o.avg_price(), pp)),
+            origin_volume: Some(o.origin_volume()),
+            remaining_volume: Some(o.remaining_volume()),
+            executed_volume: Some(o.executed_volume()),
+            avg_price: Some(o.avg_price()),
             reason,
         });
     }
@@ -72,10 +69,6 @@ impl Recorder {
 
     fn fill(&mut self, at: i64, f: &Fill) {
         let m = f.market.0 as usize;
-        let (pp, ap) = (
-            self.rules[m].price_precision,
-            self.rules[m].amount_precision,
-        );
         self.fills += 1;
         let fee_currency = self.currency(&f.fee_currency);
         self.out.fill(FillRecord {
@@ -84,12 +77,12 @@ impl Recorder {
             order_id: f.order_id,
             market: self.names[m].clone(),
             side: f.side,
-            price: Dec::new(f.price, pp),
-            amount: Dec::new(f.amount, ap),
-            total: Dec::new(f.total, pp + ap),
+            price: f.price,
+            amount: f.amount,
+            total: f.total,
             maker: f.maker,
-            fee_rate: Dec::new(f.fee_rate, crate::sim::fees::RATE_SCALE),
-            fee: Dec::new(f.fee, BALANCE_SCALE),
+            fee_rate: f.fee_rate,
+            fee: f.fee,
             fee_currency,
         });
     }
@@ -106,8 +99,8 @@ impl Recorder {
         };
         let r = &self.rules[self.market.0 as usize];
         let pp = r.price_precision;
-        let base = ex.accounts().balance(&r.base_unit).total();
-        let quote = ex.accounts().balance(&r.quote_unit).total();
+        let base = ex.accounts().total_units(&r.base_unit);
+        let quote = ex.accounts().total_units(&r.quote_unit);
         // mid at pp + 1 decimals; equity at 16 + pp + 1.
         let mid = (i128::from(bid.price) + i128::from(ask.price)) * 5;
         let es = BALANCE_SCALE + pp + 1;
@@ -125,15 +118,15 @@ impl Recorder {
                 )
             })?;
         let first = *self.first_equity.get_or_insert(equity);
-        self.last_pnl = Dec::new(equity - first, es);
+        self.last_pnl = Funds::new(equity - first, es);
         self.out.equity(EquityRecord {
             time_ns: t,
-            best_bid: Dec::new(bid.price, pp),
-            best_ask: Dec::new(ask.price, pp),
-            mid: Dec::new(mid, pp + 1),
-            base: Dec::new(base, BALANCE_SCALE),
-            quote: Dec::new(quote, BALANCE_SCALE),
-            equity: Dec::new(equity, es),
+            best_bid: Price::new(bid.price, pp),
+            best_ask: Price::new(ask.price, pp),
+            mid: Price::new(mid, pp + 1),
+            base: Funds::new(base, BALANCE_SCALE),
+            quote: Funds::new(quote, BALANCE_SCALE),
+            equity: Funds::new(equity, es),
             pnl: self.last_pnl,
         });
         Ok(())

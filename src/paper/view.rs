@@ -1,8 +1,7 @@
 //! One account as its client knows it: orders, trades and balances as the exchange's answers
 //! told them, in the shapes of Peatio's REST and ranger's private streams.
 
-use crate::fixed;
-use crate::sim::{Balance, Fill, Order, OrderId, Sim, SimEvent, BALANCE_SCALE};
+use crate::sim::{Balance, Fill, Order, OrderId, Sim, SimEvent};
 use crate::venue::rest::{OrderRequest, RestBalance, RestOrder};
 use crate::venue::{BalanceUpdate, MarketRules, OrderUpdate, Side, TradeUpdate};
 use std::collections::BTreeMap;
@@ -257,8 +256,8 @@ impl View {
 fn rest_balance(currency: &str, b: &Balance) -> RestBalance {
     RestBalance {
         currency: currency.to_string(),
-        balance: fixed::format(b.available, BALANCE_SCALE),
-        locked: fixed::format(b.locked, BALANCE_SCALE),
+        balance: b.available.text(),
+        locked: b.locked.text(),
     }
 }
 

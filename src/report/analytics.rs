@@ -12,9 +12,10 @@
 //! changes at instants, and a fill reported in an instant happened after the previous one.
 
 use super::markouts::{MarkoutStat, Markouts};
-use super::records::{Dec, EquityRecord, FillRecord};
+use super::records::{EquityRecord, FillRecord};
 use crate::fixed;
 use crate::sim::BALANCE_SCALE;
+use crate::value::Funds;
 use crate::venue::Side;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -274,8 +275,8 @@ impl Analytics {
     /// An equity row: the first one starts the attribution (t0, mid(t0), B0). Returns the
     /// cumulative attribution at the row, valued at its mid.
     pub fn equity(&mut self, r: &EquityRecord) -> Option<Cumulative> {
-        let mid = r.mid.at(self.market.price_precision + 1)?;
-        let base = r.base.at(BALANCE_SCALE)?;
+        let mid = r.mid.units_at(self.market.price_precision + 1)?;
+        let base = r.base.units_at(BALANCE_SCALE)?;
         if self.start.is_none() {
             self.start = Some((r.time_ns, mid, base));
             self.base = base;
@@ -309,9 +310,9 @@ impl Analytics {
         let (pp, ap) = (self.market.price_precision, self.market.amount_precision);
         let (Some(m), Some(p), Some(a), Some(fee)) = (
             self.mid.at_time(f.time_ns),
-            f.price.at(pp),
-            f.amount.at(ap),
-            f.fee.at(BALANCE_SCALE),
+            f.price.units_at(pp),
+            f.amount.units_at(ap),
+            f.fee.units_at(BALANCE_SCALE),
         ) else {
             self.overflow = true;
             return;
@@ -357,15 +358,15 @@ impl Analytics {
 
     /// Current values of the spread, fee and inventory terms (at the latest mid), for a
     /// status line.
-    pub fn so_far(&self) -> Option<(Dec, Dec, Dec)> {
+    pub fn so_far(&self) -> Option<(Funds, Funds, Funds)> {
         let (_, _, b0) = self.start?;
         let m = self.mid.now?;
         let inv = self.inventory + (self.base - b0).checked_mul(m - self.inv_mid)?;
         let s = self.market.scale();
         Some((
-            Dec::new(self.spread, s),
-            Dec::new(self.fees, s),
-            Dec::new(inv, s),
+            Funds::new(self.spread, s),
+            Funds::new(self.fees, s),
+            Funds::new(inv, s),
         ))
     }
 

@@ -11,7 +11,8 @@
 //! row of `markouts.csv`, once its longest horizon is known.
 
 use super::analytics::Mid;
-use super::records::{Dec, FillRecord};
+use super::records::FillRecord;
+use crate::value::{Amount, Funds, Price};
 use crate::venue::Side;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -42,10 +43,10 @@ pub struct MarkoutRecord {
     pub trade_id: u64,
     pub order_id: u64,
     pub side: Side,
-    pub price: Dec,
-    pub amount: Dec,
+    pub price: Price,
+    pub amount: Amount,
     /// Per horizon: the mid, the bps and the quote value; `None` past the run's end.
-    pub at: Vec<Option<(Dec, Decimal, Dec)>>,
+    pub at: Vec<Option<(Price, Decimal, Funds)>>,
 }
 
 /// A pending fill.
@@ -57,6 +58,8 @@ struct Pending {
     sign: i128,
     price: i128,
     amount: i128,
+    /// The fill's price and amount as its record gives them.
+    shown: (Price, Amount),
     /// The mid at each horizon once known (price precision + 1 decimals).
     mids: Vec<Option<i128>>,
 }
@@ -179,6 +182,7 @@ impl Markouts {
             sign,
             price,
             amount,
+            shown: (f.price, f.amount),
             mids: vec![None; self.horizons.len()],
         });
         // Horizons that ended before the fill's instant saw the mid after the one before.
@@ -262,9 +266,9 @@ impl Markouts {
                 if p.sign > 0 { buy } else { sell }.add(bps, amount);
                 *total = total.saturating_add(value);
                 Some((
-                    Dec::new(m, pp + 1),
+                    Price::new(m, pp + 1),
                     bps.round_dp(4).normalize(),
-                    Dec::new(value, pp + 1 + ap),
+                    Funds::new(value, pp + 1 + ap),
                 ))
             })
             .collect();
@@ -273,8 +277,8 @@ impl Markouts {
             trade_id: p.trade_id,
             order_id: p.order_id,
             side: if p.sign > 0 { Side::Buy } else { Side::Sell },
-            price: Dec::new(p.price, pp),
-            amount: Dec::new(p.amount, ap),
+            price: p.shown.0,
+            amount: p.shown.1,
             at,
         }
     }

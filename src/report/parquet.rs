@@ -3,9 +3,10 @@
 //! nowhere). The CSV tables keep the decimal text.
 
 use super::markouts::MarkoutRecord;
-use super::records::{Dec, EquityRecord, FillRecord, OrderRecord};
+use super::records::{EquityRecord, FillRecord, OrderRecord};
 use super::tables::Scales;
 use crate::sim::{fees::RATE_SCALE, BALANCE_SCALE};
+use crate::value::Funds;
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -23,11 +24,15 @@ fn times(name: &str, v: impl Iterator<Item = i64>) -> Column {
 
 /// Decimals as `Decimal128(38, scale)`; a missing one is null. A value with more decimals
 /// than `scale` is an error, never rounded.
-fn decimals(name: &str, scale: u32, v: impl Iterator<Item = Option<Dec>>) -> PolarsResult<Column> {
+fn decimals<D: Into<Funds>>(
+    name: &str,
+    scale: u32,
+    v: impl Iterator<Item = Option<D>>,
+) -> PolarsResult<Column> {
     let values = v
-        .map(|d| match d {
+        .map(|d| match d.map(Into::into) {
             None => Ok(None),
-            Some(d) => d.at(scale).map(Some).ok_or_else(
+            Some(d) => d.units_at(scale).map(Some).ok_or_else(
                 || polars_err!(ComputeError: "column {name}: {:?} does not fit scale {scale}", d.text()),
             ),
         })
@@ -178,7 +183,7 @@ fn markouts(m: &[MarkoutRecord], k: &Scales, labels: &[String]) -> PolarsResult<
             m.iter().map(|r| {
                 at(r).map(|a| {
                     let b = a.1.round_dp(BPS_SCALE);
-                    Dec::new(b.mantissa(), b.scale())
+                    Funds::new(b.mantissa(), b.scale())
                 })
             }),
         )?);
@@ -254,7 +259,7 @@ fn orders(o: &[OrderRecord], k: &Scales) -> PolarsResult<DataFrame> {
 }
 
 fn equity(q: &[EquityRecord], k: &Scales) -> PolarsResult<DataFrame> {
-    let col = |name: &str, scale: u32, f: fn(&EquityRecord) -> Dec| {
+    let col = |name: &str, scale: u32, f: fn(&EquityRecord) -> Funds| {
         decimals(name, scale, q.iter().map(|r| Some(f(r))))
     };
     DataFrame::new(vec![
@@ -263,9 +268,9 @@ fn equity(q: &[EquityRecord], k: &Scales) -> PolarsResult<DataFrame> {
             q.iter().map(|r| r.time_ns).collect::<Vec<_>>(),
         ),
         times("time_utc", q.iter().map(|r| r.time_ns)),
-        col("best_bid", k.price, |r| r.best_bid)?,
-        col("best_ask", k.price, |r| r.best_ask)?,
-        col("mid", k.price + 1, |r| r.mid)?,
+        col("best_bid", k.price, |r| r.best_bid.into())?,
+        col("best_ask", k.price, |r| r.best_ask.into())?,
+        col("mid", k.price + 1, |r| r.mid.into())?,
         col("base", BALANCE_SCALE, |r| r.base)?,
         col("quote", BALANCE_SCALE, |r| r.quote)?,
         col("equity", k.equity, |r| r.equity)?,

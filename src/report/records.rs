@@ -4,94 +4,11 @@
 
 use super::tables::{EquityRow, FillRow};
 use crate::fixed;
+use crate::value::{Amount, Funds, Price, Rate};
 use crate::venue::Side;
+#[cfg(test)]
 use rust_decimal::Decimal;
 use std::sync::Arc;
-
-/// A decimal as a scaled integer: `value / 10^scale`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dec {
-    pub value: i128,
-    pub scale: u32,
-}
-
-/// Powers of ten that an `f64` holds exactly.
-const EXACT_POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-impl Dec {
-    pub fn new(value: impl Into<i128>, scale: u32) -> Dec {
-        Dec {
-            value: value.into(),
-            scale,
-        }
-    }
-
-    pub fn text(self) -> String {
-        fixed::format(self.value, self.scale)
-    }
-
-    /// The value at `scale`, when it has no more decimals than that (never rounded).
-    pub fn at(self, scale: u32) -> Option<i128> {
-        if scale >= self.scale {
-            10i128
-                .checked_pow(scale - self.scale)
-                .and_then(|p| self.value.checked_mul(p))
-        } else {
-            let p = 10i128.checked_pow(self.scale - scale)?;
-            (self.value % p == 0).then(|| self.value / p)
-        }
-    }
-
-    /// The decimal its table text parses to, mantissa and scale alike (0 when it does not
-    /// fit a `Decimal`, as the text would not).
-    pub fn decimal(self) -> Decimal {
-        // The text has no trailing zeros but always one decimal.
-        let (mut m, mut k) = match self.scale {
-            0 => match self.value.checked_mul(10) {
-                Some(m) => (m, 1),
-                None => return self.parsed(),
-            },
-            s => (self.value, s),
-        };
-        while k > 1 && m % 10 == 0 {
-            m /= 10;
-            k -= 1;
-        }
-        if k <= 28 {
-            if let Ok(d) = Decimal::try_from_i128_with_scale(m, k) {
-                return d;
-            }
-        }
-        self.parsed()
-    }
-
-    fn parsed<T: std::str::FromStr + Default>(self) -> T {
-        fixed::with_text(self.value, self.scale, |t| t.parse().unwrap_or_default())
-    }
-
-    /// The nearest `f64`, as its text parses to.
-    pub fn to_f64(self) -> f64 {
-        // One correctly rounded division of two exact values is the nearest f64 itself.
-        if self.value.unsigned_abs() <= 1 << 53 && (self.scale as usize) < EXACT_POW10.len() {
-            return self.value as f64 / EXACT_POW10[self.scale as usize];
-        }
-        self.parsed()
-    }
-
-    /// Reads table text at the decimals it is written with; `None` for an empty field.
-    pub fn parse(s: &str) -> Result<Option<Dec>, String> {
-        if s.is_empty() {
-            return Ok(None);
-        }
-        let scale = s.find('.').map_or(0, |i| s.len() - i - 1) as u32;
-        fixed::parse_wide(s, scale)
-            .map(|value| Some(Dec { value, scale }))
-            .map_err(|e| format!("{s:?}: {e}"))
-    }
-}
 
 /// One row of `fills.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,13 +18,13 @@ pub struct FillRecord {
     pub order_id: u64,
     pub market: Arc<str>,
     pub side: Side,
-    pub price: Dec,
-    pub amount: Dec,
-    pub total: Dec,
+    pub price: Price,
+    pub amount: Amount,
+    pub total: Funds,
     /// True for a maker fill.
     pub maker: bool,
-    pub fee_rate: Dec,
-    pub fee: Dec,
+    pub fee_rate: Rate,
+    pub fee: Funds,
     pub fee_currency: Arc<str>,
 }
 
@@ -119,12 +36,12 @@ pub struct OrderRecord {
     pub market: Arc<str>,
     pub side: &'static str,
     pub ord_type: &'static str,
-    pub price: Option<Dec>,
+    pub price: Option<Price>,
     pub state: &'static str,
-    pub origin_volume: Option<Dec>,
-    pub remaining_volume: Option<Dec>,
-    pub executed_volume: Option<Dec>,
-    pub avg_price: Option<Dec>,
+    pub origin_volume: Option<Amount>,
+    pub remaining_volume: Option<Amount>,
+    pub executed_volume: Option<Amount>,
+    pub avg_price: Option<Price>,
     pub reason: String,
 }
 
@@ -132,13 +49,13 @@ pub struct OrderRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EquityRecord {
     pub time_ns: i64,
-    pub best_bid: Dec,
-    pub best_ask: Dec,
-    pub mid: Dec,
-    pub base: Dec,
-    pub quote: Dec,
-    pub equity: Dec,
-    pub pnl: Dec,
+    pub best_bid: Price,
+    pub best_ask: Price,
+    pub mid: Price,
+    pub base: Funds,
+    pub quote: Funds,
+    pub equity: Funds,
+    pub pnl: Funds,
 }
 
 pub const FILL_COLUMNS: [&str; 13] = [
@@ -204,9 +121,10 @@ impl RowText {
         self.end();
     }
 
-    fn dec(&mut self, d: Option<Dec>) {
+    fn dec(&mut self, d: Option<impl Into<Funds>>) {
         if let Some(d) = d {
-            fixed::write_bytes(&mut self.buf, d.value, d.scale);
+            let d: Funds = d.into();
+            fixed::write_bytes(&mut self.buf, d.raw(), d.scale());
         }
         self.end();
     }
@@ -264,9 +182,10 @@ impl RowText {
     pub fn equity(&mut self, r: &EquityRecord) -> &Self {
         self.clear();
         self.time(r.time_ns);
-        for d in [
-            r.best_bid, r.best_ask, r.mid, r.base, r.quote, r.equity, r.pnl,
-        ] {
+        for d in [r.best_bid, r.best_ask, r.mid] {
+            self.dec(Some(d));
+        }
+        for d in [r.base, r.quote, r.equity, r.pnl] {
             self.dec(Some(d));
         }
         self
@@ -302,15 +221,22 @@ impl RowText {
     }
 }
 
-fn need(column: &str, d: Result<Option<Dec>, String>) -> Result<Dec, String> {
+fn need<T>(column: &str, d: Result<Option<T>, String>) -> Result<T, String> {
     d.and_then(|d| d.ok_or_else(|| "empty".to_string()))
         .map_err(|e| format!("{column}: {e}"))
+}
+
+/// A fee rate's text, which has at most six decimals.
+fn rate(s: &str) -> Result<Option<Rate>, String> {
+    Ok(match Funds::parse(s)? {
+        None => None,
+        Some(f) => Some(Rate::from_decimal(f.to_decimal()).map_err(|e| format!("{s:?}: {e}"))?),
+    })
 }
 
 impl FillRow {
     /// The record this text row was written from.
     pub fn record(&self) -> Result<FillRecord, String> {
-        let d = |c: &str, s: &str| need(c, Dec::parse(s));
         Ok(FillRecord {
             time_ns: self.time_ns,
             trade_id: self.trade_id,
@@ -321,16 +247,16 @@ impl FillRow {
                 "sell" => Side::Sell,
                 s => return Err(format!("side: {s:?} is not buy or sell")),
             },
-            price: d("price", &self.price)?,
-            amount: d("amount", &self.amount)?,
-            total: d("total", &self.total)?,
+            price: need("price", Price::parse(&self.price))?,
+            amount: need("amount", Amount::parse(&self.amount))?,
+            total: need("total", Funds::parse(&self.total))?,
             maker: match self.liquidity.as_str() {
                 "maker" => true,
                 "taker" => false,
                 s => return Err(format!("liquidity: {s:?} is not maker or taker")),
             },
-            fee_rate: d("fee_rate", &self.fee_rate)?,
-            fee: d("fee", &self.fee)?,
+            fee_rate: need("fee_rate", rate(&self.fee_rate))?,
+            fee: need("fee", Funds::parse(&self.fee))?,
             fee_currency: self.fee_currency.as_str().into(),
         })
     }
@@ -339,12 +265,13 @@ impl FillRow {
 impl EquityRow {
     /// The record this text row was written from.
     pub fn record(&self) -> Result<EquityRecord, String> {
-        let d = |c: &str, s: &str| need(c, Dec::parse(s));
+        let p = |c: &str, s: &str| need(c, Price::parse(s));
+        let d = |c: &str, s: &str| need(c, Funds::parse(s));
         Ok(EquityRecord {
             time_ns: self.time_ns,
-            best_bid: d("best_bid", &self.best_bid)?,
-            best_ask: d("best_ask", &self.best_ask)?,
-            mid: d("mid", &self.mid)?,
+            best_bid: p("best_bid", &self.best_bid)?,
+            best_ask: p("best_ask", &self.best_ask)?,
+            mid: p("mid", &self.mid)?,
             base: d("base", &self.base)?,
             quote: d("quote", &self.quote)?,
             equity: d("equity", &self.equity)?,
@@ -358,7 +285,7 @@ mod tests {
     use super::*;
 
     /// Values across signs, magnitudes and scales, the extremes among them.
-    fn values() -> Vec<Dec> {
+    fn values() -> Vec<Funds> {
         let mut out = Vec::new();
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for scale in [0, 1, 2, 3, 6, 8, 16, 19, 22, 23, 28, 29, 35] {
@@ -373,7 +300,7 @@ mod tests {
                 i128::MAX,
                 i128::MIN + 1,
             ] {
-                out.push(Dec::new(v, scale));
+                out.push(Funds::new(v, scale));
             }
             for bits in [8, 20, 40, 53, 54, 64, 96, 97, 120] {
                 for _ in 0..40 {
@@ -382,9 +309,9 @@ mod tests {
                     x ^= x << 17;
                     let v = (i128::from(x) << 64 | i128::from(x.rotate_left(29))) >> (128 - bits);
                     let v = if x & 1 == 0 { v } else { -v };
-                    out.push(Dec::new(v, scale));
+                    out.push(Funds::new(v, scale));
                     // Round numbers, whose text drops trailing zeros.
-                    out.push(Dec::new(v / 1000 * 1000, scale));
+                    out.push(Funds::new(v / 1000 * 1000, scale));
                 }
             }
         }
@@ -396,7 +323,7 @@ mod tests {
         for d in values() {
             let text = d.text();
             let want: Decimal = text.parse().unwrap_or_default();
-            let got = d.decimal();
+            let got = d.text_decimal();
             assert_eq!(
                 (got.mantissa(), got.scale()),
                 (want.mantissa(), want.scale()),
@@ -435,23 +362,23 @@ mod tests {
             order_id: 3,
             market: "btcusdt".into(),
             side: Side::Sell,
-            price: Dec::new(6_183_145, 2),
-            amount: Dec::new(90, 6),
-            total: Dec::new(556_483_050, 8),
+            price: Price::new(6_183_145, 2),
+            amount: Amount::new(90, 6),
+            total: Funds::new(556_483_050, 8),
             maker: true,
-            fee_rate: Dec::new(25, 4),
-            fee: Dec::new(-1_391_207_625_000_000i64, 16),
+            fee_rate: Rate::from_millionths(2_500),
+            fee: Funds::new(-1_391_207_625_000_000i128, 16),
             fee_currency: "us,dt \"q\"".into(),
         };
         let equity = EquityRecord {
             time_ns: -5,
-            best_bid: Dec::new(6_182_400, 2),
-            best_ask: Dec::new(6_182_401, 2),
-            mid: Dec::new(61_824_005, 3),
-            base: Dec::new(10_483_059_325_000_000i64, 16),
-            quote: Dec::new(0, 16),
-            equity: Dec::new(i128::MAX, 19),
-            pnl: Dec::new(-1, 19),
+            best_bid: Price::new(6_182_400, 2),
+            best_ask: Price::new(6_182_401, 2),
+            mid: Price::new(61_824_005, 3),
+            base: Funds::new(10_483_059_325_000_000i128, 16),
+            quote: Funds::new(0, 16),
+            equity: Funds::new(i128::MAX, 19),
+            pnl: Funds::new(-1, 19),
         };
         let mut text = RowText::default();
         let rows: Vec<FillRow> = read_back(&FILL_COLUMNS, text.fill(&fill));
@@ -464,9 +391,9 @@ mod tests {
         assert_eq!(rows[0].time_utc, crate::utc::utc(fill.time_ns));
         let rows: Vec<EquityRow> = read_back(&EQUITY_COLUMNS, text.equity(&equity));
         let back = rows[0].record().unwrap();
-        assert_eq!(back.equity.at(19), Some(i128::MAX));
-        assert_eq!(back.pnl.at(19), Some(-1));
-        assert_eq!(back.quote.at(16), Some(0));
+        assert_eq!(back.equity.at(19), Some(Funds::new(i128::MAX, 19)));
+        assert_eq!(back.pnl.at(19), Some(Funds::new(-1, 19)));
+        assert_eq!(back.quote.at(16), Some(Funds::zero(16)));
         assert_eq!(rows[0].best_bid, "61824.0");
     }
 
@@ -476,18 +403,14 @@ mod tests {
             let text = d.text();
             let decimals = (text.len() - text.find('.').unwrap() - 1) as u32;
             match d.at(decimals) {
-                Some(value) => assert_eq!(
-                    Dec::parse(&text).unwrap(),
-                    Some(Dec::new(value, decimals)),
-                    "{text}"
-                ),
-                None => assert!(Dec::parse(&text).is_err(), "{text}"),
+                Some(value) => assert_eq!(Funds::parse(&text).unwrap(), Some(value), "{text}"),
+                None => assert!(Funds::parse(&text).is_err(), "{text}"),
             }
         }
-        assert_eq!(Dec::parse("").unwrap(), None);
-        assert!(Dec::parse("1.2.3").is_err());
-        assert_eq!(Dec::new(1234, 2).at(4), Some(123_400));
-        assert_eq!(Dec::new(1200, 2).at(0), Some(12));
-        assert_eq!(Dec::new(1234, 2).at(1), None);
+        assert_eq!(Funds::parse("").unwrap(), None);
+        assert!(Funds::parse("1.2.3").is_err());
+        assert_eq!(Funds::new(1234, 2).at(4), Some(Funds::new(123_400, 4)));
+        assert_eq!(Funds::new(1200, 2).at(0), Some(Funds::new(12, 0)));
+        assert_eq!(Funds::new(1234, 2).at(1), None);
     }
 }

@@ -160,19 +160,19 @@ impl Summarizer {
     }
 
     pub fn fill(&mut self, f: &FillRecord) {
-        let fee = f.fee.at(BALANCE_SCALE).unwrap_or(0);
+        let fee = f.fee.units_at(BALANCE_SCALE).unwrap_or(0);
         match self.fees.get_mut(&*f.fee_currency) {
             Some(v) => *v += fee,
             None => {
                 self.fees.insert(f.fee_currency.to_string(), fee);
             }
         }
-        let (amount, total) = (f.amount.decimal(), f.total.decimal());
+        let (amount, total) = (f.amount.text_decimal(), f.total.text_decimal());
         self.vb = self.vb.saturating_add(amount);
         self.vq = self.vq.saturating_add(total);
         self.fills += 1;
         self.maker += u64::from(f.maker);
-        let fee = f.fee.decimal();
+        let fee = f.fee.text_decimal();
         let (pos, cost) = (self.pos, self.cost);
         (self.pos, self.cost) = if f.side == Side::Buy {
             let got = if *f.fee_currency == *self.base_unit {
@@ -196,8 +196,8 @@ impl Summarizer {
     }
 
     pub fn equity(&mut self, r: &EquityRecord) {
-        let e = r.equity.at(self.es).unwrap_or(0);
-        let (base, mid) = (r.base.decimal(), r.mid.decimal());
+        let e = r.equity.units_at(self.es).unwrap_or(0);
+        let (base, mid) = (r.base.text_decimal(), r.mid.text_decimal());
         if self.first.is_none() {
             self.first = Some((r.time_ns, e));
             self.pos = base;

@@ -250,8 +250,8 @@ impl ResultWriter {
         let pp = self.analytics.market().price_precision;
         self.last_equity = Some((
             row.time_ns,
-            row.mid.at(pp + 1),
-            row.pnl.at(self.analytics.market().scale()),
+            row.mid.units_at(pp + 1),
+            row.pnl.units_at(self.analytics.market().scale()),
         ));
         if self.files() {
             self.charts.equity(&row);

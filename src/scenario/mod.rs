@@ -428,7 +428,8 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 
 fn rate(key: &str, d: Decimal) -> Result<i64, (String, String)> {
     crate::bounds::rate(d).map_err(|e| (key.to_string(), e))?;
-    crate::fixed::parse_str(&d.to_string(), crate::sim::fees::RATE_SCALE)
+    crate::value::Rate::from_decimal(d)
+        .map(crate::value::Rate::millionths)
         .map_err(|e| (key.into(), format!("{d}: {e}")))
 }
 
@@ -466,9 +467,9 @@ fn fee_schedule(f: &Fees) -> Result<FeeSchedule, (String, String)> {
         let key = format!("fees.tiers[{i}]");
         crate::bounds::from_to(t.min_volume, Decimal::ZERO, Decimal::from(MAX_BALANCE), "")
             .map_err(|e| (format!("{key}.min_volume"), e))?;
-        let min_volume =
-            crate::fixed::parse_wide(&t.min_volume.to_string(), crate::sim::BALANCE_SCALE)
-                .map_err(|e| (format!("{key}.min_volume"), e.to_string()))?;
+        let min_volume = crate::value::Funds::from_decimal(t.min_volume, crate::sim::BALANCE_SCALE)
+            .map_err(|e| (format!("{key}.min_volume"), e.to_string()))?
+            .raw();
         s.tiers.push(Tier {
             min_volume,
             rates: Rates {

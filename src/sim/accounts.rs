@@ -1,21 +1,45 @@
 //! Balances per currency, available and locked, at Peatio's 16 decimals.
 
+use crate::value::Funds;
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// Decimals every balance is held at (Peatio stores `decimal(32,16)`).
 pub const BALANCE_SCALE: u32 = crate::bounds::BALANCE_DECIMALS;
 
-/// One currency's balance, in units of 10⁻¹⁶.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// One currency's balance, at 16 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Balance {
-    pub available: i128,
-    pub locked: i128,
+    pub available: Funds,
+    pub locked: Funds,
+}
+
+impl Default for Balance {
+    fn default() -> Self {
+        Held::default().into()
+    }
 }
 
 impl Balance {
-    pub fn total(&self) -> i128 {
-        self.available + self.locked
+    /// Available plus locked.
+    pub fn total(&self) -> Funds {
+        Funds::new(self.available.raw() + self.locked.raw(), BALANCE_SCALE)
+    }
+}
+
+/// A balance as the accounts hold it: units of 10⁻¹⁶.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Held {
+    available: i128,
+    locked: i128,
+}
+
+impl From<Held> for Balance {
+    fn from(h: Held) -> Balance {
+        Balance {
+            available: Funds::new(h.available, BALANCE_SCALE),
+            locked: Funds::new(h.locked, BALANCE_SCALE),
+        }
     }
 }
 
@@ -23,8 +47,8 @@ impl Balance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsufficientFunds {
     pub currency: String,
-    pub needed: i128,
-    pub available: i128,
+    pub needed: Funds,
+    pub available: Funds,
 }
 
 impl fmt::Display for InsufficientFunds {
@@ -32,9 +56,7 @@ impl fmt::Display for InsufficientFunds {
         write!(
             f,
             "{}: needs {} but {} is available",
-            self.currency,
-            crate::fixed::format(self.needed, BALANCE_SCALE),
-            crate::fixed::format(self.available, BALANCE_SCALE)
+            self.currency, self.needed, self.available
         )
     }
 }
@@ -44,7 +66,7 @@ impl fmt::Display for InsufficientFunds {
 /// `initial = available + locked + paid − received` for each currency.
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
-    balances: BTreeMap<String, Balance>,
+    balances: BTreeMap<String, Held>,
     deposited: BTreeMap<String, i128>,
     paid: BTreeMap<String, i128>,
     received: BTreeMap<String, i128>,
@@ -62,21 +84,35 @@ impl Accounts {
         *self.deposited.entry(currency.to_string()).or_default() += amount;
     }
 
-    fn entry(&mut self, currency: &str) -> &mut Balance {
+    fn entry(&mut self, currency: &str) -> &mut Held {
         if !self.balances.contains_key(currency) {
-            self.balances
-                .insert(currency.to_string(), Balance::default());
+            self.balances.insert(currency.to_string(), Held::default());
         }
         self.balances.get_mut(currency).expect("inserted above")
     }
 
     pub fn balance(&self, currency: &str) -> Balance {
+        self.held(currency).into()
+    }
+
+    fn held(&self, currency: &str) -> Held {
         self.balances.get(currency).copied().unwrap_or_default()
+    }
+
+    /// The available balance in units of 10⁻¹⁶.
+    pub(crate) fn available_units(&self, currency: &str) -> i128 {
+        self.held(currency).available
+    }
+
+    /// Available plus locked in units of 10⁻¹⁶.
+    pub(crate) fn total_units(&self, currency: &str) -> i128 {
+        let h = self.held(currency);
+        h.available + h.locked
     }
 
     /// Every currency, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Balance)> {
-        self.balances.iter().map(|(c, b)| (c.as_str(), *b))
+        self.balances.iter().map(|(c, b)| (c.as_str(), (*b).into()))
     }
 
     /// Moves `amount` from available to locked.
@@ -85,8 +121,8 @@ impl Accounts {
         if amount > b.available {
             return Err(InsufficientFunds {
                 currency: currency.to_string(),
-                needed: amount,
-                available: b.available,
+                needed: Funds::new(amount, BALANCE_SCALE),
+                available: Funds::new(b.available, BALANCE_SCALE),
             });
         }
         b.available -= amount;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Decimals of a fee rate (Peatio's trading-fee table keeps 6).
-pub const RATE_SCALE: u32 = 6;
+pub use crate::value::RATE_SCALE;
 
 /// A maker and a taker rate, in millionths (2500 = 0.25 %).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

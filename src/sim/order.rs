@@ -3,6 +3,7 @@
 use super::accounts::{Balance, BALANCE_SCALE};
 use crate::fixed::{self, FixedError};
 use crate::tape::MarketId;
+use crate::value::{Amount, Funds, Price, Rate};
 use crate::venue::rest::codes;
 use crate::venue::{MarketRules, MarketState, OrderUpdate, Side, TradeUpdate};
 use rust_decimal::Decimal;
@@ -105,15 +106,17 @@ pub(crate) struct Checked {
 }
 
 fn to_fixed(d: Decimal, scale: u32, what: &str) -> Result<i64, Reject> {
-    fixed::parse_str(&d.to_string(), scale).map_err(|e| {
-        let why = match e {
-            FixedError::TooPrecise { scale } => {
-                format!("{what} {d} has more than {scale} decimals")
-            }
-            other => format!("{what} {d}: {other}"),
-        };
-        reject(codes::INVALID_VOLUME_OR_PRICE, why)
-    })
+    Amount::from_decimal(d, scale)
+        .map(Amount::raw)
+        .map_err(|e| {
+            let why = match e {
+                FixedError::TooPrecise { scale } => {
+                    format!("{what} {d} has more than {scale} decimals")
+                }
+                other => format!("{what} {d}: {other}"),
+            };
+            reject(codes::INVALID_VOLUME_OR_PRICE, why)
+        })
 }
 
 /// Peatio's checks that need only the market's rules (docs/protocol.md §4).
@@ -190,49 +193,105 @@ pub(crate) fn validate(
     })
 }
 
-/// An order inside the simulator.
+/// An order inside the simulator. Its numbers are read through typed values: [`price`],
+/// [`origin_volume`], [`remaining_volume`], [`executed_volume`], [`avg_price`], [`cost`],
+/// [`locked`] and [`queue_ahead`].
+///
+/// [`price`]: Order::price
+/// [`origin_volume`]: Order::origin_volume
+/// [`remaining_volume`]: Order::remaining_volume
+/// [`executed_volume`]: Order::executed_volume
+/// [`avg_price`]: Order::avg_price
+/// [`cost`]: Order::cost
+/// [`locked`]: Order::locked
+/// [`queue_ahead`]: Order::queue_ahead
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     pub id: OrderId,
     pub market: MarketId,
     pub side: Side,
     pub ord_type: OrdType,
-    /// At price precision; `None` for market orders.
-    pub price: Option<i64>,
-    /// At amount precision.
-    pub origin: i64,
-    pub remaining: i64,
-    /// Σ price × amount of its fills, at price + amount precision.
-    pub cost: i128,
     pub state: OrderState,
     pub trades_count: u64,
     pub created_ns: i64,
     pub updated_ns: i64,
+    /// The market's price and amount precisions, the scales of the fields below.
+    pub(crate) scales: (u8, u8),
+    /// At price precision; `None` for market orders.
+    pub(crate) price: Option<i64>,
+    /// At amount precision.
+    pub(crate) origin: i64,
+    pub(crate) remaining: i64,
+    /// Σ price × amount of its fills, at price + amount precision.
+    pub(crate) cost: i128,
     /// Funds still held for it, at 16 decimals, in the currency it spends.
-    pub locked: i128,
+    pub(crate) locked: i128,
     /// Volume ahead of it in its price level's queue (resting limit orders).
-    pub queue_ahead: i64,
+    pub(crate) queue_ahead: i64,
     /// Volume traded at its level since the level's last update (so the update that follows a
     /// trade is not counted twice).
-    pub traded_since_update: i64,
+    pub(crate) traded_since_update: i64,
 }
 
 impl Order {
-    pub fn executed(&self) -> i64 {
+    fn pp(&self) -> u32 {
+        self.scales.0.into()
+    }
+
+    fn ap(&self) -> u32 {
+        self.scales.1.into()
+    }
+
+    /// Its limit price; `None` for a market order.
+    pub fn price(&self) -> Option<Price> {
+        self.price.map(|p| Price::new(p, self.pp()))
+    }
+
+    /// The volume it was placed with.
+    pub fn origin_volume(&self) -> Amount {
+        Amount::new(self.origin, self.ap())
+    }
+
+    /// The volume still to fill.
+    pub fn remaining_volume(&self) -> Amount {
+        Amount::new(self.remaining, self.ap())
+    }
+
+    /// The volume filled so far.
+    pub fn executed_volume(&self) -> Amount {
+        Amount::new(self.executed(), self.ap())
+    }
+
+    pub(crate) fn executed(&self) -> i64 {
         self.origin - self.remaining
     }
 
     /// Volume-weighted fill price at price precision (truncated), 0 before any fill.
-    pub fn avg_price(&self) -> i64 {
-        match self.executed() {
+    pub fn avg_price(&self) -> Price {
+        let avg = match self.executed() {
             0 => 0,
             e => (self.cost / i128::from(e)) as i64,
-        }
+        };
+        Price::new(avg, self.pp())
+    }
+
+    /// Σ price × amount of its fills, at price + amount precision.
+    pub fn cost(&self) -> Funds {
+        Funds::new(self.cost, self.pp() + self.ap())
+    }
+
+    /// Funds still held for it, in the currency it spends.
+    pub fn locked(&self) -> Funds {
+        Funds::new(self.locked, BALANCE_SCALE)
+    }
+
+    /// Volume ahead of it in its price level's queue, as the queue model estimates it.
+    pub fn queue_ahead(&self) -> Amount {
+        Amount::new(self.queue_ahead, self.ap())
     }
 
     /// The private `order` frame for it.
     pub fn to_wire(&self, rules: &MarketRules) -> OrderUpdate {
-        let (pp, ap) = (rules.price_precision, rules.amount_precision);
         let secs = |ns: i64| ns.div_euclid(1_000_000_000);
         OrderUpdate {
             id: self.id,
@@ -244,12 +303,12 @@ impl Order {
             .into(),
             side: self.side,
             ord_type: self.ord_type.as_str().into(),
-            price: self.price.map(|p| fixed::format(p.into(), pp)),
-            avg_price: fixed::format(self.avg_price().into(), pp),
+            price: self.price().map(Price::text),
+            avg_price: self.avg_price().text(),
             state: self.state.as_str().into(),
-            origin_volume: fixed::format(self.origin.into(), ap),
-            remaining_volume: fixed::format(self.remaining.into(), ap),
-            executed_volume: fixed::format(self.executed().into(), ap),
+            origin_volume: self.origin_volume().text(),
+            remaining_volume: self.remaining_volume().text(),
+            executed_volume: self.executed_volume().text(),
             at: secs(self.created_ns),
             created_at: secs(self.created_ns),
             updated_at: secs(self.updated_ns),
@@ -265,18 +324,17 @@ pub struct Fill {
     pub order_id: OrderId,
     pub market: MarketId,
     pub side: Side,
-    /// At price precision.
-    pub price: i64,
-    /// At amount precision.
-    pub amount: i64,
+    /// At the market's price precision.
+    pub price: Price,
+    /// At the market's amount precision.
+    pub amount: Amount,
     /// price × amount, at price + amount precision.
-    pub total: i128,
+    pub total: Funds,
     /// True when our order was resting (maker).
     pub maker: bool,
-    /// Rate in millionths.
-    pub fee_rate: i64,
+    pub fee_rate: Rate,
     /// At 16 decimals, in `fee_currency`.
-    pub fee: i128,
+    pub fee: Funds,
     pub fee_currency: String,
     pub at_ns: i64,
 }
@@ -284,7 +342,6 @@ pub struct Fill {
 impl Fill {
     /// The private `trade` frame for it, with the REST trade's fee fields.
     pub fn to_wire(&self, rules: &MarketRules) -> TradeUpdate {
-        let (pp, ap) = (rules.price_precision, rules.amount_precision);
         let taker_type = if self.maker {
             self.side.opposite()
         } else {
@@ -292,17 +349,17 @@ impl Fill {
         };
         TradeUpdate {
             id: self.trade_id,
-            price: fixed::format(self.price.into(), pp),
-            amount: fixed::format(self.amount.into(), ap),
-            total: fixed::format(self.total, pp + ap),
+            price: self.price.text(),
+            amount: self.amount.text(),
+            total: self.total.text(),
             market: rules.id.clone(),
             side: self.side,
             taker_type,
             created_at: self.at_ns.div_euclid(1_000_000_000),
             order_id: self.order_id,
             fee_currency: Some(self.fee_currency.clone()),
-            fee: Some(fixed::format(self.fee_rate.into(), super::fees::RATE_SCALE)),
-            fee_amount: Some(fixed::format(self.fee, BALANCE_SCALE)),
+            fee: Some(self.fee_rate.text()),
+            fee_amount: Some(self.fee.text()),
         }
     }
 }
@@ -426,6 +483,7 @@ mod table_tests {
             market: crate::tape::MarketId(0),
             side: Side::Buy,
             ord_type: OrdType::Limit,
+            scales: (0, 0),
             price: Some(1),
             origin: 1,
             remaining: 1,

@@ -10,8 +10,9 @@ pub use scripted::{Scripted, ScriptedConfig, ScriptedOrder};
 pub use twap::{Twap, TwapConfig};
 
 use crate::book::Book;
-use crate::sim::{Balance, Fill, NewOrder, Order, OrderId, Reject, Sim, BALANCE_SCALE};
-use crate::tape::MarketId;
+use crate::sim::{Balance, Fill, NewOrder, Order, OrderId, Reject, Sim};
+use crate::tape::{BookSide, MarketId};
+use crate::value::{Amount, Price};
 use crate::venue::{MarketRules, Side};
 use rust_decimal::Decimal;
 
@@ -47,9 +48,47 @@ impl<'a> Ctx<'a> {
         &self.sim.exchange().rules()[m.0 as usize]
     }
 
-    /// The book as the feed has shown it so far.
-    pub fn book(&self, m: MarketId) -> Option<&Book> {
+    /// The book as the feed has shown it so far, in raw units at the market's precisions:
+    /// for the engine and its tests. A strategy reads [`best`](Self::best) and
+    /// [`levels`](Self::levels).
+    pub(crate) fn book(&self, m: MarketId) -> Option<&Book> {
         self.sim.exchange().books().get(m)
+    }
+
+    /// Whether the book of `m` is whole: a snapshot since the last gap or disconnect. Orders
+    /// sent while it is not are refused.
+    pub fn book_valid(&self, m: MarketId) -> bool {
+        self.book(m).is_some_and(Book::is_valid)
+    }
+
+    /// The best level of one side of the book of `m` (`Buy`: the best bid).
+    pub fn best(&self, m: MarketId, side: Side) -> Option<Level> {
+        let level = self.book(m)?.best(book_side(side))?;
+        Some(self.level(m, level.price, level.amount))
+    }
+
+    /// The best bid and ask of `m`, when both sides show.
+    pub fn top(&self, m: MarketId) -> Option<(Level, Level)> {
+        Some((self.best(m, Side::Buy)?, self.best(m, Side::Sell)?))
+    }
+
+    /// Up to `depth` levels of one side of the book of `m`, best first.
+    pub fn levels(&self, m: MarketId, side: Side, depth: usize) -> Vec<Level> {
+        let Some(book) = self.book(m) else {
+            return Vec::new();
+        };
+        book.levels(book_side(side))
+            .take(depth)
+            .map(|l| self.level(m, l.price, l.amount))
+            .collect()
+    }
+
+    fn level(&self, m: MarketId, price: i64, amount: i64) -> Level {
+        let r = self.rules(m);
+        Level {
+            price: Price::new(price, r.price_precision),
+            amount: Amount::new(amount, r.amount_precision),
+        }
     }
 
     /// A currency's balance at 16 decimals, as the exchange's answers received so far tell it.
@@ -59,7 +98,21 @@ impl<'a> Ctx<'a> {
 
     /// A currency's available balance as a decimal.
     pub fn available(&self, currency: &str) -> Decimal {
-        crate::fixed::to_decimal(self.balance(currency).available, BALANCE_SCALE)
+        self.balance(currency).available.to_decimal()
+    }
+}
+
+/// One price level of a book as a strategy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    pub price: Price,
+    pub amount: Amount,
+}
+
+fn book_side(side: Side) -> BookSide {
+    match side {
+        Side::Buy => BookSide::Bid,
+        Side::Sell => BookSide::Ask,
     }
 }
 
@@ -75,8 +128,8 @@ pub trait Strategy {
         _ctx: &mut Ctx,
         _market: MarketId,
         _taker: Side,
-        _price: i64,
-        _amount: i64,
+        _price: Price,
+        _amount: Amount,
     ) {
     }
     /// One of our orders changed state (accepted, filled in part, done, cancelled).
@@ -189,9 +242,4 @@ pub fn round_to(d: Decimal, scale: u32, up: bool) -> Decimal {
         rust_decimal::RoundingStrategy::ToZero
     };
     d.round_dp_with_strategy(scale, strategy).normalize()
-}
-
-/// A fixed-point price at precision `pp` as a decimal.
-pub fn price_decimal(p: i64, pp: u32) -> Decimal {
-    Decimal::new(p, pp)
 }

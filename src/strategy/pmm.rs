@@ -1,7 +1,7 @@
 //! `pure_market_making`: Hummingbot's strategy of the same name, with its parameter names and
 //! meanings (spreads and percentages in percent, times in seconds).
 
-use super::{price_decimal, round_to, Ctx, Strategy};
+use super::{round_to, Ctx, Strategy};
 use crate::sim::{Fill, NewOrder, Order, OrderId, Reject};
 use crate::tape::MarketId;
 use crate::venue::Side;
@@ -271,7 +271,7 @@ impl PureMarketMaking {
 }
 
 fn locked(ctx: &Ctx, currency: &str) -> Decimal {
-    crate::fixed::to_decimal(ctx.balance(currency).locked, crate::sim::BALANCE_SCALE)
+    ctx.balance(currency).locked.to_decimal()
 }
 
 impl Strategy for PureMarketMaking {
@@ -285,15 +285,13 @@ impl Strategy for PureMarketMaking {
 
     fn on_timer(&mut self, ctx: &mut Ctx) {
         let Some(m) = self.market else { return };
-        let Some(book) = ctx.book(m) else { return };
-        if !book.is_valid() {
+        if !ctx.book_valid(m) {
             return;
         }
-        let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) else {
+        let Some((bid, ask)) = ctx.top(m) else {
             return;
         };
-        let pp = ctx.rules(m).price_precision;
-        let mid = (price_decimal(bid.price, pp) + price_decimal(ask.price, pp)) / Decimal::TWO;
+        let mid = (bid.price.to_decimal() + ask.price.to_decimal()) / Decimal::TWO;
         let now = ctx.now();
         if let Some(frac) = self.min_spread {
             let min = frac * mid;

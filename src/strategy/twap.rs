@@ -1,7 +1,7 @@
 //! `twap`: buys or sells a total over a period in equal slices, with market orders or
 //! marketable limit orders.
 
-use super::{price_decimal, round_to, Ctx, Strategy};
+use super::{round_to, Ctx, Strategy};
 use crate::sim::{NewOrder, OrdType};
 use crate::venue::Side;
 use rust_decimal::Decimal;
@@ -84,8 +84,7 @@ impl Strategy for Twap {
         let Some(m) = ctx.market_id(&c.market) else {
             return;
         };
-        let Some(book) = ctx.book(m) else { return };
-        if !book.is_valid() {
+        if !ctx.book_valid(m) {
             return;
         }
         let r = ctx.rules(m);
@@ -96,11 +95,9 @@ impl Strategy for Twap {
         } else {
             round_to(c.total_amount / Decimal::from(c.slices), ap, false)
         };
-        let best = match c.side {
-            Side::Buy => book.best_ask(),
-            Side::Sell => book.best_bid(),
+        let Some(best) = ctx.best(m, c.side.opposite()) else {
+            return;
         };
-        let Some(best) = best else { return };
         self.done += 1;
         if amount <= Decimal::ZERO {
             return;
@@ -109,7 +106,7 @@ impl Strategy for Twap {
         let order = match c.order_type {
             OrdType::Market => NewOrder::market(&c.market, c.side, amount),
             OrdType::Limit => {
-                let best = price_decimal(best.price, pp);
+                let best = best.price.to_decimal();
                 let k = c.limit_slippage_pct / Decimal::ONE_HUNDRED;
                 let price = match c.side {
                     Side::Buy => round_to(best * (Decimal::ONE + k), pp, true),

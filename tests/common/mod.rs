@@ -71,10 +71,7 @@ pub fn trade(ex: &mut Exchange, m: MarketId, taker: Side, p: &str, a: &str) {
 
 pub fn bal(ex: &Exchange, c: &str) -> (String, String) {
     let b = ex.accounts().balance(c);
-    (
-        fixed::format(b.available, BALANCE_SCALE),
-        fixed::format(b.locked, BALANCE_SCALE),
-    )
+    (b.available.text(), b.locked.text())
 }
 
 pub fn events(ex: &mut Exchange) -> Vec<SimEvent> {
@@ -101,10 +98,10 @@ pub fn fills(evs: &[SimEvent]) -> Vec<(String, String, bool, String)> {
     evs.iter()
         .filter_map(|e| match e {
             SimEvent::Fill(f) => Some((
-                fixed::format(f.price.into(), 2),
-                fixed::format(f.amount.into(), 6),
+                fixed::format((f.price.raw() as i64).into(), 2),
+                fixed::format(f.amount.raw().into(), 6),
                 f.maker,
-                fixed::format(f.fee, BALANCE_SCALE),
+                fixed::format(f.fee.raw(), BALANCE_SCALE),
             )),
             _ => None,
         })

@@ -10,6 +10,7 @@ use super::order::{
 use super::queue::QueueModel;
 use crate::book::{Book, Books};
 use crate::tape::{BookSide, MarketId};
+use crate::value::{Amount, Funds, Price, Rate};
 use crate::venue::rest::codes;
 use crate::venue::{MarketRules, Side};
 use liquidity::{BuyCost, Taken};
@@ -82,8 +83,9 @@ impl Exchange {
 
     /// Credits a currency before the run.
     pub fn deposit(&mut self, currency: &str, amount: rust_decimal::Decimal) -> Result<(), String> {
-        let units = crate::fixed::parse_wide(&amount.to_string(), BALANCE_SCALE)
-            .map_err(|e| format!("balance {currency} {amount}: {e}"))?;
+        let units = Funds::from_decimal(amount, BALANCE_SCALE)
+            .map_err(|e| format!("balance {currency} {amount}: {e}"))?
+            .raw();
         if units < 0 {
             return Err(format!("balance {currency} {amount}: must not be negative"));
         }
@@ -234,9 +236,10 @@ impl Exchange {
                 "the order book is not valid (no snapshot since a gap or disconnect)",
             ));
         }
-        let (base, quote) = {
+        let (base, quote, scales) = {
             let r = &self.rules[m.0 as usize];
-            (r.base_unit.clone(), r.quote_unit.clone())
+            let scales = (r.price_precision as u8, r.amount_precision as u8);
+            (r.base_unit.clone(), r.quote_unit.clone(), scales)
         };
         let amount = match (req.side, checked.price) {
             (Side::Buy, Some(p)) => self.buy_cost(m).of(p, checked.volume),
@@ -255,6 +258,7 @@ impl Exchange {
             market: m,
             side: req.side,
             ord_type: req.ord_type,
+            scales,
             price: checked.price,
             origin: checked.volume,
             remaining: checked.volume,
@@ -295,7 +299,7 @@ impl Exchange {
             }
         };
         let want = estimate + estimate / 10;
-        let available = self.accounts.balance(quote).available;
+        let available = self.accounts.available_units(quote);
         if available <= 0 {
             return Err(reject(
                 codes::INSUFFICIENT_BALANCE,
@@ -349,6 +353,7 @@ impl Exchange {
         let o = &self.orders[&id];
         let (m, side, held) = (o.market, o.side, o.locked);
         let rules = &self.rules[m.0 as usize];
+        let (pp, ap) = (rules.price_precision, rules.amount_precision);
         let (base, quote, market) = (
             rules.base_unit.clone(),
             rules.quote_unit.clone(),
@@ -382,7 +387,7 @@ impl Exchange {
                     // difference too, or charge no more than the account holds.
                     let short = total16 + fee - held;
                     if short > 0 {
-                        let add = short.min(self.accounts.balance(&quote).available);
+                        let add = short.min(self.accounts.available_units(&quote));
                         if add > 0 {
                             self.accounts
                                 .lock(&quote, add)
@@ -421,12 +426,12 @@ impl Exchange {
             order_id: id,
             market: m,
             side,
-            price,
-            amount,
-            total,
+            price: Price::new(price, pp),
+            amount: Amount::new(amount, ap),
+            total: Funds::new(total, pp + ap),
             maker,
-            fee_rate: rate,
-            fee,
+            fee_rate: Rate::from_millionths(rate),
+            fee: Funds::new(fee, BALANCE_SCALE),
             fee_currency,
             at_ns: now,
         };
