@@ -5,70 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn run_paper(a: PaperArgs) -> Result<(), Exit> {
-    let source = if a.captures.is_empty() {
-        if a.speed.is_some()
-            || a.start_offset.is_some()
-            || a.exit_at_end
-            || a.market_rules.is_some()
-        {
-            return Err(
-                "--speed, --start-offset, --exit-at-end and --market-rules apply to \
-                        --captures, not to a live feed"
-                    .to_string()
-                    .into(),
-            );
-        }
-        let markets = a.feed.which().ok_or_else(|| {
-            "a live session needs --markets (or --all-markets); give --captures to trade on \
-             recorded data"
-                .to_string()
-        })?;
-        altsim::paper::Source::Live {
-            ws: a.feed.ws,
-            rest: a.feed.rest,
-            markets,
-        }
-    } else {
-        altsim::paper::Source::Captures {
-            markets: altsim::venue::market::default_markets(
-                a.market_rules.as_deref(),
-                &a.captures,
-            )?,
-            paths: a.captures,
-            speed: a.speed.unwrap_or(1.0),
-            start_offset_ns: secs(a.start_offset.unwrap_or(0.0), "start-offset")?.as_nanos() as i64,
-        }
-    };
-    let accounts = match &a.accounts {
-        Some(p) => altsim::paper::load_accounts(p)?,
-        None => Vec::new(),
-    };
-    let scenario = match &a.scenario {
-        Some(p) => {
-            let s = altsim::scenario::load_live(p).map_err(|e| e.to_string())?;
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Some((s, text))
-        }
-        None => None,
-    };
-    let (exchange, exchange_source) = match a.config.as_ref().or(a.scenario.as_ref()) {
-        None => (Default::default(), (String::new(), String::new())),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let cfg = altsim::scenario::parse_exchange(p, &text).map_err(|e| e.to_string())?;
-            (cfg, (p.display().to_string(), text))
-        }
-    };
-    let cfg = altsim::paper::Config {
-        listen: a.listen,
-        source,
-        scenario,
-        accounts,
-        exchange,
-        exchange_source,
-        out: a.out.clone(),
-        limits: a.conns.limits(),
-    };
+    let cfg = a.config()?;
     let s = altsim::paper::run_cli(cfg, a.allow_remote, a.exit_at_end)?;
     log!(
         "altsim paper: {} frames, {} requests, {} orders, {} fills; results in {}",
@@ -88,62 +25,14 @@ fn run_paper(a: PaperArgs) -> Result<(), Exit> {
 }
 
 fn run_record(a: RecordArgs) -> Result<(), Exit> {
-    use altsim::record::Config;
-    let which = a
-        .feed
-        .which()
-        .ok_or_else(|| "--markets or --all-markets is required".to_string())?;
-    let mut cfg = Config::new(a.out, which);
-    cfg.ws = a.feed.ws;
-    cfg.rest = a.feed.rest;
-    cfg.rotate = a.rotate;
-    cfg.max_bytes = Some(a.max_file_mb.max(1) << 20);
-    cfg.depth_every = a.depth_every.map(|s| secs(s, "depth-every")).transpose()?;
-    cfg.ping_every = secs(a.ping_secs, "ping-secs")?;
-    cfg.silence = secs(a.silence_secs, "silence-secs")?;
-    cfg.backoff_max = secs(a.max_backoff_secs, "max-backoff-secs")?;
-    cfg.progress = !a.quiet;
+    let cfg = a.config()?;
     let summary = altsim::record::run_cli(cfg)?;
     console::status(format_args!("{summary}"));
     Ok(())
 }
 
-fn secs(s: f64, what: &str) -> Result<std::time::Duration, String> {
-    std::time::Duration::try_from_secs_f64(s)
-        .map_err(|_| format!("--{what}: {s} is not a duration"))
-}
-
 fn run_serve(a: ServeArgs) -> Result<(), Exit> {
-    use altsim::serve::{Config, Faults, Pace};
-    let rules = altsim::venue::market::default_markets(a.markets.as_deref(), &a.captures)?;
-    let mut cfg = Config::new(a.captures, rules);
-    cfg.listen = a.listen;
-    if !(a.speed > 0.0 && a.speed.is_finite()) {
-        return Err(format!("--speed: {} must be a positive number", a.speed).into());
-    }
-    cfg.pace = if a.max_speed {
-        Pace::Max
-    } else {
-        Pace::Recorded { speed: a.speed }
-    };
-    cfg.looping = a.looping;
-    cfg.start_offset_ns = secs(a.start_offset, "start-offset")?.as_nanos() as i64;
-    cfg.wait_clients = a.wait_clients;
-    cfg.ping = secs(a.ping_secs, "ping-secs")?;
-    cfg.timeout = secs(a.timeout_secs, "timeout-secs")?;
-    cfg.limits = a.conns.limits();
-    cfg.faults = Faults {
-        drop_after_frames: a.drop_every_frames,
-        drop_after: a
-            .drop_every_secs
-            .map(|s| secs(s, "drop-every-secs"))
-            .transpose()?,
-        skip_seq_every: a.skip_seq_every,
-        restart_seq_every: a.restart_seq_every,
-        malformed_every: a.malformed_every,
-        stall_every: a.stall_every,
-        stall_for: a.stall_secs.map(|s| secs(s, "stall-secs")).transpose()?,
-    };
+    let cfg = a.config()?;
     let stats = altsim::serve::run_cli(cfg, a.exit_at_end)?;
     log!(
         "altsim serve: {} frames published, playback {}",

@@ -83,3 +83,44 @@ fn paper_flags_for_captures_or_for_a_live_feed_are_not_mixed() {
         );
     }
 }
+
+/// A live session's scenario may name captures that do not exist here: its settings are read
+/// once, and only what a live feed needs of them.
+#[test]
+fn a_live_session_reads_its_scenario_without_its_captures() {
+    use clap::Parser;
+    let dir = std::env::temp_dir().join(format!("altsim-cli-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let markets = std::fs::canonicalize("data/markets.json").unwrap();
+    let text = std::fs::read_to_string("scenarios/mm-tight.toml")
+        .unwrap()
+        .replace("../data/btcusdt-*.ranger.gz", "/nonexistent/x-*.ranger.gz")
+        .replace("../data/markets.json", markets.to_str().unwrap());
+    let path = dir.join("live.toml");
+    std::fs::write(&path, &text).unwrap();
+    let cli = altsim::cli::Cli::try_parse_from([
+        "altsim",
+        "paper",
+        "--scenario",
+        path.to_str().unwrap(),
+        "--markets",
+        "btcusdt",
+        "--out",
+        dir.join("session").to_str().unwrap(),
+    ])
+    .unwrap();
+    let altsim::cli::Command::Paper(args) = cli.command else {
+        panic!("not paper");
+    };
+    let cfg = args
+        .config()
+        .expect("a live scenario loads without its captures");
+    let (scenario, journaled) = cfg.scenario.expect("the scenario");
+    assert_eq!(journaled, text, "the journal keeps the text as read");
+    assert_eq!(
+        format!("{:?}", cfg.exchange),
+        format!("{:?}", scenario.exchange)
+    );
+    assert_eq!(cfg.exchange_source, (path.display().to_string(), text));
+    let _ = std::fs::remove_dir_all(&dir);
+}

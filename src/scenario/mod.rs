@@ -209,6 +209,11 @@ pub fn load_live(path: &Path) -> Result<Scenario, ConfigError> {
     parse_with(path, &text, false)
 }
 
+/// Parses scenario text to run against a live feed; see [`load_live`].
+pub fn parse_live(path: &Path, text: &str) -> Result<Scenario, ConfigError> {
+    parse_with(path, text, false)
+}
+
 fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, ConfigError> {
     let file: ScenarioFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let err = |key: &str, why: String| ConfigError::at_key(path, text, key, why);

@@ -1,7 +1,10 @@
 //! The command line's arguments (clap), in the library so that tests parse the command lines
 //! the deployment files hold with the real parser. `main.rs` dispatches them.
 
+mod settings;
+
 use clap::{Parser, Subcommand};
+pub use settings::secs;
 use std::path::PathBuf;
 
 /// Deterministic backtesting and paper trading for the Altmarkets (Peatio/ranger) exchange.

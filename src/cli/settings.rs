@@ -1,0 +1,151 @@
+//! The settings each long-running command's arguments describe: files read once, flags
+//! checked together, durations converted, before anything starts.
+
+use super::{PaperArgs, RecordArgs, ServeArgs};
+use std::path::Path;
+use std::time::Duration;
+
+/// A flag's seconds as a duration.
+pub fn secs(s: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s).map_err(|_| format!("--{what}: {s} is not a duration"))
+}
+
+fn read(p: &Path) -> Result<String, String> {
+    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+impl PaperArgs {
+    /// The session: its feed, scenario, accounts and exchange settings. The scenario file is
+    /// read once; its text goes to the journal as read.
+    pub fn config(&self) -> Result<crate::paper::Config, String> {
+        use crate::paper::Source;
+        let source = if self.captures.is_empty() {
+            if self.speed.is_some()
+                || self.start_offset.is_some()
+                || self.exit_at_end
+                || self.market_rules.is_some()
+            {
+                return Err(
+                    "--speed, --start-offset, --exit-at-end and --market-rules apply \
+                            to --captures, not to a live feed"
+                        .into(),
+                );
+            }
+            let markets = self.feed.which().ok_or_else(|| {
+                "a live session needs --markets (or --all-markets); give --captures to trade \
+                 on recorded data"
+                    .to_string()
+            })?;
+            Source::Live {
+                ws: self.feed.ws.clone(),
+                rest: self.feed.rest.clone(),
+                markets,
+            }
+        } else {
+            Source::Captures {
+                markets: crate::venue::market::default_markets(
+                    self.market_rules.as_deref(),
+                    &self.captures,
+                )?,
+                paths: self.captures.clone(),
+                speed: self.speed.unwrap_or(1.0),
+                start_offset_ns: secs(self.start_offset.unwrap_or(0.0), "start-offset")?.as_nanos()
+                    as i64,
+            }
+        };
+        let accounts = match &self.accounts {
+            Some(p) => crate::paper::load_accounts(p)?,
+            None => Vec::new(),
+        };
+        let scenario = match &self.scenario {
+            Some(p) => {
+                let text = read(p)?;
+                let s = crate::scenario::parse_live(p, &text).map_err(|e| e.to_string())?;
+                Some((p, s, text))
+            }
+            None => None,
+        };
+        let (exchange, exchange_source) = match (&self.config, &scenario) {
+            (Some(p), _) => {
+                let text = read(p)?;
+                let cfg = crate::scenario::parse_exchange(p, &text).map_err(|e| e.to_string())?;
+                (cfg, (p.display().to_string(), text))
+            }
+            (None, Some((p, s, text))) => {
+                (s.exchange.clone(), (p.display().to_string(), text.clone()))
+            }
+            (None, None) => Default::default(),
+        };
+        Ok(crate::paper::Config {
+            listen: self.listen,
+            source,
+            scenario: scenario.map(|(_, s, text)| (s, text)),
+            accounts,
+            exchange,
+            exchange_source,
+            out: self.out.clone(),
+            limits: self.conns.limits(),
+        })
+    }
+}
+
+impl RecordArgs {
+    /// The recorder's settings.
+    pub fn config(self) -> Result<crate::record::Config, String> {
+        let which = self
+            .feed
+            .which()
+            .ok_or_else(|| "--markets or --all-markets is required".to_string())?;
+        let mut cfg = crate::record::Config::new(self.out, which);
+        cfg.ws = self.feed.ws;
+        cfg.rest = self.feed.rest;
+        cfg.rotate = self.rotate;
+        cfg.max_bytes = Some(self.max_file_mb.max(1) << 20);
+        cfg.depth_every = self
+            .depth_every
+            .map(|s| secs(s, "depth-every"))
+            .transpose()?;
+        cfg.ping_every = secs(self.ping_secs, "ping-secs")?;
+        cfg.silence = secs(self.silence_secs, "silence-secs")?;
+        cfg.backoff_max = secs(self.max_backoff_secs, "max-backoff-secs")?;
+        cfg.progress = !self.quiet;
+        Ok(cfg)
+    }
+}
+
+impl ServeArgs {
+    /// The server's settings.
+    pub fn config(&self) -> Result<crate::serve::Config, String> {
+        use crate::serve::{Config, Faults, Pace};
+        let rules = crate::venue::market::default_markets(self.markets.as_deref(), &self.captures)?;
+        let mut cfg = Config::new(self.captures.clone(), rules);
+        cfg.listen = self.listen;
+        if !(self.speed > 0.0 && self.speed.is_finite()) {
+            return Err(format!("--speed: {} must be a positive number", self.speed));
+        }
+        cfg.pace = if self.max_speed {
+            Pace::Max
+        } else {
+            Pace::Recorded { speed: self.speed }
+        };
+        cfg.looping = self.looping;
+        cfg.start_offset_ns = secs(self.start_offset, "start-offset")?.as_nanos() as i64;
+        cfg.wait_clients = self.wait_clients;
+        cfg.ping = secs(self.ping_secs, "ping-secs")?;
+        cfg.timeout = secs(self.timeout_secs, "timeout-secs")?;
+        cfg.limits = self.conns.limits();
+        cfg.faults = Faults {
+            drop_after_frames: self.drop_every_frames,
+            drop_after: self
+                .drop_every_secs
+                .map(|s| secs(s, "drop-every-secs"))
+                .transpose()?,
+            skip_seq_every: self.skip_seq_every,
+            restart_seq_every: self.restart_seq_every,
+            malformed_every: self.malformed_every,
+            stall_every: self.stall_every,
+            stall_for: self.stall_secs.map(|s| secs(s, "stall-secs")).transpose()?,
+        };
+        Ok(cfg)
+    }
+}
