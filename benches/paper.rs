@@ -5,7 +5,7 @@
 
 use altsim::paper::engine::AccountSpec;
 use altsim::paper::{Account, Config, Paper, Source};
-use altsim::record::Markets;
+use altsim::ranger::Markets;
 use altsim::serve::{Config as ServeConfig, Server};
 use altsim::tape::{BookSide, Event, EventKind, MarketId};
 use altsim::venue::auth::sign;

@@ -1,7 +1,8 @@
 //! Frames per second `altsim record` writes from `altsim serve` at full speed, the recorder on
 //! a single-threaded runtime of its own (one core at most).
 
-use altsim::record::{self, Markets};
+use altsim::ranger::Markets;
+use altsim::record;
 use altsim::serve::{Config, Pace, Server};
 use altsim::venue::market::load_markets;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -26,10 +27,10 @@ fn one_recording(server_rt: &tokio::runtime::Runtime, n: usize) -> u64 {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-record-{n}"));
     let _ = std::fs::remove_dir_all(&out);
     let mut cfg = record::Config::new(out, Markets::List(vec!["btcusdt".into()]));
-    cfg.ws = server.ws_url();
-    cfg.rest = format!("{}/api/v2/peatio", server.base_url());
+    cfg.link.ws = server.ws_url();
+    cfg.link.rest = format!("{}/api/v2/peatio", server.base_url());
     let counter = Arc::new(AtomicU64::new(0));
-    cfg.frames_written = Some(counter.clone());
+    cfg.link.frames_written = Some(counter.clone());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let recorder = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()

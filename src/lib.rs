@@ -13,6 +13,7 @@ pub mod console;
 pub mod fixed;
 pub mod inspect;
 pub mod paper;
+pub mod ranger;
 pub mod record;
 pub mod report;
 pub mod scenario;

@@ -5,7 +5,7 @@
 mod client;
 
 use altsim::paper::{Paper, Source};
-use altsim::record::Markets;
+use altsim::ranger::Markets;
 use altsim::serve::{Config as ServeConfig, Faults, Pace, Server};
 use altsim::venue::market::load_markets;
 use client::*;

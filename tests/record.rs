@@ -3,7 +3,8 @@
 mod folders;
 
 use altsim::book::Book;
-use altsim::record::{self, Markets, Summary};
+use altsim::ranger::{Markets, Summary};
+use altsim::record;
 use altsim::serve::{Config as ServeConfig, Faults, Pace, Server};
 use altsim::tape::{Body, BookSide, CaptureReader, EventKind, EventStream};
 use altsim::venue::market::load_markets;
@@ -33,11 +34,11 @@ fn serve_config(pace: Pace, faults: Faults) -> ServeConfig {
 
 fn record_config(server: &Server, out: &Path) -> record::Config {
     let mut c = record::Config::new(out.to_path_buf(), Markets::List(vec!["btcusdt".into()]));
-    c.ws = server.ws_url();
-    c.rest = format!("{}/api/v2/peatio", server.base_url());
-    c.backoff_min = Duration::from_millis(20);
-    c.backoff_max = Duration::from_millis(100);
-    c.flush_every = Duration::from_millis(200);
+    c.link.ws = server.ws_url();
+    c.link.rest = format!("{}/api/v2/peatio", server.base_url());
+    c.link.backoff_min = Duration::from_millis(20);
+    c.link.backoff_max = Duration::from_millis(100);
+    c.link.flush_every = Duration::from_millis(200);
     c
 }
 
@@ -93,7 +94,7 @@ fn frames_on_disk(dir: &Path) -> u64 {
 /// with `all_sent`, first waits until the files hold every frame the server sent.
 async fn record_until_quiet(server: &Server, mut cfg: record::Config, all_sent: bool) -> Summary {
     let written = Arc::new(AtomicU64::new(0));
-    cfg.frames_written = Some(written.clone());
+    cfg.link.frames_written = Some(written.clone());
     let (stop, stop_rx) = watch::channel(false);
     let rec = tokio::spawn(record::run(cfg, stop_rx));
     delivered(server, &written, all_sent).await;
@@ -133,7 +134,7 @@ async fn record_with(
     let server = Server::start(serve_config(pace, faults)).await.unwrap();
     let out = out_dir(name);
     let mut cfg = record_config(&server, &out);
-    cfg.silence = silence;
+    cfg.link.silence = silence;
     let summary = record_until_quiet(&server, cfg, true).await;
     let (frames, sessions) = frames_in(&summary.files);
     (summary, server, frames, sessions)
@@ -355,7 +356,7 @@ async fn a_silent_connection_is_dropped_and_replaced() {
         .unwrap();
     let out = out_dir("silence");
     let mut cfg = record_config(&server, &out);
-    cfg.silence = Duration::from_millis(500);
+    cfg.link.silence = Duration::from_millis(500);
     let summary = record_until_quiet(&server, cfg, false).await;
     assert!(summary.reconnects >= 1, "{summary:?}");
     let (frames, sessions) = frames_in(&summary.files);
@@ -375,7 +376,7 @@ async fn rotation_by_size_reads_back_as_one_stream() {
     let out = out_dir("rotation");
     let mut cfg = record_config(&server, &out);
     cfg.max_bytes = Some(150_000);
-    cfg.flush_every = Duration::from_millis(20);
+    cfg.link.flush_every = Duration::from_millis(20);
     let summary = record_until_quiet(&server, cfg, true).await;
     assert!(summary.files.len() >= 4, "{} files", summary.files.len());
     let mut sorted = summary.files.clone();

@@ -320,10 +320,10 @@ pub struct ServeArgs {
 #[derive(clap::Args)]
 pub struct FeedArgs {
     /// Ranger WebSocket (any Peatio/ranger exchange).
-    #[arg(long, default_value = crate::record::DEFAULT_WS)]
+    #[arg(long, default_value = crate::ranger::DEFAULT_WS)]
     pub ws: String,
     /// Peatio REST base, for market rules (and `record`'s depth snapshots).
-    #[arg(long, default_value = crate::record::DEFAULT_REST)]
+    #[arg(long, default_value = crate::ranger::DEFAULT_REST)]
     pub rest: String,
     /// Markets, comma-separated (btcusdt,ethusdt).
     #[arg(long, value_delimiter = ',')]
@@ -335,8 +335,8 @@ pub struct FeedArgs {
 
 impl FeedArgs {
     /// The markets asked for; `None` when neither flag was given.
-    pub fn which(&self) -> Option<crate::record::Markets> {
-        use crate::record::Markets;
+    pub fn which(&self) -> Option<crate::ranger::Markets> {
+        use crate::ranger::Markets;
         match (self.all_markets, self.markets.is_empty()) {
             (true, _) => Some(Markets::AllEnabled),
             (false, false) => Some(Markets::List(self.markets.clone())),

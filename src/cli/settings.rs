@@ -97,18 +97,19 @@ impl RecordArgs {
             .which()
             .ok_or_else(|| "--markets or --all-markets is required".to_string())?;
         let mut cfg = crate::record::Config::new(self.out, which);
-        cfg.ws = self.feed.ws;
-        cfg.rest = self.feed.rest;
         cfg.rotate = self.rotate;
         cfg.max_bytes = Some(self.max_file_mb.max(1) << 20);
-        cfg.depth_every = self
+        let link = &mut cfg.link;
+        link.ws = self.feed.ws;
+        link.rest = self.feed.rest;
+        link.depth_every = self
             .depth_every
             .map(|s| secs(s, "depth-every"))
             .transpose()?;
-        cfg.ping_every = secs(self.ping_secs, "ping-secs")?;
-        cfg.silence = secs(self.silence_secs, "silence-secs")?;
-        cfg.backoff_max = secs(self.max_backoff_secs, "max-backoff-secs")?;
-        cfg.progress = !self.quiet;
+        link.ping_every = secs(self.ping_secs, "ping-secs")?;
+        link.silence = secs(self.silence_secs, "silence-secs")?;
+        link.backoff_max = secs(self.max_backoff_secs, "max-backoff-secs")?;
+        link.progress = !self.quiet;
         Ok(cfg)
     }
 }

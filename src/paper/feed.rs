@@ -3,8 +3,7 @@
 //! resubscribe after a gap, reconnect with backoff). Either way the engine task receives
 //! records, verbatim frames and session records with their receive times, in order.
 
-use crate::record::session::{Recorder, Sink};
-use crate::record::Markets;
+use crate::ranger::{Client, Link, Markets, Sink};
 use crate::tape::reader::{Body, CaptureReader, Record};
 use crate::tape::Session;
 use crate::venue::{MarketJson, MarketRules};
@@ -169,7 +168,7 @@ impl Sink for ToEngine {
 /// The markets a live session trades: `public/markets` of `rest`, as `record` picks them.
 pub async fn live_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, String> {
     let (rest, which) = (rest.to_string(), which.clone());
-    tokio::task::spawn_blocking(move || crate::record::fetch_markets(&rest, &which))
+    tokio::task::spawn_blocking(move || crate::ranger::fetch_markets(&rest, &which))
         .await
         .map_err(|e| e.to_string())?
 }
@@ -183,14 +182,15 @@ pub fn spawn_live(
     shutdown: watch::Receiver<bool>,
 ) -> (Batches, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(1024);
-    // The recorder names its "files" in errors: here, the feed.
-    let mut cfg = crate::record::Config::new(PathBuf::from("live feed"), Markets::AllEnabled);
-    cfg.ws = ws.to_string();
-    cfg.rest = rest.to_string();
+    let link = Link {
+        ws: ws.to_string(),
+        rest: rest.to_string(),
+        ..Link::default()
+    };
     let err = tx.clone();
     let task = tokio::spawn(async move {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let r = Recorder::new(cfg, markets, ToEngine { tx })
+        let r = Client::new(link, "live feed".into(), markets, ToEngine { tx })
             .run(shutdown)
             .await;
         if let Err(e) = r {

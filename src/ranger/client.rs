@@ -1,8 +1,8 @@
-//! The recorder's connection loop: connect, subscribe, write every frame, watch sequences,
+//! The client's connection loop: connect, subscribe, hand on every frame, watch sequences,
 //! resync after gaps, reconnect with backoff.
 
 use super::status::Status;
-use super::{Config, Summary};
+use super::{Link, Summary};
 use crate::tape::Session;
 use crate::utc::wall_ns as now_ns;
 use crate::venue::rest::Depth;
@@ -44,26 +44,11 @@ pub trait Sink {
     }
 }
 
-impl Sink for super::files::RotatingWriter {
-    async fn frame(&mut self, recv_ns: i64, frame: &[u8]) -> std::io::Result<()> {
-        self.write_frame(recv_ns, frame)
-    }
-    async fn session(&mut self, recv_ns: i64, s: &Session) -> std::io::Result<()> {
-        self.write_session(recv_ns, s)
-    }
-    async fn flush(&mut self) -> std::io::Result<()> {
-        super::files::RotatingWriter::flush(self)
-    }
-    fn bytes(&self) -> (u64, u64) {
-        (
-            super::files::RotatingWriter::bytes(self),
-            self.current_bytes(),
-        )
-    }
-}
-
-pub struct Recorder<S> {
-    cfg: Config,
+/// One ranger endpoint followed for a set of markets, into a sink.
+pub struct Client<S> {
+    cfg: Link,
+    /// What the sink is called in errors (the folder, or the feed).
+    name: String,
     markets: Vec<MarketJson>,
     writer: S,
     summary: Summary,
@@ -106,11 +91,12 @@ fn market_of(text: &str) -> &str {
         .map_or("-", |(m, _)| m)
 }
 
-impl<S: Sink> Recorder<S> {
-    pub fn new(cfg: Config, markets: Vec<MarketJson>, writer: S) -> Self {
+impl<S: Sink> Client<S> {
+    pub fn new(cfg: Link, name: String, markets: Vec<MarketJson>, writer: S) -> Self {
         let status = Status::new(cfg.progress);
-        Recorder {
+        Client {
             cfg,
+            name,
             markets,
             writer,
             summary: Summary::default(),
@@ -128,7 +114,7 @@ impl<S: Sink> Recorder<S> {
     }
 
     fn io(&self, e: std::io::Error) -> String {
-        format!("{}: {e}", self.cfg.out.display())
+        format!("{}: {e}", self.name)
     }
 
     async fn session(&mut self, s: Session) -> Result<(), String> {
