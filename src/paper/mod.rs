@@ -342,13 +342,22 @@ impl Task {
                     let mut rec = self.buf.pop_front().expect("a record is due");
                     // The journal stays in time order even if the wall clock steps back.
                     rec.recv_ns = rec.recv_ns.max(self.engine.now());
-                    match &rec.body {
-                        Body::Session(s) if self.live => note(s),
-                        Body::Session(_) => {}
-                        Body::Frame(_) | Body::Binary(_) => self.summary.frames += 1,
-                    }
+                    let frame = match &rec.body {
+                        Body::Session(s) => {
+                            if self.live {
+                                note(s);
+                            }
+                            false
+                        }
+                        Body::Frame(_) | Body::Binary(_) => {
+                            self.summary.frames += 1;
+                            true
+                        }
+                    };
                     self.apply(rec, None).await?;
-                    self.frames.send_replace(self.summary.frames);
+                    if frame {
+                        self.frames.send_replace(self.summary.frames);
+                    }
                 }
                 _ = sleep_until(tick_at), if tick_at.is_some() => {
                     let t = tick.unwrap_or_default().max(self.engine.now());

@@ -14,7 +14,7 @@ use std::path::Path;
 const SIZE: (u32, u32) = (960, 480);
 
 /// A point of the markout curve: horizon (s), then buys, sells and all fills in bps.
-type CurvePoint = (f64, Option<f64>, Option<f64>, Option<f64>);
+pub type CurvePoint = (f64, Option<f64>, Option<f64>, Option<f64>);
 
 /// What the analytics charts draw, gathered in bounded memory.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +32,16 @@ fn num(s: &str) -> Option<f64> {
 }
 
 impl AnalyticsData {
+    /// hold, spread, −fees, inventory and their sum over time, thinned.
+    pub fn sources(&self) -> &[(i64, [f64; 5])] {
+        self.sources.points()
+    }
+
+    /// The markout curve: (horizon s, buys, sells, all) in bps.
+    pub fn curve(&self) -> &[CurvePoint] {
+        &self.curve
+    }
+
     /// A point of the cumulative attribution, its terms at `scale` decimals.
     pub fn source(&mut self, p: &Cumulative, scale: u32) {
         // For a chart: the nearest float is not needed, only the same one on every machine.

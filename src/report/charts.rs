@@ -284,6 +284,25 @@ pub struct ChartData {
 }
 
 impl ChartData {
+    /// best bid, best ask, mid, PnL, base held and drawdown, thinned.
+    pub fn rows(&self) -> &[(i64, [f64; 6])] {
+        self.rows.points()
+    }
+
+    /// Our buys (time, price), thinned.
+    pub fn buys(&self) -> &[(i64, f64)] {
+        self.buys.points()
+    }
+
+    /// Our sells (time, price), thinned.
+    pub fn sells(&self) -> &[(i64, f64)] {
+        self.sells.points()
+    }
+
+    pub(super) fn analytics_data(&self) -> &AnalyticsData {
+        &self.analytics
+    }
+
     /// A point of the cumulative attribution.
     pub fn sources(&mut self, p: &super::analytics::Cumulative, scale: u32) {
         self.analytics.source(p, scale);

@@ -6,6 +6,7 @@ mod analytics_charts;
 pub mod charts;
 mod compare;
 pub mod heatmap;
+pub mod html;
 pub mod markouts;
 #[cfg(feature = "parquet")]
 mod parquet;
@@ -63,6 +64,7 @@ pub fn rerender(dir: &Path) -> Result<Summary, String> {
     let text = serde_json::to_string_pretty(&s).expect("summary serializes");
     std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
     charts::render(dir, &info, &chart)?;
+    html::write_run(dir, &info, &s, &chart)?;
     Ok(s)
 }
 

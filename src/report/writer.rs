@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Every file a run writes.
 const OUTPUTS: &[&str] = &[
+    "report.html",
     "fills.csv",
     "orders.csv",
     "equity.csv",
@@ -343,7 +344,10 @@ impl ResultWriter {
                 }
                 Ok(())
             },
-            || charts::render(&self.tmp, &info, &self.charts),
+            || {
+                charts::render(&self.tmp, &info, &self.charts)?;
+                super::html::write_run(&self.tmp, &info, &summary, &self.charts)
+            },
         );
         tables?;
         charts?;

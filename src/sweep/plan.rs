@@ -18,7 +18,8 @@ impl Plan {
     ) -> Result<Vec<String>, String> {
         self.save(dir)?;
         self.write_runs(dir, results)?;
-        self.heatmap(dir, results)?;
+        let heatmap = self.heatmap(dir, results)?;
+        self.write_page(dir, results, heatmap.as_deref())?;
         Ok(self
             .ranked(results)
             .into_iter()
@@ -124,6 +125,48 @@ impl Plan {
             y.cmp(&x)
         });
         v
+    }
+
+    /// `report.html`: the runs ranked by the metric (a sortable table) and the heatmap.
+    fn write_page(
+        &self,
+        dir: &Path,
+        results: &[RunResult],
+        heatmap: Option<&Path>,
+    ) -> Result<(), String> {
+        let png = match heatmap {
+            Some(h) => Some(std::fs::read(h).map_err(|e| format!("{}: {e}", h.display()))?),
+            None => None,
+        };
+        let mut head = vec!["rank".to_string(), "run".to_string()];
+        head.extend(self.keys.iter().cloned());
+        head.extend(METRICS.iter().map(|m| m.to_string()));
+        let rows: Vec<Vec<String>> = self
+            .ranked(results)
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut row = vec![(i + 1).to_string(), r.name.clone()];
+                row.extend(r.values.iter().map(plain));
+                row.extend(METRICS.iter().map(|m| field(&r.summary, m)));
+                row
+            })
+            .collect();
+        let title = format!(
+            "Sweep of {} runs over {}",
+            results.len(),
+            self.keys.join(", ")
+        );
+        let page = crate::report::html::sweep_page(
+            &title,
+            &self.metric,
+            &head,
+            &rows,
+            png.as_deref(),
+            self.top,
+        );
+        let p = dir.join("report.html");
+        std::fs::write(&p, page).map_err(|e| format!("{}: {e}", p.display()))
     }
 
     fn write_csv(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
