@@ -1,7 +1,8 @@
 //! `altsim paper` on loopback: limit orders placed and cancelled through the signed private
 //! REST by one client and by eight (each on its own keep-alive connection), and the time from
 //! an upstream trade frame leaving the exchange to the private `trade` event it causes reaching
-//! the bot (no configured latency: what is measured is altsim's own, plus two loopback hops).
+//! the bot (no configured latency: what is measured is altsim's own, plus two loopback hops),
+//! without and with five live dashboards reading the session's state stream.
 
 use altsim::paper::engine::AccountSpec;
 use altsim::paper::{Account, Config, Paper, Source};
@@ -141,9 +142,20 @@ fn level(side: BookSide, price: i64) -> EventKind {
     }
 }
 
+/// A dashboard viewer: reads the session's state stream until the session ends.
+async fn viewer(addr: SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /dashboard/state HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+}
+
 /// The time from an upstream trade that fills a resting order to that order's private `trade`
-/// event reaching the client, over `n` orders; sorted.
-async fn fill_latencies(n: usize) -> Vec<Duration> {
+/// event reaching the client, over `n` orders, with `viewers` dashboards open; sorted.
+async fn fill_latencies(n: usize, viewers: usize) -> Vec<Duration> {
     let rules = load_markets(Path::new("data/markets.json")).unwrap();
     let upstream = Server::start(ServeConfig::new(Vec::new(), rules))
         .await
@@ -171,6 +183,9 @@ async fn fill_latencies(n: usize) -> Vec<Duration> {
         markets: Markets::List(vec!["btcusdt".into()]),
     };
     let mut paper = Paper::start(config(&out, source), false).await.unwrap();
+    for _ in 0..viewers {
+        tokio::spawn(viewer(paper.addr));
+    }
     // The subscription's answer and the snapshot.
     while paper.frames() < 2 {
         assert!(paper.next_frame().await);
@@ -238,20 +253,26 @@ fn latency(c: &mut Criterion) {
         .unwrap();
     let mut g = c.benchmark_group("paper fill");
     g.sample_size(10);
-    g.bench_function("upstream trade to private trade event", |b| {
-        b.iter_custom(|iters| {
-            let times = rt.block_on(fill_latencies(iters as usize));
-            let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
-            eprintln!(
-                "  {} fills: p50 {:?}, p99 {:?}, max {:?}",
-                times.len(),
-                pct(50),
-                pct(99),
-                times[times.len() - 1]
-            );
-            times.iter().sum()
-        })
-    });
+    for viewers in [0, 5] {
+        let name = match viewers {
+            0 => "upstream trade to private trade event".to_string(),
+            v => format!("upstream trade to private trade event, {v} dashboards open"),
+        };
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let times = rt.block_on(fill_latencies(iters as usize, viewers));
+                let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
+                eprintln!(
+                    "  {} fills, {viewers} dashboards: p50 {:?}, p99 {:?}, max {:?}",
+                    times.len(),
+                    pct(50),
+                    pct(99),
+                    times[times.len() - 1]
+                );
+                times.iter().sum()
+            })
+        });
+    }
     g.finish();
 }
 

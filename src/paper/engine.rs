@@ -125,6 +125,24 @@ impl Engine {
         &self.accounts[account].view
     }
 
+    /// Whether the exchange's book of market `m` is whole (a snapshot since the last gap);
+    /// `None` without accounts.
+    pub fn synced(&self, m: usize) -> Option<bool> {
+        let books = self.accounts.first()?.sim.exchange().books();
+        Some(
+            books
+                .get(crate::tape::MarketId(m as u16))
+                .is_some_and(|b| b.is_valid()),
+        )
+    }
+
+    /// Volume ahead of an account's resting order in its level's queue, as the queue model
+    /// estimates it.
+    pub fn queue_ahead(&self, account: usize, inner: OrderId) -> Option<crate::value::Amount> {
+        let o = self.accounts[account].sim.exchange().order(inner)?;
+        o.price().is_some().then(|| o.queue_ahead())
+    }
+
     /// The local clock: the time of the last record applied.
     pub fn now(&self) -> i64 {
         self.now

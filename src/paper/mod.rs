@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod dashboard;
 pub mod engine;
 pub mod feed;
 pub mod journal;
@@ -186,10 +187,16 @@ impl Paper {
         let (cmds_tx, cmds) = mpsc::channel(1024);
         let tasks = crate::serve::conn::Tasks::default();
         let api = Api::new(keys, rules.clone(), cmds_tx, tasks.guard());
+        let (board, board_rx) = dashboard::Board::new(cfg.source.describe(), cfg.accounts.len());
         let mut scfg = crate::serve::Config::new(Vec::new(), rules);
         scfg.listen = cfg.listen;
         scfg.limits = cfg.limits;
-        let server = crate::serve::Server::start_with(scfg, tasks, Some(api.router())).await?;
+        let server = crate::serve::Server::start_with(
+            scfg,
+            tasks,
+            Some(api.router().merge(dashboard::router(board_rx))),
+        )
+        .await?;
         let (done_tx, feed_done) = watch::channel(false);
         let (frames_tx, frames) = watch::channel(0);
         let task = Task {
@@ -211,6 +218,7 @@ impl Paper {
             next_token: 0,
             summary: Summary::default(),
             feed_done: done_tx,
+            board,
         };
         let task = tokio::spawn(task.run(shutdown_rx));
         Ok(Paper {
@@ -280,6 +288,20 @@ struct Task {
     next_token: u64,
     summary: Summary,
     feed_done: watch::Sender<bool>,
+    board: dashboard::Board,
+}
+
+/// What the dashboard reads of the session task (borrowing its fields, not the task).
+macro_rules! board_state {
+    ($t:ident) => {
+        dashboard::State {
+            engine: &$t.engine,
+            publisher: &$t.publisher,
+            frames: $t.summary.frames,
+            feed_done: *$t.feed_done.borrow(),
+            strategy: $t.strategy.as_ref(),
+        }
+    };
 }
 
 impl Task {
@@ -335,6 +357,7 @@ impl Task {
             };
             let tick_at = tick.map(|t| self.clock.wall(t));
             let want_feed = self.buf.is_empty() && self.feed.is_some();
+            let board_at = self.board.due();
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => return Ok(()),
@@ -376,6 +399,9 @@ impl Task {
                         let _ = self.feed_done.send(true);
                     }
                 },
+                _ = sleep_until(board_at), if board_at.is_some() => {
+                    self.board.publish(&board_state!(self));
+                }
                 _ = flush.tick() => {
                     if let Some(st) = &self.strategy {
                         self.status.show(&st.status());
@@ -447,6 +473,7 @@ impl Task {
                 }
             }
         }
+        self.board.changed(&board_state!(self));
         Ok(())
     }
 
@@ -534,6 +561,7 @@ pub fn run_cli(cfg: Config, allow_remote: bool, exit_at_end: bool) -> Result<Sum
     rt.block_on(async move {
         let mut paper = Paper::start(cfg, allow_remote).await?;
         let _ = crate::console::out(&format!("{}\n", paper.base_url()));
+        crate::log!("altsim paper: dashboard at {}/", paper.base_url());
         crate::log!(
             "altsim paper: REST at {0}/api/v2/peatio, ranger at ws://{1}/api/v2/ranger/public \
              and ws://{1}/api/v2/ranger/private; journal and results in {2}",

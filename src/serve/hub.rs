@@ -56,6 +56,11 @@ impl MarketFeed {
         fixed::format(a.into(), self.rules.amount_precision)
     }
 
+    /// The best `limit` levels of one side as (price, amount) text.
+    pub fn top(&self, side: BookSide, limit: usize) -> Vec<[String; 2]> {
+        self.levels(side, limit)
+    }
+
     fn levels(&self, side: BookSide, limit: usize) -> Vec<[String; 2]> {
         self.book
             .levels(side)

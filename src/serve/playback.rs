@@ -263,6 +263,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// Reads the public state (books, trades) as the REST API serves it.
+    pub fn with_hub<R>(&self, f: impl FnOnce(&Hub) -> R) -> R {
+        f(&self.hub.lock().expect("hub lock"))
+    }
+
     pub(super) fn new(hub: Arc<Mutex<Hub>>, order: Arc<tokio::sync::Mutex<()>>) -> Self {
         let markets = hub.lock().expect("hub lock").markets.len();
         Publisher {

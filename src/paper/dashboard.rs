@@ -1,0 +1,255 @@
+//! The live dashboard of a paper session, at `/` on its listen address. The session's task
+//! publishes one JSON state at most [`RATE`] times a second, and only while someone watches:
+//! the public book and trades as the REST API serves them, each account's balances, open
+//! orders, fills and equity over time, and the scenario strategy's status line. Publishing
+//! replaces the last state (a `watch` channel: the newest wins) and never waits, so a slow or
+//! stuck viewer cannot slow the engine or reach a result. Each viewer's stream
+//! (`/dashboard/state`, server-sent events) sends the newest state, at most `RATE` a second.
+//!
+//! The page shows no secret: account keys, never their secrets.
+
+use super::engine::Engine;
+use crate::report::charts::Thinned;
+use crate::serve::playback::Publisher;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Most states a second, published and sent to each viewer.
+pub const RATE: u32 = 4;
+/// Levels of each side of a book, trades of a market and fills of an account shown.
+const LEVELS: usize = 10;
+const TRADES: usize = 15;
+const FILLS: usize = 50;
+
+const UPLOT_JS: &str = include_str!("../report/html/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../report/html/uPlot.min.css");
+const UPLOT_LICENSE: &str = include_str!("../report/html/uPlot.LICENSE");
+const PAGE_CSS: &str = include_str!("../report/html/report.css");
+const PAGE_JS: &str = include_str!("dashboard.js");
+
+/// What the session task keeps for the dashboard.
+pub struct Board {
+    tx: watch::Sender<Arc<str>>,
+    feed: String,
+    every: Duration,
+    last: Option<Instant>,
+    /// Per account: (seconds, equity, PnL, base held) over time.
+    series: Vec<Thinned<[f64; 3]>>,
+    first_equity: Vec<Option<f64>>,
+    /// Session time of the next point of the series: one a second of session time.
+    next_point_ns: i64,
+}
+
+impl Board {
+    /// A board for a session fed by `feed` with `accounts` API accounts, and the receiver its
+    /// viewers' streams read.
+    pub fn new(feed: String, accounts: usize) -> (Board, watch::Receiver<Arc<str>>) {
+        let (tx, rx) = watch::channel(Arc::from("{}"));
+        let board = Board {
+            tx,
+            feed,
+            every: Duration::from_secs(1) / RATE,
+            last: None,
+            series: vec![Thinned::default(); accounts],
+            first_equity: vec![None; accounts],
+            next_point_ns: i64::MIN,
+        };
+        (board, rx)
+    }
+
+    /// When the next state is due: `RATE` times a second while someone watches (so a new
+    /// viewer soon has the current state); `None` while no one does.
+    pub fn due(&self) -> Option<Instant> {
+        (self.tx.receiver_count() > 1)
+            .then(|| self.last.map_or_else(Instant::now, |l| l + self.every))
+    }
+
+    /// Notes a change: a point of the series once a second of session time, and a state when
+    /// one is due.
+    pub fn changed(&mut self, s: &State<'_>) {
+        let now = s.engine.now();
+        if now >= self.next_point_ns && !self.series.is_empty() {
+            self.next_point_ns = now.saturating_add(1_000_000_000);
+            self.sample(s);
+        }
+        if self.due().is_some_and(|d| d <= Instant::now()) {
+            self.publish(s);
+        }
+    }
+
+    /// A point of each account's series at the session's time, valued at the first market's
+    /// mid.
+    fn sample(&mut self, s: &State<'_>) {
+        let mid = s.publisher.with_hub(|h| {
+            let b = &h.markets.first()?.book;
+            let (bid, ask) = (b.best_bid()?, b.best_ask()?);
+            let pp = h.markets[0].rules.price_precision;
+            Some((bid.price as f64 + ask.price as f64) / 2.0 / 10f64.powi(pp as i32))
+        });
+        let t = s.engine.now().div_euclid(1_000_000);
+        for (a, series) in self.series.iter_mut().enumerate() {
+            if let Some(mid) = mid {
+                let (equity, base) = equity(s.engine, a, mid);
+                let first = *self.first_equity[a].get_or_insert(equity);
+                series.push(t, [equity, equity - first, base]);
+            }
+        }
+    }
+
+    /// Publishes the session's state now.
+    pub fn publish(&mut self, s: &State<'_>) {
+        self.last = Some(Instant::now());
+        if self.tx.receiver_count() <= 1 {
+            return;
+        }
+        let state = self.state(s);
+        self.tx.send_replace(Arc::from(state.to_string()));
+    }
+
+    fn state(&self, s: &State<'_>) -> Value {
+        let e = s.engine;
+        let markets: Vec<Value> = s.publisher.with_hub(|h| {
+            h.markets
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let side = |side| m.top(side, LEVELS);
+                    json!({
+                        "id": m.rules.id,
+                        "started": m.started,
+                        "synced": e.synced(i).unwrap_or(m.started),
+                        "bids": side(crate::tape::BookSide::Bid),
+                        "asks": side(crate::tape::BookSide::Ask),
+                        "trades": m.trades.iter().rev().take(TRADES).collect::<Vec<_>>(),
+                    })
+                })
+                .collect()
+        });
+        let accounts: Vec<Value> = (0..e.accounts())
+            .map(|a| {
+                let v = e.view(a);
+                let open: Vec<Value> = v
+                    .orders()
+                    .filter(|k| k.is_open())
+                    .map(|k| {
+                        let o = v.rest_order(k);
+                        json!({
+                            "id": o.id,
+                            "market": o.market,
+                            "side": o.side,
+                            "price": o.price,
+                            "remaining": o.remaining_volume,
+                            "queue": e.queue_ahead(a, k.inner).map(|q| q.text()),
+                        })
+                    })
+                    .collect();
+                let fills: Vec<Value> = v
+                    .fills()
+                    .iter()
+                    .rev()
+                    .take(FILLS)
+                    .map(|f| json!(v.rest_trade(f)))
+                    .collect();
+                let p = self.series[a].points();
+                json!({
+                    "key": e.account_key(a),
+                    "balances": v.balances(),
+                    "open": open,
+                    "fills": fills,
+                    "fill_count": v.fills().len(),
+                    "series": {
+                        "t": p.iter().map(|(t, _)| *t as f64 / 1000.0).collect::<Vec<_>>(),
+                        "equity": p.iter().map(|(_, v)| v[0]).collect::<Vec<_>>(),
+                        "pnl": p.iter().map(|(_, v)| v[1]).collect::<Vec<_>>(),
+                        "base": p.iter().map(|(_, v)| v[2]).collect::<Vec<_>>(),
+                    },
+                })
+            })
+            .collect();
+        json!({
+            "feed": self.feed,
+            "clock": (e.now() > i64::MIN).then(|| crate::utc::utc(e.now())),
+            "frames": s.frames,
+            "feed_done": s.feed_done,
+            "malformed_frames": e.malformed_frames(),
+            "markets": markets,
+            "accounts": accounts,
+            "strategy": s.strategy.map(|st| st.status()),
+        })
+    }
+}
+
+/// What a state is made of, lent by the session task.
+pub struct State<'a> {
+    pub engine: &'a Engine,
+    pub publisher: &'a Publisher,
+    pub frames: u64,
+    pub feed_done: bool,
+    /// The scenario strategy, for its status line.
+    pub strategy: Option<&'a super::strategy::Live>,
+}
+
+/// An account's equity in the first market's quote at `mid`, and its base held.
+fn equity(e: &Engine, account: usize, mid: f64) -> (f64, f64) {
+    let Some(m) = e.markets().first() else {
+        return (0.0, 0.0);
+    };
+    let (mut base, mut quote) = (0.0, 0.0);
+    for b in e.view(account).balances() {
+        let total =
+            b.balance.parse::<f64>().unwrap_or(0.0) + b.locked.parse::<f64>().unwrap_or(0.0);
+        if b.currency == m.base_unit {
+            base = total;
+        } else if b.currency == m.quote_unit {
+            quote = total;
+        }
+    }
+    (quote + base * mid, base)
+}
+
+/// `/` (the page) and `/dashboard/state` (its stream).
+pub fn router(rx: watch::Receiver<Arc<str>>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/dashboard/state", get(stream))
+        .with_state(rx)
+}
+
+async fn page() -> impl IntoResponse {
+    let license = UPLOT_LICENSE.replace("*/", "* /");
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>altsim paper</title>\n<style>\n{UPLOT_CSS}\n{PAGE_CSS}</style>\n\
+         <script>\n/* uPlot, under its licence:\n{license}*/\n{UPLOT_JS}\n</script>\n</head>\n\
+         <body>\n<h1>altsim paper</h1>\n<p class=\"sub\" id=\"header\">connecting…</p>\n\
+         <div id=\"markets\"></div>\n<div id=\"accounts\"></div>\n\
+         <script>\n{PAGE_JS}</script>\n</body>\n</html>\n"
+    ))
+}
+
+async fn stream(
+    axum::extract::State(mut rx): axum::extract::State<watch::Receiver<Arc<str>>>,
+) -> impl IntoResponse {
+    rx.mark_unchanged();
+    let every = Duration::from_secs(1) / RATE;
+    let events = futures_util::stream::unfold((rx, false), move |(mut rx, paced)| async move {
+        if paced {
+            tokio::time::sleep(every).await;
+        }
+        rx.changed().await.ok()?;
+        let state = rx.borrow_and_update().clone();
+        Some((
+            Ok::<_, std::convert::Infallible>(Event::default().data(&*state)),
+            (rx, true),
+        ))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
