@@ -28,10 +28,6 @@ const LEVELS: usize = 10;
 const TRADES: usize = 15;
 const FILLS: usize = 50;
 
-const UPLOT_JS: &str = include_str!("../report/html/uPlot.iife.min.js");
-const UPLOT_CSS: &str = include_str!("../report/html/uPlot.min.css");
-const UPLOT_LICENSE: &str = include_str!("../report/html/uPlot.LICENSE");
-const PAGE_CSS: &str = include_str!("../report/html/report.css");
 const PAGE_JS: &str = include_str!("dashboard.js");
 
 /// What the session task keeps for the dashboard.
@@ -223,15 +219,11 @@ pub fn router(rx: watch::Receiver<Arc<str>>) -> Router {
 }
 
 async fn page() -> impl IntoResponse {
-    let license = UPLOT_LICENSE.replace("*/", "* /");
-    Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>altsim paper</title>\n<style>\n{UPLOT_CSS}\n{PAGE_CSS}</style>\n\
-         <script>\n/* uPlot, under its licence:\n{license}*/\n{UPLOT_JS}\n</script>\n</head>\n\
-         <body>\n<h1>altsim paper</h1>\n<p class=\"sub\" id=\"header\">connecting…</p>\n\
-         <div id=\"markets\"></div>\n<div id=\"accounts\"></div>\n\
-         <script>\n{PAGE_JS}</script>\n</body>\n</html>\n"
+    Html(crate::report::html::document(
+        "altsim paper",
+        "<h1>altsim paper</h1>\n<p class=\"sub\" id=\"header\">connecting…</p>\n\
+         <div id=\"markets\"></div>\n<div id=\"accounts\"></div>\n",
+        PAGE_JS,
     ))
 }
 

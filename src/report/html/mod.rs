@@ -33,23 +33,27 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A page: head with the styles and uPlot, `body`, the data as JSON and the page script.
-fn page(title: &str, body: &str, data: &Value) -> String {
-    // `</` would end the script element the JSON sits in.
-    let data = serde_json::to_string(data)
-        .expect("chart data serializes")
-        .replace("</", "<\\/");
+/// A whole page: the head with the styles and uPlot, then `body` and `script`.
+pub fn document(title: &str, body: &str, script: &str) -> String {
     let license = UPLOT_LICENSE.replace("*/", "* /");
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>\n{UPLOT_CSS}\n{PAGE_CSS}</style>\n\
          <script>\n/* uPlot, under its licence:\n{license}*/\n{UPLOT_JS}\n</script>\n\
-         </head>\n<body>\n{body}\
-         <script id=\"data\" type=\"application/json\">{data}</script>\n\
-         <script>\n{PAGE_JS}</script>\n</body>\n</html>\n",
+         </head>\n<body>\n{body}<script>\n{script}</script>\n</body>\n</html>\n",
         escape(title)
     )
+}
+
+/// A report page: `body`, the data as JSON and the report script.
+fn page(title: &str, body: &str, data: &Value) -> String {
+    // `</` would end the script element the JSON sits in.
+    let data = serde_json::to_string(data)
+        .expect("chart data serializes")
+        .replace("</", "<\\/");
+    let body = format!("{body}<script id=\"data\" type=\"application/json\">{data}</script>\n");
+    document(title, &body, PAGE_JS)
 }
 
 /// Every leaf of a JSON value as (dotted key, text): objects by key, lists by index.
