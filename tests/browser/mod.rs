@@ -169,6 +169,9 @@ impl Browser {
         let png = base64::engine::general_purpose::STANDARD
             .decode(v.as_str().expect("base64 text"))
             .unwrap();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
         std::fs::write(path, png).unwrap();
     }
 }
