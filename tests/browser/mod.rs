@@ -7,16 +7,28 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
+use std::io::BufRead;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// Longest wait for a condition: a guard against a hang, not a pace.
+/// Longest wait for a condition in the page: a guard against a hang, not a pace.
 pub const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Runs a condition (a function body) in the page now and after every change of the
+/// document, and answers once it returns true: the browser waits, the test does not poll.
+const WAIT: &str = "const done = arguments[arguments.length - 1];\
+    const check = () => { try { return (function () { BODY })() === true; } \
+                          catch (e) { return false; } };\
+    if (check()) { done(true); return; }\
+    const seen = new MutationObserver(() => {\
+      if (check()) { seen.disconnect(); done(true); } });\
+    seen.observe(document, { subtree: true, childList: true, characterData: true, \
+                             attributes: true });";
 
 /// chromedriver and one browser session; both end when this is dropped.
 pub struct Browser {
@@ -51,12 +63,31 @@ impl Browser {
     /// Starts chromedriver and a headless browser of `width` × `height` pixels.
     pub fn start(width: u32, height: u32) -> Browser {
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
+        let mut driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        // chromedriver says so once it listens.
+        let out = std::io::BufReader::new(driver.stdout.take().expect("piped"));
+        let mut lines = out.lines();
+        let mut said = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let ready = line.contains("started successfully");
+            said.push(line);
+            if ready {
+                break;
+            }
+        }
+        // What it says later is read and dropped, so its pipe never fills or closes.
+        std::thread::spawn(move || lines.for_each(drop));
+        assert!(
+            said.last()
+                .is_some_and(|l| l.contains("started successfully")),
+            "chromedriver did not start: {said:?}"
+        );
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -70,17 +101,6 @@ impl Browser {
             agent,
             profile,
         };
-        let started = Instant::now();
-        while !b
-            .get_raw("/status")
-            .is_some_and(|v| v["value"]["ready"] == true)
-        {
-            assert!(
-                started.elapsed() < HANG_GUARD,
-                "chromedriver never got ready"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
         let args = [
             "--headless",
             "--no-sandbox",
@@ -105,12 +125,9 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {v}"))
             .to_string();
+        let script = HANG_GUARD.as_millis() as u64;
+        b.post(&b.at("timeouts"), json!({ "script": script }));
         b
-    }
-
-    fn get_raw(&self, path: &str) -> Option<Value> {
-        let mut r = self.agent.get(format!("{}{path}", self.base)).call().ok()?;
-        serde_json::from_str(&r.body_mut().read_to_string().ok()?).ok()
     }
 
     fn send(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -153,13 +170,20 @@ impl Browser {
         )
     }
 
-    /// Evaluates `script` until it returns true; the long guard only stops a hang.
+    /// Waits until `script` (a function body) returns true in the page; the page's script
+    /// timeout, [`HANG_GUARD`], only stops a hang.
     pub fn wait_for(&self, what: &str, script: &str) {
-        let started = Instant::now();
-        while self.eval(script) != Value::Bool(true) {
-            assert!(started.elapsed() < HANG_GUARD, "never true: {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let url = format!("{}{}", self.base, self.at("execute/async"));
+        let body = json!({ "script": WAIT.replace("BODY", script), "args": [] });
+        let mut r = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
+        let status = r.status();
+        let text = r.body_mut().read_to_string().unwrap();
+        assert!(status.is_success(), "never true: {what}: {status} {text}");
     }
 
     /// Saves a PNG of the viewport.
