@@ -11,6 +11,7 @@
 use super::engine::Engine;
 use crate::report::charts::Thinned;
 use crate::serve::playback::Publisher;
+use crate::value::Price;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -23,8 +24,10 @@ use tokio::time::Instant;
 
 /// Most states a second, published and sent to each viewer.
 pub const RATE: u32 = 4;
-/// Levels of each side of a book, trades of a market and fills of an account shown.
+/// Levels of each side of a book, trades of a market and fills of an account shown, and points
+/// of each account's series (every state carries them all).
 const LEVELS: usize = 10;
+const POINTS: usize = 512;
 const TRADES: usize = 15;
 const FILLS: usize = 50;
 
@@ -53,7 +56,7 @@ impl Board {
             feed,
             every: Duration::from_secs(1) / RATE,
             last: None,
-            series: vec![Thinned::default(); accounts],
+            series: vec![Thinned::at_most(POINTS); accounts],
             first_equity: vec![None; accounts],
             next_point_ns: i64::MIN,
         };
@@ -83,11 +86,12 @@ impl Board {
     /// A point of each account's series at the session's time, valued at the first market's
     /// mid.
     fn sample(&mut self, s: &State<'_>) {
+        // The mid at one more decimal than the prices, as equity.csv holds it.
         let mid = s.publisher.with_hub(|h| {
-            let b = &h.markets.first()?.book;
-            let (bid, ask) = (b.best_bid()?, b.best_ask()?);
-            let pp = h.markets[0].rules.price_precision;
-            Some((bid.price as f64 + ask.price as f64) / 2.0 / 10f64.powi(pp as i32))
+            let m = h.markets.first()?;
+            let (bid, ask) = (m.book.best_bid()?, m.book.best_ask()?);
+            let mid = (i128::from(bid.price) + i128::from(ask.price)) * 5;
+            Some(Price::new(mid, m.rules.price_precision + 1).to_f64())
         });
         let t = s.engine.now().div_euclid(1_000_000);
         for (a, series) in self.series.iter_mut().enumerate() {
@@ -197,16 +201,9 @@ fn equity(e: &Engine, account: usize, mid: f64) -> (f64, f64) {
     let Some(m) = e.markets().first() else {
         return (0.0, 0.0);
     };
-    let (mut base, mut quote) = (0.0, 0.0);
-    for b in e.view(account).balances() {
-        let total =
-            b.balance.parse::<f64>().unwrap_or(0.0) + b.locked.parse::<f64>().unwrap_or(0.0);
-        if b.currency == m.base_unit {
-            base = total;
-        } else if b.currency == m.quote_unit {
-            quote = total;
-        }
-    }
+    let v = e.view(account);
+    let base = v.balance(&m.base_unit).total().to_f64();
+    let quote = v.balance(&m.quote_unit).total().to_f64();
     (quote + base * mid, base)
 }
 

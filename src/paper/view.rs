@@ -245,6 +245,11 @@ impl View {
         f.to_wire(&self.rules[f.market.0 as usize])
     }
 
+    /// A currency's balance as the client was told it.
+    pub fn balance(&self, currency: &str) -> Balance {
+        self.balances.get(currency).copied().unwrap_or_default()
+    }
+
     pub fn balances(&self) -> Vec<RestBalance> {
         self.balances
             .iter()

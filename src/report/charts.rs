@@ -235,22 +235,29 @@ pub struct Thinned<T> {
     points: Vec<(i64, T)>,
     stride: u64,
     seen: u64,
+    max: usize,
 }
 
 impl<T> Default for Thinned<T> {
     fn default() -> Self {
-        Thinned {
-            points: Vec::new(),
-            stride: 1,
-            seen: 0,
-        }
+        Thinned::at_most(MAX_POINTS)
     }
 }
 
 impl<T> Thinned<T> {
+    /// A series that keeps at most `max` points (at least 2).
+    pub fn at_most(max: usize) -> Self {
+        Thinned {
+            points: Vec::new(),
+            stride: 1,
+            seen: 0,
+            max: max.max(2),
+        }
+    }
+
     pub fn push(&mut self, at_ms: i64, v: T) {
         if self.seen.is_multiple_of(self.stride) {
-            if self.points.len() == MAX_POINTS {
+            if self.points.len() == self.max {
                 let mut i = 0;
                 self.points.retain(|_| {
                     i += 1;
@@ -431,5 +438,12 @@ mod tests {
         let step = p[1].0 - p[0].0;
         assert_eq!(step, 8);
         assert!(p.windows(2).all(|w| w[1].0 - w[0].0 == step));
+        let mut small = Thinned::at_most(100);
+        for i in 0..1000 {
+            small.push(i, ());
+        }
+        let p = small.points();
+        assert!(p.len() <= 100 && p.len() > 50, "{}", p.len());
+        assert!(p.windows(2).all(|w| w[1].0 - w[0].0 == 16));
     }
 }
