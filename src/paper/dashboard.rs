@@ -177,7 +177,7 @@ impl Board {
             "feed": self.feed,
             "clock": (e.now() > i64::MIN).then(|| crate::utc::utc(e.now())),
             "frames": s.frames,
-            "feed_done": s.feed_done,
+            "feed_done": *s.feed_done.borrow(),
             "malformed_frames": e.malformed_frames(),
             "markets": markets,
             "accounts": accounts,
@@ -191,7 +191,8 @@ pub struct State<'a> {
     pub engine: &'a Engine,
     pub publisher: &'a Publisher,
     pub frames: u64,
-    pub feed_done: bool,
+    /// Whether every capture record has been applied (read only when a state is built).
+    pub feed_done: &'a watch::Sender<bool>,
     /// The scenario strategy, for its status line.
     pub strategy: Option<&'a super::strategy::Live>,
 }

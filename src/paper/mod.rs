@@ -298,7 +298,7 @@ macro_rules! board_state {
             engine: &$t.engine,
             publisher: &$t.publisher,
             frames: $t.summary.frames,
-            feed_done: *$t.feed_done.borrow(),
+            feed_done: &$t.feed_done,
             strategy: $t.strategy.as_ref(),
         }
     };
