@@ -16,6 +16,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -142,78 +144,107 @@ fn level(side: BookSide, price: i64) -> EventKind {
     }
 }
 
-/// A dashboard viewer: reads the session's state stream until the session ends.
-async fn viewer(addr: SocketAddr) {
+/// A dashboard viewer: reads the session's state stream until it is closed, and counts the
+/// viewers that have been sent a state in `ready`.
+async fn viewer(addr: SocketAddr, ready: Arc<AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(b"GET /dashboard/state HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
     let mut buf = vec![0u8; 1 << 16];
-    while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+    let mut counted = false;
+    while let Ok(n @ 1..) = s.read(&mut buf).await {
+        if !counted && buf[..n].windows(6).any(|w| w == b"data: ") {
+            counted = true;
+            ready.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
-/// The time from an upstream trade that fills a resting order to that order's private `trade`
-/// event reaching the client, over `n` orders, with `viewers` dashboards open; sorted.
-async fn fill_latencies(n: usize, viewers: usize) -> Vec<Duration> {
-    let rules = load_markets(Path::new("data/markets.json")).unwrap();
-    let upstream = Server::start(ServeConfig::new(Vec::new(), rules))
+/// An upstream exchange, a live paper session on it and a bot subscribed to its private
+/// trades: each [`Rig::fill`] rests a bid and times the trade that fills it.
+struct Rig {
+    upstream: Server,
+    publisher: altsim::serve::playback::Publisher,
+    market: usize,
+    paper: Paper,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    api: String,
+    fills: usize,
+    out: PathBuf,
+    viewers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Rig {
+    async fn start(name: &str) -> Rig {
+        let rules = load_markets(Path::new("data/markets.json")).unwrap();
+        let upstream = Server::start(ServeConfig::new(Vec::new(), rules))
+            .await
+            .unwrap();
+        let mut publisher = upstream.publisher();
+        let market = publisher.market_index("btcusdt").unwrap();
+        // A book: bid 50,000.00, ask 70,000.00 (prices at 2 decimals, amounts at 6).
+        for kind in [
+            EventKind::SnapshotStart { sequence: Some(1) },
+            level(BookSide::Bid, 5_000_000),
+            level(BookSide::Ask, 7_000_000),
+            EventKind::SnapshotEnd,
+        ] {
+            publisher.publish(market, &event(market, 0, kind)).await;
+        }
+        let out = out_dir(name);
+        let source = Source::Live {
+            ws: upstream.ws_url(),
+            rest: format!("{}/api/v2/peatio", upstream.base_url()),
+            markets: Markets::List(vec!["btcusdt".into()]),
+        };
+        let mut paper = Paper::start(config(&out, source), false).await.unwrap();
+        // The subscription's answer and the snapshot.
+        while paper.frames() < 2 {
+            assert!(paper.next_frame().await);
+        }
+        let mut req = format!("ws://{}/api/v2/ranger/private", paper.addr)
+            .into_client_request()
+            .unwrap();
+        for (k, v) in headers("c0") {
+            req.headers_mut().insert(k, v.parse().unwrap());
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        ws.send(Message::Text(
+            r#"{"event":"subscribe","streams":["trade"]}"#.into(),
+        ))
         .await
         .unwrap();
-    let mut publisher = upstream.publisher();
-    let m = publisher.market_index("btcusdt").unwrap();
-    let ev = |t: i64, kind| Event {
-        recv_ns: t,
-        market: MarketId(m as u16),
-        kind,
-    };
-    // A book: bid 50,000.00, ask 70,000.00 (prices at 2 decimals, amounts at 6).
-    for kind in [
-        EventKind::SnapshotStart { sequence: Some(1) },
-        level(BookSide::Bid, 5_000_000),
-        level(BookSide::Ask, 7_000_000),
-        EventKind::SnapshotEnd,
-    ] {
-        publisher.publish(m, &ev(0, kind)).await;
+        let _subscribed = ws.next().await;
+        let api = format!("{}/api/v2/peatio/market/orders", paper.base_url());
+        Rig {
+            upstream,
+            publisher,
+            market,
+            paper,
+            ws,
+            api,
+            fills: 0,
+            out,
+            viewers: Vec::new(),
+        }
     }
-    let out = out_dir("latency");
-    let source = Source::Live {
-        ws: upstream.ws_url(),
-        rest: format!("{}/api/v2/peatio", upstream.base_url()),
-        markets: Markets::List(vec!["btcusdt".into()]),
-    };
-    let mut paper = Paper::start(config(&out, source), false).await.unwrap();
-    for _ in 0..viewers {
-        tokio::spawn(viewer(paper.addr));
-    }
-    // The subscription's answer and the snapshot.
-    while paper.frames() < 2 {
-        assert!(paper.next_frame().await);
-    }
-    let mut req = format!("ws://{}/api/v2/ranger/private", paper.addr)
-        .into_client_request()
-        .unwrap();
-    for (k, v) in headers("c0") {
-        req.headers_mut().insert(k, v.parse().unwrap());
-    }
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    ws.send(Message::Text(
-        r#"{"event":"subscribe","streams":["trade"]}"#.into(),
-    ))
-    .await
-    .unwrap();
-    let _subscribed = ws.next().await;
-    let api = format!("{}/api/v2/peatio/market/orders", paper.base_url());
-    let mut times = Vec::with_capacity(n);
-    for i in 0..n {
-        // A bid inside the spread, alone at its price: the next trade through it fills it.
-        let price = 6_000_000 + i as i64;
+
+    /// Rests a bid inside the spread, alone at its price, and times the upstream trade
+    /// through it to its private `trade` event.
+    async fn fill(&mut self) -> Duration {
+        self.fills += 1;
+        let i = self.fills as i64;
+        let price = 6_000_000 + i % 1_000_000;
         let body = format!(
             r#"{{"market":"btcusdt","side":"buy","ord_type":"limit","volume":"0.001","price":"{}.{:02}"}}"#,
             price / 100,
             price % 100
         );
-        let api = api.clone();
+        let api = self.api.clone();
         tokio::task::spawn_blocking(move || {
             let agent = ureq::Agent::new_with_defaults();
             post(&agent, &api, "c0", &body)
@@ -221,28 +252,63 @@ async fn fill_latencies(n: usize, viewers: usize) -> Vec<Duration> {
         .await
         .unwrap();
         let trade = EventKind::Trade {
-            id: i as u64 + 1,
+            id: i as u64,
             taker: Side::Sell,
             price,
             amount: 1_000,
             exch_ns: 0,
         };
         let t = Instant::now();
-        publisher.publish(m, &ev(i as i64 + 1, trade)).await;
+        self.publisher
+            .publish(self.market, &event(self.market, i, trade))
+            .await;
         loop {
-            match ws.next().await {
+            match self.ws.next().await {
                 Some(Ok(Message::Text(f))) if f.contains("\"trade\"") => break,
                 Some(Ok(_)) => continue,
                 other => panic!("private stream ended: {other:?}"),
             }
         }
-        times.push(t.elapsed());
+        t.elapsed()
     }
-    paper.stop().await.unwrap();
-    upstream.stop().await;
-    let _ = std::fs::remove_dir_all(&out);
-    times.sort();
-    times
+
+    /// Opens `n` dashboards and fills orders (untimed) until each has been sent a state.
+    async fn open_dashboards(&mut self, n: usize) {
+        let ready = Arc::new(AtomicUsize::new(0));
+        self.viewers = (0..n)
+            .map(|_| tokio::spawn(viewer(self.paper.addr, ready.clone())))
+            .collect();
+        while ready.load(Ordering::SeqCst) < n {
+            self.fill().await;
+        }
+    }
+
+    /// Closes the dashboards, and fills orders (untimed) until the session has noticed.
+    async fn close_dashboards(&mut self) {
+        for v in self.viewers.drain(..) {
+            v.abort();
+        }
+        // The session notices a closed stream when it next sends to it: at most one state
+        // later, a quarter second of fills.
+        let until = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < until {
+            self.fill().await;
+        }
+    }
+
+    async fn stop(self) {
+        self.paper.stop().await.unwrap();
+        self.upstream.stop().await;
+        let _ = std::fs::remove_dir_all(&self.out);
+    }
+}
+
+fn event(market: usize, t: i64, kind: EventKind) -> Event {
+    Event {
+        recv_ns: t,
+        market: MarketId(market as u16),
+        kind,
+    }
 }
 
 fn latency(c: &mut Criterion) {
@@ -258,22 +324,66 @@ fn latency(c: &mut Criterion) {
             0 => "upstream trade to private trade event".to_string(),
             v => format!("upstream trade to private trade event, {v} dashboards open"),
         };
+        let mut rig = rt.block_on(async {
+            let mut rig = Rig::start(&format!("latency-{viewers}")).await;
+            rig.open_dashboards(viewers).await;
+            rig
+        });
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let times = rt.block_on(fill_latencies(iters as usize, viewers));
-                let pct = |p: usize| times[(times.len() * p / 100).min(times.len() - 1)];
-                eprintln!(
-                    "  {} fills, {viewers} dashboards: p50 {:?}, p99 {:?}, max {:?}",
-                    times.len(),
-                    pct(50),
-                    pct(99),
-                    times[times.len() - 1]
-                );
-                times.iter().sum()
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        total += rig.fill().await;
+                    }
+                    total
+                })
             })
         });
+        rt.block_on(rig.stop());
     }
     g.finish();
+    rt.block_on(tail_with_dashboards());
+}
+
+/// The tail of the fill time with and without five dashboards, from one session whose
+/// dashboards are opened and closed in turn after a warm-up (so the machine's drift falls on
+/// both alike), each percentile over every fill of its kind.
+async fn tail_with_dashboards() {
+    const ROUNDS: usize = 20;
+    const FILLS: usize = 1_000;
+    let mut rig = Rig::start("tail").await;
+    for _ in 0..FILLS {
+        rig.fill().await;
+    }
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..ROUNDS * 2 {
+        let open = round % 2;
+        if open == 1 {
+            rig.open_dashboards(5).await;
+        }
+        for _ in 0..FILLS {
+            let t = rig.fill().await;
+            times[open].push(t);
+        }
+        if open == 1 {
+            rig.close_dashboards().await;
+        }
+    }
+    rig.stop().await;
+    for (open, times) in times.iter_mut().enumerate() {
+        times.sort();
+        let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+        eprintln!(
+            "paper fill, {} dashboards open, {} fills in {ROUNDS} turns: p50 {:?}, p90 {:?}, p99 {:?}, p99.9 {:?}",
+            open * 5,
+            times.len(),
+            pct(0.5),
+            pct(0.9),
+            pct(0.99),
+            pct(0.999),
+        );
+    }
 }
 
 criterion_group!(benches, orders, latency);

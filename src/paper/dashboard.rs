@@ -11,7 +11,10 @@
 use super::engine::Engine;
 use crate::report::charts::Thinned;
 use crate::serve::playback::Publisher;
+use crate::sim::Fill;
 use crate::value::Price;
+use crate::venue::rest::RestBalance;
+use crate::venue::{MarketRules, TradeUpdate};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -35,7 +38,14 @@ const PAGE_JS: &str = include_str!("dashboard.js");
 
 /// What the session task keeps for the dashboard.
 pub struct Board {
-    tx: watch::Sender<Arc<str>>,
+    /// Shared with the viewers' streams, each of which subscribes: its receivers are the
+    /// viewers.
+    tx: Arc<watch::Sender<Arc<str>>>,
+    /// To the renderer, which turns each snapshot into the state's JSON off the session task;
+    /// `None` once closed.
+    snapshots: Option<watch::Sender<Option<Arc<Snapshot>>>>,
+    renderer: Option<Renderer>,
+    rules: Option<Arc<[MarketRules]>>,
     feed: String,
     every: Duration,
     last: Option<Instant>,
@@ -47,12 +57,19 @@ pub struct Board {
 }
 
 impl Board {
-    /// A board for a session fed by `feed` with `accounts` API accounts, and the receiver its
-    /// viewers' streams read.
-    pub fn new(feed: String, accounts: usize) -> (Board, watch::Receiver<Arc<str>>) {
-        let (tx, rx) = watch::channel(Arc::from("{}"));
+    /// A board for a session fed by `feed` with `accounts` API accounts, and the sender its
+    /// viewers' streams subscribe to.
+    pub fn new(feed: String, accounts: usize) -> (Board, Arc<watch::Sender<Arc<str>>>) {
+        let tx = Arc::new(watch::Sender::new(Arc::from("{}")));
+        let (snapshots, rx) = watch::channel(None);
         let board = Board {
-            tx,
+            tx: tx.clone(),
+            snapshots: Some(snapshots),
+            renderer: Some(Renderer {
+                snapshots: rx,
+                tx: tx.clone(),
+            }),
+            rules: None,
             feed,
             every: Duration::from_secs(1) / RATE,
             last: None,
@@ -60,13 +77,23 @@ impl Board {
             first_equity: vec![None; accounts],
             next_point_ns: i64::MIN,
         };
-        (board, rx)
+        (board, tx)
+    }
+
+    /// The renderer, to run beside the session task (once).
+    pub fn renderer(&mut self) -> Option<Renderer> {
+        self.renderer.take()
+    }
+
+    /// Ends the renderer's input: it finishes the snapshot in hand and returns.
+    pub fn close(&mut self) {
+        self.snapshots = None;
     }
 
     /// When the next state is due: `RATE` times a second while someone watches (so a new
     /// viewer soon has the current state); `None` while no one does.
     pub fn due(&self) -> Option<Instant> {
-        (self.tx.receiver_count() > 1)
+        (self.tx.receiver_count() > 0)
             .then(|| self.last.map_or_else(Instant::now, |l| l + self.every))
     }
 
@@ -103,18 +130,27 @@ impl Board {
         }
     }
 
-    /// Publishes the session's state now.
+    /// Publishes the session's state now: a snapshot is taken here and rendered off the
+    /// session task.
     pub fn publish(&mut self, s: &State<'_>) {
-        self.last = Some(Instant::now());
-        if self.tx.receiver_count() <= 1 {
+        // Unwatched, nothing is taken and the pace is not started: a first viewer is sent a
+        // state at the next change.
+        if self.tx.receiver_count() == 0 {
             return;
         }
-        let state = self.state(s);
-        self.tx.send_replace(Arc::from(state.to_string()));
+        self.last = Some(Instant::now());
+        let snapshot = Arc::new(self.snapshot(s));
+        if let Some(tx) = &self.snapshots {
+            tx.send_replace(Some(snapshot));
+        }
     }
 
-    fn state(&self, s: &State<'_>) -> Value {
+    fn snapshot(&mut self, s: &State<'_>) -> Snapshot {
         let e = s.engine;
+        let rules = self
+            .rules
+            .get_or_insert_with(|| Arc::from(e.markets()))
+            .clone();
         let markets: Vec<Value> = s.publisher.with_hub(|h| {
             h.markets
                 .iter()
@@ -132,12 +168,11 @@ impl Board {
                 })
                 .collect()
         });
-        let accounts: Vec<Value> = (0..e.accounts())
+        let accounts = (0..e.accounts())
             .map(|a| {
                 let v = e.view(a);
-                let open: Vec<Value> = v
-                    .orders()
-                    .filter(|k| k.is_open())
+                let open = v
+                    .open_orders()
                     .map(|k| {
                         let o = v.rest_order(k);
                         json!({
@@ -150,20 +185,70 @@ impl Board {
                         })
                     })
                     .collect();
-                let fills: Vec<Value> = v
-                    .fills()
+                Account {
+                    key: e.account_key(a).to_string(),
+                    balances: v.balances(),
+                    open,
+                    fills: v.fills().iter().rev().take(FILLS).cloned().collect(),
+                    fill_count: v.fills().len(),
+                    series: self.series[a].points().to_vec(),
+                }
+            })
+            .collect();
+        Snapshot {
+            head: json!({
+                "feed": self.feed,
+                "clock": (e.now() > i64::MIN).then(|| crate::utc::utc(e.now())),
+                "frames": s.frames,
+                "feed_done": *s.feed_done.borrow(),
+                "malformed_frames": e.malformed_frames(),
+                "strategy": s.strategy.map(|st| st.status()),
+            }),
+            markets,
+            accounts,
+            rules,
+        }
+    }
+}
+
+/// What a state is made of, taken on the session task: what needs the engine or the book is
+/// read there; what is only formatting (fills, series, the JSON text) is left to the renderer.
+pub struct Snapshot {
+    head: Value,
+    markets: Vec<Value>,
+    accounts: Vec<Account>,
+    rules: Arc<[MarketRules]>,
+}
+
+struct Account {
+    key: String,
+    balances: Vec<RestBalance>,
+    open: Vec<Value>,
+    /// The newest first.
+    fills: Vec<Fill>,
+    fill_count: usize,
+    series: Vec<(i64, [f64; 3])>,
+}
+
+impl Snapshot {
+    /// The state's JSON, as the page reads it.
+    fn render(&self) -> String {
+        let accounts: Vec<Value> = self
+            .accounts
+            .iter()
+            .map(|a| {
+                let fills: Vec<TradeUpdate> = a
+                    .fills
                     .iter()
-                    .rev()
-                    .take(FILLS)
-                    .map(|f| json!(v.rest_trade(f)))
+                    .map(|f| f.to_wire(&self.rules[usize::from(f.market.0)]))
                     .collect();
-                let p = self.series[a].points();
+                let p = &a.series;
                 json!({
-                    "key": e.account_key(a),
-                    "balances": v.balances(),
-                    "open": open,
+                    "key": a.key,
+                    "balances": a.balances,
+                    "open": a.open,
                     "fills": fills,
-                    "fill_count": v.fills().len(),
+                    "fill_count": a.fill_count,
                     "series": {
                         "t": p.iter().map(|(t, _)| *t as f64 / 1000.0).collect::<Vec<_>>(),
                         "equity": p.iter().map(|(_, v)| v[0]).collect::<Vec<_>>(),
@@ -173,16 +258,32 @@ impl Board {
                 })
             })
             .collect();
-        json!({
-            "feed": self.feed,
-            "clock": (e.now() > i64::MIN).then(|| crate::utc::utc(e.now())),
-            "frames": s.frames,
-            "feed_done": *s.feed_done.borrow(),
-            "malformed_frames": e.malformed_frames(),
-            "markets": markets,
-            "accounts": accounts,
-            "strategy": s.strategy.map(|st| st.status()),
-        })
+        let mut state = self.head.clone();
+        state["markets"] = Value::from(self.markets.clone());
+        state["accounts"] = Value::from(accounts);
+        state.to_string()
+    }
+}
+
+/// Turns the session task's snapshots into the viewers' state, on a blocking thread, so that
+/// formatting never holds up the session's task; the newest snapshot wins.
+pub struct Renderer {
+    snapshots: watch::Receiver<Option<Arc<Snapshot>>>,
+    tx: Arc<watch::Sender<Arc<str>>>,
+}
+
+impl Renderer {
+    /// Renders each snapshot until the board is closed or dropped.
+    pub async fn run(mut self) {
+        while self.snapshots.changed().await.is_ok() {
+            let Some(snapshot) = self.snapshots.borrow_and_update().clone() else {
+                continue;
+            };
+            let Ok(text) = tokio::task::spawn_blocking(move || snapshot.render()).await else {
+                return;
+            };
+            self.tx.send_replace(Arc::from(text));
+        }
     }
 }
 
@@ -209,11 +310,11 @@ fn equity(e: &Engine, account: usize, mid: f64) -> (f64, f64) {
 }
 
 /// `/` (the page) and `/dashboard/state` (its stream).
-pub fn router(rx: watch::Receiver<Arc<str>>) -> Router {
+pub fn router(tx: Arc<watch::Sender<Arc<str>>>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/dashboard/state", get(stream))
-        .with_state(rx)
+        .with_state(tx)
 }
 
 async fn page() -> impl IntoResponse {
@@ -226,9 +327,10 @@ async fn page() -> impl IntoResponse {
 }
 
 async fn stream(
-    axum::extract::State(mut rx): axum::extract::State<watch::Receiver<Arc<str>>>,
+    axum::extract::State(tx): axum::extract::State<Arc<watch::Sender<Arc<str>>>>,
 ) -> impl IntoResponse {
-    rx.mark_unchanged();
+    // A new viewer is sent the next state, not one built for earlier viewers.
+    let rx = tx.subscribe();
     let every = Duration::from_secs(1) / RATE;
     let events = futures_util::stream::unfold((rx, false), move |(mut rx, paced)| async move {
         if paced {
@@ -242,4 +344,20 @@ async fn stream(
         ))
     });
     Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_is_due_only_while_a_viewer_streams() {
+        let (board, tx) = Board::new("captures".into(), 1);
+        let _routes = router(tx.clone());
+        assert_eq!(board.due(), None, "the page's routes are not viewers");
+        let viewer = tx.subscribe();
+        assert!(board.due().is_some());
+        drop(viewer);
+        assert_eq!(board.due(), None);
+    }
 }

@@ -292,8 +292,7 @@ impl Engine {
         a.sim.advance(t);
         let chosen: Vec<&Known> = a
             .view
-            .orders()
-            .filter(|k| k.is_open())
+            .open_orders()
             .filter(|k| market.is_none_or(|m| k.market() == m))
             .filter(|k| side.is_none_or(|s| k.side() == s))
             .collect();
@@ -356,5 +355,86 @@ impl Engine {
     /// Takes what the engine said since the last call.
     pub fn drain(&mut self, into: &mut Vec<Output>) {
         into.append(&mut self.out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn frame(t: i64, text: &'static str) -> Record<'static> {
+        Record {
+            recv_ns: t,
+            body: Body::Frame(Cow::Borrowed(text)),
+        }
+    }
+
+    fn session(t: i64, s: Session) -> Record<'static> {
+        Record {
+            recv_ns: t,
+            body: Body::Session(s),
+        }
+    }
+
+    fn limit(side: Side, volume: &str, price: &str) -> Session {
+        Session::Place {
+            key: "k".into(),
+            order: OrderRequest {
+                market: "btcusdt".into(),
+                side,
+                ord_type: "limit".into(),
+                volume: volume.into(),
+                price: Some(price.into()),
+                client_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_open_orders_are_those_not_yet_ended() {
+        let rules = crate::venue::market::load_markets(std::path::Path::new("data/markets.json"))
+            .expect("the shipped markets");
+        let spec = AccountSpec {
+            key: "k".into(),
+            balances: [("usdt".to_string(), Decimal::from(1000))].into(),
+        };
+        let mut e = Engine::new(rules, &ExchangeConfig::default(), &[spec]).expect("an engine");
+        let records = [
+            frame(
+                1,
+                r#"{"btcusdt.ob-snap":{"asks":[["102.00","5"]],"bids":[["100.00","5"]],"sequence":1}}"#,
+            ),
+            // Rests; rests; refused for want of funds; rests then is cancelled.
+            session(2, limit(Side::Buy, "1", "101.00")),
+            session(3, limit(Side::Buy, "1", "99.00")),
+            session(4, limit(Side::Buy, "100", "99.00")),
+            session(5, limit(Side::Buy, "1", "98.00")),
+            session(
+                6,
+                Session::Cancel {
+                    key: "k".into(),
+                    id: 4,
+                },
+            ),
+            // A trade through 101.00 fills the first order.
+            frame(
+                7,
+                r#"{"btcusdt.trades":{"trades":[{"tid":1,"taker_type":"sell","date":1,"price":"101.00","amount":"2"}]}}"#,
+            ),
+        ];
+        for r in &records {
+            e.apply(r, None).expect("applies");
+        }
+        let v = e.view(0);
+        let open: Vec<u64> = v.open_orders().map(|k| k.id).collect();
+        let scanned: Vec<u64> = v.orders().filter(|k| k.is_open()).map(|k| k.id).collect();
+        assert_eq!(open, scanned);
+        assert_eq!(
+            open,
+            [2],
+            "{:?}",
+            v.orders().map(|k| (k.id, k.state())).collect::<Vec<_>>()
+        );
     }
 }

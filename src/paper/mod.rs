@@ -187,14 +187,14 @@ impl Paper {
         let (cmds_tx, cmds) = mpsc::channel(1024);
         let tasks = crate::serve::conn::Tasks::default();
         let api = Api::new(keys, rules.clone(), cmds_tx, tasks.guard());
-        let (board, board_rx) = dashboard::Board::new(cfg.source.describe(), cfg.accounts.len());
+        let (board, board_tx) = dashboard::Board::new(cfg.source.describe(), cfg.accounts.len());
         let mut scfg = crate::serve::Config::new(Vec::new(), rules);
         scfg.listen = cfg.listen;
         scfg.limits = cfg.limits;
         let server = crate::serve::Server::start_with(
             scfg,
             tasks,
-            Some(api.router().merge(dashboard::router(board_rx))),
+            Some(api.router().merge(dashboard::router(board_tx))),
         )
         .await?;
         let (done_tx, feed_done) = watch::channel(false);
@@ -307,7 +307,12 @@ macro_rules! board_state {
 impl Task {
     async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, String> {
         let mut flush = tokio::time::interval(Duration::from_secs(1));
+        let rendering = self.board.renderer().map(|r| tokio::spawn(r.run()));
         let r = self.serve(&mut shutdown, &mut flush).await;
+        self.board.close();
+        if let Some(rendering) = rendering {
+            let _ = rendering.await;
+        }
         let t = self.clock.now().max(self.engine.now());
         let stop = self
             .apply(

@@ -4,7 +4,7 @@
 use crate::sim::{Balance, Fill, Order, OrderId, Sim, SimEvent};
 use crate::venue::rest::{OrderRequest, RestBalance, RestOrder};
 use crate::venue::{BalanceUpdate, MarketRules, OrderUpdate, Side, TradeUpdate};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An order the client sent.
 #[derive(Debug, Clone)]
@@ -52,6 +52,8 @@ pub struct View {
     rules: Vec<MarketRules>,
     /// By the client's id.
     orders: BTreeMap<u64, Known>,
+    /// The client's ids of the orders still open (or not yet answered).
+    open: BTreeSet<u64>,
     /// The exchange's ids to the client's.
     outer: BTreeMap<OrderId, u64>,
     /// With the client's order ids and the session's trade ids.
@@ -80,6 +82,7 @@ impl View {
         View {
             rules: rules.to_vec(),
             orders: BTreeMap::new(),
+            open: BTreeSet::new(),
             outer: BTreeMap::new(),
             fills: Vec::new(),
             balances,
@@ -88,6 +91,7 @@ impl View {
 
     pub(super) fn placed(&mut self, inner: OrderId, id: u64, t: i64, req: &OrderRequest) {
         self.outer.insert(inner, id);
+        self.open.insert(id);
         self.orders.insert(
             id,
             Known {
@@ -116,6 +120,12 @@ impl View {
         self.orders.values()
     }
 
+    /// The orders still open (or not yet answered), oldest first: as many as rest, however
+    /// many were sent.
+    pub fn open_orders(&self) -> impl DoubleEndedIterator<Item = &Known> {
+        self.open.iter().filter_map(|id| self.orders.get(id))
+    }
+
     /// Every fill, oldest first.
     pub fn fills(&self) -> &[Fill] {
         &self.fills
@@ -142,6 +152,9 @@ impl View {
                     let mut o = o.clone();
                     o.id = id;
                     k.order = Some(o);
+                    if !k.is_open() {
+                        self.open.remove(&id);
+                    }
                 }
                 if let Some(k) = self.orders.get(&id) {
                     frames.push(("order", self.order_frame(k)));
@@ -153,6 +166,9 @@ impl View {
                 };
                 if let Some(k) = self.orders.get_mut(&id) {
                     k.rejected = true;
+                    if !k.is_open() {
+                        self.open.remove(&id);
+                    }
                 }
                 if let Some(k) = self.orders.get(&id) {
                     frames.push(("order", self.order_frame(k)));
