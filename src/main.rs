@@ -149,12 +149,13 @@ fn main() -> ExitCode {
 /// output has gone (`altsim inspect … | head`), as other Unix tools do.
 enum Exit {
     BrokenPipe,
-    Error(String),
+    Error(Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<String> for Exit {
-    fn from(e: String) -> Self {
-        Exit::Error(e)
+/// Any error, typed or text, ends the command with its message.
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for Exit {
+    fn from(e: E) -> Self {
+        Exit::Error(e.into())
     }
 }
 
@@ -163,7 +164,7 @@ impl From<String> for Exit {
 fn print(text: &str) -> Result<(), Exit> {
     console::out(text).map_err(|e| match e.kind() {
         std::io::ErrorKind::BrokenPipe => Exit::BrokenPipe,
-        _ => Exit::Error(format!("writing to stdout: {e}")),
+        _ => Exit::Error(format!("writing to stdout: {e}").into()),
     })
 }
 

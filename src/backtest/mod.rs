@@ -70,7 +70,7 @@ pub fn run(
 }
 
 /// How a run used the event cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CacheUse {
     /// Not asked for.
     Off,
@@ -79,7 +79,19 @@ pub enum CacheUse {
     /// The cache was missing or stale: it was built, then read.
     Built,
     /// It could not be built (a read-only folder, say): the captures were read instead.
-    Failed(String),
+    Failed(crate::tape::cache::CacheError),
+}
+
+/// Failures are alike when they read alike.
+impl PartialEq for CacheUse {
+    fn eq(&self, other: &Self) -> bool {
+        use CacheUse::*;
+        match (self, other) {
+            (Off, Off) | (Read, Read) | (Built, Built) => true,
+            (Failed(a), Failed(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
 }
 
 /// As [`run`], with `cache`: the events from the captures' event cache, built first when it

@@ -185,7 +185,7 @@ impl Engine {
                 match self.norm.push(rec, &mut self.events) {
                     Ok(_) => {}
                     Err(NormError::Malformed(_)) => self.malformed += 1,
-                    Err(NormError::Rules(e)) => return Err(e),
+                    Err(NormError::Rules(e)) => return Err(e.into()),
                 }
                 for a in &mut self.accounts {
                     for ev in &self.events {

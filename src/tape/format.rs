@@ -111,14 +111,18 @@ impl Session {
     }
 
     /// Parses the payload of a `!` record other than `!text`/`!binary`.
-    pub fn parse_payload(name: &str, json: &str) -> Result<Session, String> {
-        let mut v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("!{name} record: {e}"))?;
+    pub fn parse_payload(name: &str, json: &str) -> Result<Session, super::reader::BadRecord> {
+        use super::reader::BadRecord;
+        let session = |source| BadRecord::Session {
+            name: name.to_string(),
+            source,
+        };
+        let mut v: serde_json::Value = serde_json::from_str(json).map_err(session)?;
         let obj = v
             .as_object_mut()
-            .ok_or_else(|| format!("!{name} record: not a JSON object"))?;
+            .ok_or_else(|| BadRecord::NotObject(name.to_string()))?;
         obj.insert("kind".into(), serde_json::Value::String(name.to_string()));
-        serde_json::from_value(v).map_err(|e| format!("!{name} record: {e}"))
+        serde_json::from_value(v).map_err(session)
     }
 }
 

@@ -8,7 +8,9 @@ pub mod stream;
 pub mod writer;
 
 pub use format::{Header, Session};
-pub use normalize::{BookSide, Event, EventKind, GapReason, MarketId, NormError, Normalizer};
-pub use reader::{Body, CaptureReader, Compression, Record, TapeError};
+pub use normalize::{
+    BookSide, Event, EventKind, GapReason, MarketId, NormError, Normalizer, OffRules,
+};
+pub use reader::{BadRecord, Body, CaptureReader, Compression, Reason, Record, TapeError};
 pub use stream::{EventStream, StreamStats, Tally, MAX_MALFORMED_NOTES, TIME_JUMP_NS};
 pub use writer::CaptureWriter;

@@ -126,7 +126,24 @@ pub enum NormError {
     Malformed(String),
     /// The frame does not fit the market rules given (unknown market, too many decimals):
     /// the replay cannot be trusted and stops.
-    Rules(String),
+    Rules(OffRules),
+}
+
+/// How a frame breaks the market rules given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OffRules {
+    #[error("no rules for market {0:?}: give a markets file (--markets) that lists it")]
+    UnknownMarket(String),
+    #[error("{what} {text:?}: {source}")]
+    Number {
+        what: &'static str,
+        text: String,
+        source: fixed::FixedError,
+    },
+    #[error("{what} {text:?} is not positive")]
+    NotPositive { what: &'static str, text: String },
+    #[error("volume {0:?} is negative")]
+    NegativeVolume(String),
 }
 
 /// Turns records into events.
@@ -176,13 +193,13 @@ impl Normalizer {
     }
 
     #[inline]
-    fn lookup(&mut self, name: &str) -> Result<MarketId, String> {
+    fn lookup(&mut self, name: &str) -> Result<MarketId, OffRules> {
         if self.markets.get(self.last).is_some_and(|m| m.id == name) {
             return Ok(MarketId(self.last as u16));
         }
-        let id = self.market_id(name).ok_or_else(|| {
-            format!("no rules for market {name:?}: give a markets file (--markets) that lists it")
-        })?;
+        let id = self
+            .market_id(name)
+            .ok_or_else(|| OffRules::UnknownMarket(name.to_string()))?;
         self.last = id.0 as usize;
         Ok(id)
     }
@@ -245,7 +262,7 @@ impl Normalizer {
         }
     }
 
-    fn frame(&mut self, t: i64, frame: &Frame<'_>, out: &mut Vec<Event>) -> Result<(), String> {
+    fn frame(&mut self, t: i64, frame: &Frame<'_>, out: &mut Vec<Event>) -> Result<(), OffRules> {
         match frame {
             Frame::Increment(inc) => {
                 let id = self.lookup(inc.market)?;
@@ -364,22 +381,29 @@ impl Normalizer {
 }
 
 #[inline]
-fn num(text: &str, scale: u32, what: &str) -> Result<i64, String> {
-    fixed::parse(text.as_bytes(), scale).map_err(|e| format!("{what} {text:?}: {e}"))
+fn num(text: &str, scale: u32, what: &'static str) -> Result<i64, OffRules> {
+    fixed::parse(text.as_bytes(), scale).map_err(|source| OffRules::Number {
+        what,
+        text: text.to_string(),
+        source,
+    })
 }
 
 /// A price or trade amount: zero or less cannot be.
 #[inline]
-fn positive(text: &str, scale: u32, what: &str) -> Result<i64, String> {
+fn positive(text: &str, scale: u32, what: &'static str) -> Result<i64, OffRules> {
     let v = num(text, scale, what)?;
     if v <= 0 {
-        return Err(format!("{what} {text:?} is not positive"));
+        return Err(OffRules::NotPositive {
+            what,
+            text: text.to_string(),
+        });
     }
     Ok(v)
 }
 
 #[inline]
-fn level(l: &Level<'_>, pp: u32, ap: u32) -> Result<(i64, i64), String> {
+fn level(l: &Level<'_>, pp: u32, ap: u32) -> Result<(i64, i64), OffRules> {
     let price = positive(l.price, pp, "price")?;
     let amount = if l.volume.is_empty() {
         0
@@ -387,7 +411,7 @@ fn level(l: &Level<'_>, pp: u32, ap: u32) -> Result<(i64, i64), String> {
         num(l.volume, ap, "volume")?
     };
     if amount < 0 {
-        return Err(format!("volume {:?} is negative", l.volume));
+        return Err(OffRules::NegativeVolume(l.volume.to_string()));
     }
     Ok((price, amount))
 }

@@ -3,31 +3,75 @@
 
 use super::format::{Header, Session, FORMAT_VERSION, HEADER_MARK};
 use std::borrow::Cow;
-use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// A capture that could not be read, with the file and line.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {reason}", path.display(), if *line == 0 { String::new() } else { format!(":{line}") })]
 pub struct TapeError {
     pub path: PathBuf,
     /// 1-based line, 0 when the problem is not tied to a line.
     pub line: u64,
-    pub reason: String,
+    pub reason: Reason,
 }
 
-impl fmt::Display for TapeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.path.display(), self.reason)
-        } else {
-            write!(f, "{}:{}: {}", self.path.display(), self.line, self.reason)
-        }
-    }
+/// Why a capture could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Reason {
+    #[error("cannot open: {0}")]
+    Open(io::Error),
+    #[error("cannot read: {0}")]
+    Read(io::Error),
+    #[error("capture header is cut off")]
+    HeaderCut,
+    #[error("header is not UTF-8")]
+    HeaderNotUtf8,
+    #[error("expected a header starting {HEADER_MARK:?}")]
+    NoHeader,
+    #[error("bad capture header: {0}")]
+    HeaderJson(serde_json::Error),
+    #[error("capture format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    Version(u32),
+    #[error("header: {0}")]
+    HeaderRules(crate::venue::market::RulesError),
+    #[error("record is not UTF-8 (byte {0})")]
+    NotUtf8(usize),
+    #[error(transparent)]
+    Record(#[from] BadRecord),
+    #[error(transparent)]
+    OffRules(#[from] super::normalize::OffRules),
 }
 
-impl std::error::Error for TapeError {}
+/// A line that is not a record.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRecord {
+    #[error("expected \"<receive ns> <frame>\"")]
+    NoTime,
+    #[error("receive time {0:?} is not an integer")]
+    Time(String),
+    #[error(
+        "receive time {0} is after {max} (2200-01-01), the latest altsim's clock works with",
+        max = crate::utc::MAX_TIME_NS
+    )]
+    Late(i64),
+    #[error("!text record: {0}")]
+    Text(serde_json::Error),
+    #[error("!binary record: {0}")]
+    Binary(serde_json::Error),
+    #[error("!binary record: not hex")]
+    NotHex,
+    #[error("!binary record: odd number of hex digits")]
+    OddHex,
+    #[error("!{name} record: {source}")]
+    Session {
+        name: String,
+        source: serde_json::Error,
+    },
+    #[error("!{0} record: not a JSON object")]
+    NotObject(String),
+}
 
 /// What a record holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,13 +231,13 @@ pub struct CaptureReader<'r> {
 
 impl CaptureReader<'static> {
     pub fn open(path: &Path) -> Result<Self, TapeError> {
-        let err = |reason: String| TapeError {
+        let err = |reason| TapeError {
             path: path.to_path_buf(),
             line: 0,
             reason,
         };
-        let file = File::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
-        let input = decompress(file).map_err(|e| err(format!("cannot read: {e}")))?;
+        let file = File::open(path).map_err(|e| err(Reason::Open(e)))?;
+        let input = decompress(file).map_err(|e| err(Reason::Read(e)))?;
         CaptureReader::new(path, input)
     }
 }
@@ -241,11 +285,11 @@ impl<'r> CaptureReader<'r> {
         })
     }
 
-    fn error(&self, reason: impl Into<String>) -> TapeError {
+    fn error(&self, reason: Reason) -> TapeError {
         TapeError {
             path: self.path.clone(),
             line: self.lines.line,
-            reason: reason.into(),
+            reason,
         }
     }
 
@@ -255,21 +299,16 @@ impl<'r> CaptureReader<'r> {
             _ => return Ok(()),
         }
         let Some((_, line)) = self.lines.next_line() else {
-            return Err(self.error("capture header is cut off"));
+            return Err(self.error(Reason::HeaderCut));
         };
-        let text = std::str::from_utf8(line).map_err(|_| "header is not UTF-8".to_string());
+        let text = std::str::from_utf8(line).map_err(|_| Reason::HeaderNotUtf8);
         let parsed = text.and_then(|text| {
-            let json = text
-                .strip_prefix(HEADER_MARK)
-                .ok_or_else(|| format!("expected a header starting {HEADER_MARK:?}"))?;
-            serde_json::from_str::<Header>(json).map_err(|e| format!("bad capture header: {e}"))
+            let json = text.strip_prefix(HEADER_MARK).ok_or(Reason::NoHeader)?;
+            serde_json::from_str::<Header>(json).map_err(Reason::HeaderJson)
         });
         let header = parsed.map_err(|e| self.error(e))?;
         if header.version != FORMAT_VERSION {
-            return Err(self.error(format!(
-                "capture format version {} is not supported (this build reads {FORMAT_VERSION})",
-                header.version
-            )));
+            return Err(self.error(Reason::Version(header.version)));
         }
         self.header = Some(header);
         Ok(())
@@ -281,8 +320,8 @@ impl<'r> CaptureReader<'r> {
             return Ok(None);
         };
         let parsed = match std::str::from_utf8(line) {
-            Ok(text) => parse_record(text),
-            Err(e) => Err(format!("record is not UTF-8 (byte {})", e.valid_up_to())),
+            Ok(text) => parse_record(text).map_err(Reason::Record),
+            Err(e) => Err(Reason::NotUtf8(e.valid_up_to())),
         };
         parsed.map(Some).map_err(|reason| TapeError {
             path: self.path.clone(),
@@ -293,17 +332,14 @@ impl<'r> CaptureReader<'r> {
 }
 
 /// Parses `<ns> <payload>`.
-pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
-    let space = memchr::memchr(b' ', line.as_bytes()).ok_or("expected \"<receive ns> <frame>\"")?;
+pub fn parse_record(line: &str) -> Result<Record<'_>, BadRecord> {
+    let space = memchr::memchr(b' ', line.as_bytes()).ok_or(BadRecord::NoTime)?;
     let (ns, payload) = (&line[..space], &line[space + 1..]);
     let recv_ns = crate::fixed::parse_u64(ns.as_bytes())
         .and_then(|v| i64::try_from(v).ok())
-        .ok_or_else(|| format!("receive time {:?} is not an integer", truncate(ns)))?;
+        .ok_or_else(|| BadRecord::Time(truncate(ns).to_string()))?;
     if recv_ns > crate::utc::MAX_TIME_NS {
-        return Err(format!(
-            "receive time {recv_ns} is after {} (2200-01-01), the latest altsim's clock works with",
-            crate::utc::MAX_TIME_NS
-        ));
+        return Err(BadRecord::Late(recv_ns));
     }
     let body = match payload.strip_prefix('!') {
         None => Body::Frame(Cow::Borrowed(payload)),
@@ -311,8 +347,7 @@ pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
             let (name, json) = rest.split_once(' ').unwrap_or((rest, "{}"));
             match name {
                 "text" => Body::Frame(Cow::Owned(
-                    serde_json::from_str::<String>(json)
-                        .map_err(|e| format!("!text record: {e}"))?,
+                    serde_json::from_str::<String>(json).map_err(BadRecord::Text)?,
                 )),
                 "binary" => Body::Binary(parse_hex(json)?),
                 _ => Body::Session(Session::parse_payload(name, json)?),
@@ -322,13 +357,13 @@ pub fn parse_record(line: &str) -> Result<Record<'_>, String> {
     Ok(Record { recv_ns, body })
 }
 
-fn parse_hex(json: &str) -> Result<Vec<u8>, String> {
-    let hex: String = serde_json::from_str(json).map_err(|e| format!("!binary record: {e}"))?;
+fn parse_hex(json: &str) -> Result<Vec<u8>, BadRecord> {
+    let hex: String = serde_json::from_str(json).map_err(BadRecord::Binary)?;
     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err("!binary record: not hex".into());
+        return Err(BadRecord::NotHex);
     }
     if !hex.len().is_multiple_of(2) {
-        return Err("!binary record: odd number of hex digits".into());
+        return Err(BadRecord::OddHex);
     }
     let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
     Ok(hex

@@ -1,7 +1,7 @@
 //! Several capture files read as one stream of events.
 
-use super::normalize::{Event, NormError, Normalizer};
-use super::reader::{Body, CaptureReader, Record, TapeError};
+use super::normalize::{Event, NormError, Normalizer, OffRules};
+use super::reader::{Body, CaptureReader, Reason, Record, TapeError};
 
 /// How many malformed frames (and time jumps) are described in the warnings; the rest are
 /// only counted.
@@ -65,7 +65,11 @@ impl Tally {
 
     /// Counts `rec` and appends its events to `out`; returns what is worth a warning, for
     /// [`note`](Self::note) to place. An error is a frame of a market without rules.
-    pub fn push(&mut self, rec: &Record<'_>, out: &mut Vec<Event>) -> Result<Vec<String>, String> {
+    pub fn push(
+        &mut self,
+        rec: &Record<'_>,
+        out: &mut Vec<Event>,
+    ) -> Result<Vec<String>, OffRules> {
         let mut notes = Vec::new();
         let st = &mut self.stats;
         let mut jump = None;
@@ -174,7 +178,7 @@ impl EventStream {
                 let rules = MarketRules::from_json(m.clone()).map_err(|e| TapeError {
                     path: path.clone(),
                     line: 1,
-                    reason: format!("header: {e}"),
+                    reason: Reason::HeaderRules(e),
                 })?;
                 self.tally.norm.add_market(rules);
             }
@@ -209,7 +213,7 @@ impl EventStream {
                     return Err(TapeError {
                         path: reader.path().to_path_buf(),
                         line: reader.line(),
-                        reason,
+                        reason: Reason::OffRules(reason),
                     })
                 }
             }

@@ -132,18 +132,61 @@ impl MarketRules {
     }
 }
 
+/// A markets list that cannot be read: the file (when there is one) and why.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketsError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{source}", file_prefix(path.as_deref()))]
+    Json {
+        path: Option<PathBuf>,
+        source: serde_json::Error,
+    },
+    #[error("{}{source}", file_prefix(path.as_deref()))]
+    Rules {
+        path: Option<PathBuf>,
+        source: RulesError,
+    },
+}
+
+fn file_prefix(path: Option<&Path>) -> String {
+    path.map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
+}
+
+impl MarketsError {
+    /// The same error, naming the file it was read from.
+    fn in_file(self, file: &Path) -> MarketsError {
+        let file = Some(file.to_path_buf());
+        match self {
+            MarketsError::Json { source, .. } => MarketsError::Json { path: file, source },
+            MarketsError::Rules { source, .. } => MarketsError::Rules { path: file, source },
+            read => read,
+        }
+    }
+}
+
 /// Reads a `public/markets` answer (a JSON array of market objects).
-pub fn parse_markets(text: &str) -> Result<Vec<MarketRules>, String> {
-    let list: Vec<MarketJson> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+pub fn parse_markets(text: &str) -> Result<Vec<MarketRules>, MarketsError> {
+    let list: Vec<MarketJson> =
+        serde_json::from_str(text).map_err(|source| MarketsError::Json { path: None, source })?;
     list.into_iter()
-        .map(|m| MarketRules::from_json(m).map_err(|e| e.to_string()))
+        .map(|m| {
+            MarketRules::from_json(m).map_err(|source| MarketsError::Rules { path: None, source })
+        })
         .collect()
 }
 
 /// Reads a markets file, naming it in any error.
-pub fn load_markets(path: &std::path::Path) -> Result<Vec<MarketRules>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_markets(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn load_markets(path: &Path) -> Result<Vec<MarketRules>, MarketsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| MarketsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_markets(&text).map_err(|e| e.in_file(path))
 }
 
 /// Markets for captures without a header: the file given, or a `markets.json` beside the
@@ -151,7 +194,7 @@ pub fn load_markets(path: &std::path::Path) -> Result<Vec<MarketRules>, String> 
 pub fn default_markets(
     explicit: Option<&Path>,
     captures: &[PathBuf],
-) -> Result<Vec<MarketRules>, String> {
+) -> Result<Vec<MarketRules>, MarketsError> {
     if let Some(p) = explicit {
         return load_markets(p);
     }
@@ -187,7 +230,7 @@ mod tests {
         let text = r#"[{"id":"x","name":"X","base_unit":"a","quote_unit":"b","min_price":"0.001",
             "max_price":"0","min_amount":"1","amount_precision":2,"price_precision":2,"state":"enabled"}]"#;
         let e = parse_markets(text).unwrap_err();
-        assert!(e.contains("min_price"), "{e}");
+        assert_eq!(field(&e), Some("min_price"), "{e}");
     }
 
     #[test]
@@ -201,8 +244,15 @@ mod tests {
         };
         assert!(parse_markets(&market(8, 8)).is_ok());
         let e = parse_markets(&market(12, 6)).unwrap_err();
-        assert!(e.contains("more than 16"), "{e}");
+        assert!(e.to_string().contains("more than 16"), "{e}");
         let e = parse_markets(&market(2, 13)).unwrap_err();
-        assert!(e.contains("amount_precision"), "{e}");
+        assert_eq!(field(&e), Some("amount_precision"), "{e}");
+    }
+
+    fn field(e: &MarketsError) -> Option<&'static str> {
+        match e {
+            MarketsError::Rules { source, .. } => Some(source.field),
+            _ => None,
+        }
     }
 }

@@ -16,29 +16,51 @@ pub fn touch(f: &File) {
     let _ = f.set_modified(SystemTime::now());
 }
 
+/// A size that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("{0:?} is not a size (a number of bytes, or with K, M, G or T)")]
+    NotASize(String),
+    #[error("{0:?} is more bytes than 64 bits hold")]
+    TooLarge(String),
+}
+
+/// A cache budget that is not a size, and where it was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given_in}: {source}")]
+pub struct BudgetError {
+    /// `--cache-budget` or the environment variable.
+    pub given_in: &'static str,
+    pub source: SizeError,
+}
+
+/// Listing or removing the caches of a folder failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct GcError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
 /// A size: a whole number of bytes, or with `K`, `M`, `G` or `T` (powers of 1024; `KB`,
 /// `MiB` and the like read the same).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
     let t = s.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(digits);
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("{s:?} is not a size (a number of bytes, or with K, M, G or T)"))?;
+        .map_err(|_| SizeError::NotASize(s.to_string()))?;
     let shift = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 0,
         "K" | "KB" | "KIB" => 10,
         "M" | "MB" | "MIB" => 20,
         "G" | "GB" | "GIB" => 30,
         "T" | "TB" | "TIB" => 40,
-        _ => {
-            return Err(format!(
-                "{s:?} is not a size (a number of bytes, or with K, M, G or T)"
-            ))
-        }
+        _ => return Err(SizeError::NotASize(s.to_string())),
     };
     n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{s:?} is more bytes than 64 bits hold"))
+        .ok_or_else(|| SizeError::TooLarge(s.to_string()))
 }
 
 /// The budget given on the command line for this process (`--cache-budget`).
@@ -51,14 +73,20 @@ pub fn set_budget(bytes: u64) {
 
 /// The budget: `flag` if given, else this process's, else the environment's, else the
 /// default.
-pub fn budget(flag: Option<&str>) -> Result<u64, String> {
+pub fn budget(flag: Option<&str>) -> Result<u64, BudgetError> {
     if let (None, Some(b)) = (flag, GIVEN.get()) {
         return Ok(*b);
     }
     match flag {
-        Some(f) => parse_size(f).map_err(|e| format!("--cache-budget: {e}")),
+        Some(f) => parse_size(f).map_err(|source| BudgetError {
+            given_in: "--cache-budget",
+            source,
+        }),
         None => match std::env::var(BUDGET_VAR) {
-            Ok(v) => parse_size(&v).map_err(|e| format!("{BUDGET_VAR}: {e}")),
+            Ok(v) => parse_size(&v).map_err(|source| BudgetError {
+                given_in: BUDGET_VAR,
+                source,
+            }),
             Err(_) => Ok(DEFAULT_BUDGET),
         },
     }
@@ -75,22 +103,24 @@ pub struct Entry {
 
 /// The cache files of `dir` (a `.altsim-cache` folder), most recently used first (by name
 /// among equals). A missing folder has none.
-pub fn list(dir: &Path) -> Result<Vec<Entry>, String> {
+pub fn list(dir: &Path) -> Result<Vec<Entry>, GcError> {
+    let at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GcError { path, source }
+    };
     let read = match std::fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", dir.display())),
+        Err(e) => return Err(at(dir)(e)),
     };
     let mut out = Vec::new();
     for e in read {
-        let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let e = e.map_err(at(dir))?;
         let path = e.path();
         if path.extension().and_then(|x| x.to_str()) != Some("events") {
             continue;
         }
-        let m = e
-            .metadata()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let m = e.metadata().map_err(at(&path))?;
         out.push(Entry {
             path,
             bytes: m.len(),
@@ -104,13 +134,18 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>, String> {
 /// Removes the least recently used caches of `dir` until the rest fit in `budget` bytes (the
 /// most recent is always kept), and partial files of builds whose process has ended. Returns
 /// what was removed.
-pub fn collect(dir: &Path, budget: u64) -> Result<Vec<Entry>, String> {
+pub fn collect(dir: &Path, budget: u64) -> Result<Vec<Entry>, GcError> {
     let mut removed = Vec::new();
     let mut total = 0u64;
     for (i, e) in list(dir)?.into_iter().enumerate() {
         total = total.saturating_add(e.bytes);
         if i > 0 && total > budget {
-            std::fs::remove_file(&e.path).map_err(|x| format!("{}: {x}", e.path.display()))?;
+            if let Err(source) = std::fs::remove_file(&e.path) {
+                return Err(GcError {
+                    path: e.path,
+                    source,
+                });
+            }
             removed.push(e);
         }
     }
@@ -151,7 +186,7 @@ fn cache_dir(p: &Path) -> PathBuf {
 
 /// `altsim cache --list` (and, with a budget, `--gc`): each folder's caches, most recently
 /// used first, with what was removed.
-pub fn report(folders: &[PathBuf], gc: Option<u64>) -> Result<String, String> {
+pub fn report(folders: &[PathBuf], gc: Option<u64>) -> Result<String, GcError> {
     let mut out = String::new();
     for f in folders {
         let dir = cache_dir(f);

@@ -44,19 +44,43 @@ struct Trailer {
     paths: Vec<String>,
 }
 
+/// A cache that could not be built or read, naming its file.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {what}; delete the file and it is built again", path.display())]
+    Corrupt { path: PathBuf, what: &'static str },
+    #[error("{}: the cache just written does not read back", .0.display())]
+    Unreadable(PathBuf),
+    #[error(transparent)]
+    Capture(#[from] crate::tape::TapeError),
+    #[error(transparent)]
+    Budget(#[from] gc::BudgetError),
+}
+
+/// An I/O error at `path`.
+fn io_at(path: &Path) -> impl Fn(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// The cache key of the captures at `paths` (their bytes, in order) read with `rules`.
-pub fn key(paths: &[PathBuf], rules: &[MarketRules]) -> Result<[u8; 32], String> {
+pub fn key(paths: &[PathBuf], rules: &[MarketRules]) -> Result<[u8; 32], CacheError> {
     let mut h = ring::digest::Context::new(&ring::digest::SHA256);
     h.update(MAGIC);
     h.update(&VERSION.to_le_bytes());
     for p in paths {
-        let mut f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut f = File::open(p).map_err(io_at(p))?;
         let mut buf = vec![0u8; 1 << 16];
         let mut n = 0u64;
         loop {
-            let k = f
-                .read(&mut buf)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let k = f.read(&mut buf).map_err(io_at(p))?;
             if k == 0 {
                 break;
             }
@@ -97,10 +121,10 @@ pub fn build(
     rules: Vec<MarketRules>,
     key: &[u8; 32],
     to: &Path,
-) -> Result<u64, String> {
-    let io = |e: std::io::Error| format!("{}: {e}", to.display());
+) -> Result<u64, CacheError> {
+    let io = io_at(to);
     if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(&io)?;
     }
     let tmp = to.with_extension(format!("partial-{}", std::process::id()));
     let written = write(paths, rules, key, &tmp, &io);
@@ -108,7 +132,7 @@ pub fn build(
         let _ = std::fs::remove_file(&tmp);
     }
     let n = written?;
-    std::fs::rename(&tmp, to).map_err(io)?;
+    std::fs::rename(&tmp, to).map_err(&io)?;
     Ok(n)
 }
 
@@ -117,14 +141,14 @@ fn write(
     rules: Vec<MarketRules>,
     key: &[u8; 32],
     tmp: &Path,
-    io: &dyn Fn(std::io::Error) -> String,
-) -> Result<u64, String> {
+    io: &dyn Fn(std::io::Error) -> CacheError,
+) -> Result<u64, CacheError> {
     let mut w = BufWriter::new(File::create(tmp).map_err(io)?);
     w.write_all(MAGIC).map_err(io)?;
     w.write_all(&VERSION.to_le_bytes()).map_err(io)?;
     w.write_all(&[0; 4]).map_err(io)?;
     w.write_all(key).map_err(io)?;
-    let mut stream = EventStream::open(paths.to_vec(), rules).map_err(|e| e.to_string())?;
+    let mut stream = EventStream::open(paths.to_vec(), rules)?;
     let markets = stream
         .normalizer()
         .markets()
@@ -133,7 +157,7 @@ fn write(
         .collect();
     let mut enc = codec::Encoder::default();
     let (mut n, mut blocks, mut body) = (0u64, 0u64, 0u64);
-    let mut flush = |enc: &mut codec::Encoder, w: &mut BufWriter<File>| -> Result<(), String> {
+    let mut flush = |enc: &mut codec::Encoder, w: &mut BufWriter<File>| -> Result<(), CacheError> {
         if enc.events == 0 {
             return Ok(());
         }
@@ -148,7 +172,7 @@ fn write(
         enc.clear();
         Ok(())
     };
-    while let Some(ev) = stream.next_event().map_err(|e| e.to_string())? {
+    while let Some(ev) = stream.next_event()? {
         enc.push(&ev);
         n += 1;
         if enc.events == codec::BLOCK {
@@ -252,22 +276,20 @@ impl CacheReader {
         &self.stats
     }
 
-    fn corrupt(&self, what: &str) -> String {
-        format!(
-            "{}: {what}; delete the file and it is built again",
-            self.path.display()
-        )
+    fn corrupt(&self, what: &'static str) -> CacheError {
+        CacheError::Corrupt {
+            path: self.path.clone(),
+            what,
+        }
     }
 
     /// Reads and decodes the next block, appending its events to `out`.
-    fn next_block(&mut self, out: &mut Vec<Event>) -> Result<usize, String> {
+    fn next_block(&mut self, out: &mut Vec<Event>) -> Result<usize, CacheError> {
         if self.blocks_left == 0 {
             return Err(self.corrupt("fewer events than its trailer counts"));
         }
         let mut head = [0u8; BLOCK_HEAD];
-        self.r
-            .read_exact(&mut head)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        self.r.read_exact(&mut head).map_err(io_at(&self.path))?;
         let word =
             |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().expect("4 bytes")) as usize;
         let (n, len) = (word(0), word(4));
@@ -277,14 +299,14 @@ impl CacheReader {
         self.raw.resize(len, 0);
         self.r
             .read_exact(&mut self.raw)
-            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+            .map_err(io_at(&self.path))?;
         codec::decode(&self.raw, n, out)
             .map_err(|_| self.corrupt("a block that does not decode"))?;
         self.blocks_left -= 1;
         Ok(n)
     }
 
-    pub fn next_event(&mut self) -> Result<Option<Event>, String> {
+    pub fn next_event(&mut self) -> Result<Option<Event>, CacheError> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -303,7 +325,7 @@ impl CacheReader {
 
     /// Appends the next `n` events (fewer at the end) to `out`; returns how many. Whole
     /// blocks are decoded straight into `out`.
-    pub fn read_into(&mut self, out: &mut Vec<Event>, n: usize) -> Result<usize, String> {
+    pub fn read_into(&mut self, out: &mut Vec<Event>, n: usize) -> Result<usize, CacheError> {
         let n = n.min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let mut done = 0;
         while done < n {
@@ -382,7 +404,7 @@ fn rename_paths(stats: &mut StreamStats, built: &[String], now: &[PathBuf]) {
 pub fn open_or_build(
     paths: &[PathBuf],
     rules: Vec<MarketRules>,
-) -> Result<(CacheReader, bool), String> {
+) -> Result<(CacheReader, bool), CacheError> {
     let key = key(paths, &rules)?;
     let at = path_for(paths, &key);
     if let Some(r) = CacheReader::open(&at, &key, paths) {
@@ -395,12 +417,7 @@ pub fn open_or_build(
     }
     CacheReader::open(&at, &key, paths)
         .map(|r| (r, true))
-        .ok_or_else(|| {
-            format!(
-                "{}: the cache just written does not read back",
-                at.display()
-            )
-        })
+        .ok_or(CacheError::Unreadable(at))
 }
 
 /// The events of a cache held in memory, read once and shared read-only by many runs (a
@@ -420,7 +437,7 @@ impl EventStore {
         paths: &[PathBuf],
         rules: Vec<MarketRules>,
         max_events: u64,
-    ) -> Result<Option<EventStore>, String> {
+    ) -> Result<Option<EventStore>, CacheError> {
         let (mut r, _) = open_or_build(paths, rules.clone())?;
         if r.len() > max_events {
             return Ok(None);
