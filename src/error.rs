@@ -19,4 +19,6 @@ into_text!(
     crate::tape::cache::CacheError,
     crate::tape::cache::gc::BudgetError,
     crate::tape::cache::gc::GcError,
+    crate::report::ReportError,
+    crate::backtest::BacktestError,
 );

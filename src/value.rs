@@ -44,6 +44,14 @@ const EXACT_POW10: [f64; 23] = [
 ];
 
 /// The operations every value type shares, on its widened form.
+/// Text that is not a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: {source}")]
+pub struct ValueTextError {
+    pub text: String,
+    pub source: FixedError,
+}
+
 macro_rules! scaled {
     ($(#[$doc:meta])* $name:ident, $raw:ty) => {
         $(#[$doc])*
@@ -180,14 +188,17 @@ macro_rules! scaled {
             }
 
             /// Reads text at the decimals it is written with; `None` for an empty field.
-            pub fn parse(s: &str) -> Result<Option<Self>, String> {
+            pub fn parse(s: &str) -> Result<Option<Self>, ValueTextError> {
                 if s.is_empty() {
                     return Ok(None);
                 }
+                let bad = |source| ValueTextError {
+                    text: s.to_string(),
+                    source,
+                };
                 let scale = s.find('.').map_or(0, |i| s.len() - i - 1) as u32;
-                let wide = fixed::parse_wide(s, scale).map_err(|e| format!("{s:?}: {e}"))?;
-                let raw = <$raw>::try_from(wide)
-                    .map_err(|_| format!("{s:?}: {}", FixedError::Overflow))?;
+                let wide = fixed::parse_wide(s, scale).map_err(bad)?;
+                let raw = <$raw>::try_from(wide).map_err(|_| bad(FixedError::Overflow))?;
                 Ok(Some(Self::new(raw, scale)))
             }
         }

@@ -585,7 +585,11 @@ fn a_failed_run_leaves_the_previous_results_whole() {
     std::fs::write(dir.join("s.toml"), text).unwrap();
     let s = scenario::load(&dir.join("s.toml")).unwrap();
     let e = run(&s, None, Progress::Quiet).err().expect("the run fails");
-    assert!(e.contains("does not fit 128 bits"), "{e}");
+    assert!(
+        matches!(e, altsim::backtest::BacktestError::EquityOverflow { .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("does not fit 128 bits"), "{e}");
     assert_eq!(
         files(&s.out),
         before,

@@ -144,7 +144,7 @@ fn apply(mut bytes: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
 }
 
 /// Backtests mm-tight on the sample with line `line`'s receive time set to `ns`.
-fn backtest_with_receive_time(line: usize, ns: i64) -> Result<(), String> {
+fn backtest_with_receive_time(line: usize, ns: i64) -> Result<(), altsim::backtest::BacktestError> {
     let dir = folders::tmp("capture-props", &format!("recv-{line}-{ns}"));
     let text = String::from_utf8(sample().to_vec()).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
@@ -165,7 +165,21 @@ fn backtest_with_receive_time(line: usize, ns: i64) -> Result<(), String> {
 
 #[test]
 fn a_receive_time_at_the_clocks_end_is_refused_at_its_line() {
+    use altsim::backtest::BacktestError;
+    use altsim::tape::{BadRecord, Reason, TapeError};
     let err = backtest_with_receive_time(157, i64::MAX).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BacktestError::Capture(TapeError {
+                line: 157,
+                reason: Reason::Record(BadRecord::Late(i64::MAX)),
+                ..
+            })
+        ),
+        "{err}"
+    );
+    let err = err.to_string();
     assert!(err.contains("cap.ranger:157:"), "{err}");
     assert!(err.contains("receive time 9223372036854775807"), "{err}");
     // The last time altsim takes runs through, with a warning of the jump.
@@ -185,6 +199,7 @@ proptest! {
         match backtest_with_receive_time(line, ns) {
             Ok(()) => prop_assert!(ns <= altsim::utc::MAX_TIME_NS),
             Err(e) => {
+                let e = e.to_string();
                 prop_assert!(e.contains(&format!("cap.ranger:{line}:")), "{}", e);
             }
         }

@@ -135,7 +135,7 @@ fn run(
             }
             ex.accounts()
                 .check_conservation()
-                .map_err(TestCaseError::fail)?;
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
         }
         // What this event can give our resting orders at most: [our buys, our sells]. A trade
         // gives its volume (at or through our price); a level, the volume it adds on the side
@@ -200,7 +200,7 @@ fn run(
         }
         ex.accounts()
             .check_conservation()
-            .map_err(TestCaseError::fail)?;
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
     }
     for o in ex.orders() {
         prop_assert!(

@@ -4,6 +4,7 @@
 //! run, so that decoding overlaps the simulation. The run sees the same events in the same
 //! order whichever thread read them; only the time it waits changes.
 
+use super::error::BacktestError;
 use crate::tape::cache::{CacheReader, EventStore};
 use crate::tape::{Event, EventStream, StreamStats};
 use std::sync::mpsc;
@@ -44,11 +45,11 @@ impl Reader {
     /// Appends up to [`BATCH`] more events to `out`; false once the source is spent. The
     /// captures are read no further than the first event after `end`, so that their
     /// stream's counts and warnings stop where the run does.
-    fn fill(&mut self, out: &mut Vec<Event>, end: Option<i64>) -> Result<bool, String> {
+    fn fill(&mut self, out: &mut Vec<Event>, end: Option<i64>) -> Result<bool, BacktestError> {
         match self {
             Reader::Captures(s) => {
                 for _ in 0..BATCH {
-                    match s.next_event().map_err(|e| e.to_string())? {
+                    match s.next_event()? {
                         Some(ev) => {
                             out.push(ev);
                             if end.is_some_and(|end| ev.recv_ns > end) {
@@ -79,8 +80,8 @@ impl Instants {
         &mut self,
         batch: &[Event],
         last: bool,
-        each: &mut impl FnMut(&[Event]) -> Result<(), String>,
-    ) -> Result<(), String> {
+        each: &mut impl FnMut(&[Event]) -> Result<(), BacktestError>,
+    ) -> Result<(), BacktestError> {
         let mut from = 0;
         if let Some(t) = self.carry.first().map(|e| e.recv_ns) {
             from = batch
@@ -125,8 +126,8 @@ fn upto(batch: &[Event], end: Option<i64>, more: bool) -> (&[Event], bool) {
 pub(super) fn instants<'a>(
     events: Events<'a>,
     end: Option<i64>,
-    mut each: impl FnMut(&[Event]) -> Result<(), String>,
-) -> Result<Events<'a>, String> {
+    mut each: impl FnMut(&[Event]) -> Result<(), BacktestError>,
+) -> Result<Events<'a>, BacktestError> {
     let reader = match events {
         Events::Memory(m) => {
             let (evs, _) = upto(m.events(), end, false);
@@ -136,7 +137,7 @@ pub(super) fn instants<'a>(
         Events::Captures(s) => Reader::Captures(s),
         Events::Cache(c) => Reader::Cache(c),
     };
-    let (full_tx, full) = mpsc::sync_channel::<Result<(Vec<Event>, bool), String>>(AHEAD);
+    let (full_tx, full) = mpsc::sync_channel::<Result<(Vec<Event>, bool), BacktestError>>(AHEAD);
     let (empty_tx, empty) = mpsc::channel::<Vec<Event>>();
     std::thread::scope(|scope| {
         let read = std::thread::Builder::new()
@@ -156,7 +157,7 @@ pub(super) fn instants<'a>(
                     }
                 }
             })
-            .map_err(|e| format!("starting the event reader: {e}"))?;
+            .map_err(BacktestError::Reader)?;
         let run = (|| {
             let mut split = Instants::default();
             // The reader ends every stream with a batch saying so, or an error.

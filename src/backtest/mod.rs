@@ -15,9 +15,11 @@ use crate::value::{Amount, Price};
 use crate::venue::MarketRules;
 use std::io::IsTerminal;
 
+mod error;
 mod feed;
 mod rows;
 
+pub use error::{BacktestError, ScenarioError};
 use feed::Events;
 
 use rows::{deliver, Recorder};
@@ -65,7 +67,7 @@ pub fn run(
     s: &Scenario,
     out: Option<&std::path::Path>,
     progress: Progress,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, BacktestError> {
     run_from(s, out, progress, false).map(|(o, _)| o)
 }
 
@@ -101,25 +103,25 @@ pub fn run_from(
     out: Option<&std::path::Path>,
     progress: Progress,
     cache: bool,
-) -> Result<(Outcome, CacheUse), String> {
+) -> Result<(Outcome, CacheUse), BacktestError> {
     run_to(s, Some(out), progress, cache)
 }
 
 /// The summary of a scenario's run, from the event cache, with no result folder: what
 /// [`run_from`] would give, without writing tables or drawing charts.
-pub fn summarize(s: &Scenario) -> Result<Outcome, String> {
+pub fn summarize(s: &Scenario) -> Result<Outcome, BacktestError> {
     run_to(s, None, Progress::Quiet, true).map(|(o, _)| o)
 }
 
 /// As [`run_from`] (`files`) or [`summarize`] (not `files`), with the events from `store`,
 /// which must hold the scenario's captures read with its market rules.
-pub fn run_in(s: &Scenario, store: &EventStore, files: bool) -> Result<Outcome, String> {
+pub fn run_in(s: &Scenario, store: &EventStore, files: bool) -> Result<Outcome, BacktestError> {
     let rules = crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?;
     if !store.holds(&s.captures, &rules) {
-        return Err(format!(
-            "{}: the events in memory are not those of this scenario's captures",
-            s.path.display()
-        ));
+        return Err(BacktestError::Scenario {
+            scenario: s.path.clone(),
+            reason: ScenarioError::OtherEvents,
+        });
     }
     let out = files.then_some(None);
     let markets = store.markets().to_vec();
@@ -132,7 +134,7 @@ fn run_to(
     out: Option<Option<&std::path::Path>>,
     progress: Progress,
     cache: bool,
-) -> Result<(Outcome, CacheUse), String> {
+) -> Result<(Outcome, CacheUse), BacktestError> {
     let rules = crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?;
     let mut used = CacheUse::Off;
     if cache {
@@ -149,7 +151,7 @@ fn run_to(
             Err(e) => used = CacheUse::Failed(e),
         }
     }
-    let st = EventStream::open(s.captures.clone(), rules).map_err(|e| e.to_string())?;
+    let st = EventStream::open(s.captures.clone(), rules)?;
     let markets = st.normalizer().markets().to_vec();
     run_events(s, out, progress, Events::Captures(st), markets).map(|o| (o, used))
 }
@@ -160,7 +162,7 @@ fn run_events(
     progress: Progress,
     stream: Events,
     markets: Vec<MarketRules>,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, BacktestError> {
     let mut session = match out {
         Some(out) => Session::open(s, markets, out)?,
         None => Session::open_to(s, markets, None)?,
@@ -196,7 +198,7 @@ impl Session {
         s: &Scenario,
         markets: Vec<MarketRules>,
         out: Option<&std::path::Path>,
-    ) -> Result<Session, String> {
+    ) -> Result<Session, BacktestError> {
         let dir = out.map_or_else(|| s.out.clone(), |p| p.to_path_buf());
         Session::open_to(s, markets, Some(dir))
     }
@@ -206,20 +208,22 @@ impl Session {
         s: &Scenario,
         markets: Vec<MarketRules>,
         dir: Option<std::path::PathBuf>,
-    ) -> Result<Session, String> {
+    ) -> Result<Session, BacktestError> {
         let market_name = s.strategy.market().unwrap_or_default().to_string();
         let market = markets
             .iter()
             .position(|m| m.id == market_name)
             .map(|i| MarketId(i as u16))
-            .ok_or_else(|| {
-                format!(
-                    "{}: strategy.market: no rules for market {market_name:?}",
-                    s.path.display()
-                )
+            .ok_or_else(|| BacktestError::Scenario {
+                scenario: s.path.clone(),
+                reason: ScenarioError::NoRules(market_name.clone()),
             })?;
-        let sim = Sim::build(markets.clone(), &s.exchange, &s.balances)
-            .map_err(|e| format!("{}: {e}", s.path.display()))?;
+        let sim = Sim::build(markets.clone(), &s.exchange, &s.balances).map_err(|e| {
+            BacktestError::Scenario {
+                scenario: s.path.clone(),
+                reason: e.into(),
+            }
+        })?;
         let base_dir = s.path.parent().unwrap_or(std::path::Path::new("."));
         let strategy = s.strategy.build(base_dir)?;
         let r = &markets[market.0 as usize];
@@ -284,13 +288,13 @@ impl Session {
 
     /// Applies every event received at one instant (all with one receive time, later than
     /// the last instant's) and lets the strategy act.
-    pub fn instant(&mut self, evs: &[Event]) -> Result<(), String> {
+    pub fn instant(&mut self, evs: &[Event]) -> Result<(), BacktestError> {
         if evs.is_empty() {
             return Ok(());
         }
         self.run.instant(evs)?;
-        match self.run.rec.out.failed() {
-            Some(e) => Err(format!("writing results in {}: {e}", self.dir.display())),
+        match self.run.rec.out.failure() {
+            Some(e) => Err(e.into()),
             None => Ok(()),
         }
     }
@@ -344,7 +348,7 @@ impl Session {
 
     /// Ends the run: what is in flight is delivered, the last equity row written, the tables
     /// closed and the summary and charts made. `stats` are those of the events' stream.
-    pub fn finish(self, stats: &StreamStats) -> Result<Outcome, String> {
+    pub fn finish(self, stats: &StreamStats) -> Result<Outcome, BacktestError> {
         if !self.run.started {
             return Err(nothing_ran(&self.run, stats, &self.markets));
         }
@@ -468,48 +472,47 @@ fn data_warnings(
 }
 
 /// Why a run never started trading.
-fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> String {
+fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> BacktestError {
     let s = &run.s;
     let at = |t: Option<i64>| t.map_or("-".to_string(), utc);
-    let name = &markets[run.market.0 as usize].id;
-    let file = s.path.display();
-    if run.events == 0 {
-        return format!("{file}: the captures hold no events");
-    }
-    if run.events_of[run.market.0 as usize] == 0 {
+    let market = markets[run.market.0 as usize].id.clone();
+    let reason = if run.events == 0 {
+        ScenarioError::NoEvents
+    } else if run.events_of[run.market.0 as usize] == 0 {
         let held: Vec<&str> = markets
             .iter()
             .zip(&run.events_of)
             .filter(|(_, n)| **n > 0)
             .map(|(r, _)| r.id.as_str())
             .collect();
-        return format!(
-            "{file}: strategy.market: the captures hold no events of {name} (they hold {})",
-            held.join(", ")
-        );
-    }
-    if s.start_ns
+        ScenarioError::NoEventsOf {
+            market,
+            held: held.join(", "),
+        }
+    } else if s
+        .start_ns
         .is_some_and(|t| st.last_ns.is_some_and(|l| t > l))
     {
-        return format!(
-            "{file}: run.start {} is after the captures end ({})",
-            at(s.start_ns),
-            at(st.last_ns)
-        );
+        ScenarioError::StartsAfterEnd {
+            start: at(s.start_ns),
+            end: at(st.last_ns),
+        }
+    } else if s.end_ns.is_some_and(|t| st.first_ns.is_some_and(|f| t < f)) {
+        ScenarioError::EndsBeforeBegin {
+            end: at(s.end_ns),
+            begin: at(st.first_ns),
+        }
+    } else {
+        ScenarioError::NeverWhole {
+            market,
+            from: at(s.start_ns.or(st.first_ns)),
+            to: at(s.end_ns.or(st.last_ns)),
+        }
+    };
+    BacktestError::Scenario {
+        scenario: s.path.clone(),
+        reason,
     }
-    if s.end_ns.is_some_and(|t| st.first_ns.is_some_and(|f| t < f)) {
-        return format!(
-            "{file}: run.end {} is before the captures begin ({})",
-            at(s.end_ns),
-            at(st.first_ns)
-        );
-    }
-    format!(
-        "{file}: {name} never had a whole book (a snapshot and both sides) between {} and {}; \
-         nothing was traded",
-        at(s.start_ns.or(st.first_ns)),
-        at(s.end_ns.or(st.last_ns))
-    )
 }
 
 /// The state of a run between receive instants.
@@ -537,7 +540,7 @@ struct Run {
 impl Run {
     /// Applies every event received at one instant, then lets the strategy act: answers that
     /// arrived, trades in order, one book callback per changed market, the timer, equity rows.
-    fn instant(&mut self, evs: &[Event]) -> Result<(), String> {
+    fn instant(&mut self, evs: &[Event]) -> Result<(), BacktestError> {
         let now = evs[0].recv_ns;
         self.events += evs.len() as u64;
         for ev in evs {
@@ -616,7 +619,7 @@ impl Run {
     }
 
     /// Starts the run once the strategy's market has a valid book to value the account at.
-    fn start(&mut self, now: i64) -> Result<bool, String> {
+    fn start(&mut self, now: i64) -> Result<bool, BacktestError> {
         if !self
             .sim
             .exchange()

@@ -1,6 +1,7 @@
 //! The rows a run writes: each order change, fill and equity valuation as a table row, and
 //! the answers of the exchange delivered to the strategy.
 
+use super::error::BacktestError;
 use crate::report::records::{EquityRecord, FillRecord, OrderRecord};
 use crate::report::ResultWriter;
 use crate::sim::{Fill, Order, Sim, SimEvent, BALANCE_SCALE};
@@ -89,7 +90,7 @@ impl Recorder {
 
     /// A row of `equity.csv` at `t`, valued at the market's mid; an error when the equity does
     /// not fit 128 bits at its scale.
-    pub fn equity(&mut self, t: i64, sim: &Sim) -> Result<(), String> {
+    pub fn equity(&mut self, t: i64, sim: &Sim) -> Result<(), BacktestError> {
         let ex = sim.exchange();
         let Some(book) = ex.books().get(self.market) else {
             return Ok(());
@@ -109,13 +110,11 @@ impl Recorder {
             .and_then(|p| quote.checked_mul(p))
             .zip(base.checked_mul(mid))
             .and_then(|(q, b)| q.checked_add(b))
-            .ok_or_else(|| {
-                format!(
-                    "{}: the equity at {} does not fit 128 bits at {es} decimals (balances \
-                     too large for the price precision {pp})",
-                    r.id,
-                    utc(t)
-                )
+            .ok_or_else(|| BacktestError::EquityOverflow {
+                market: r.id.clone(),
+                at: utc(t),
+                scale: es,
+                price_precision: pp,
             })?;
         let first = *self.first_equity.get_or_insert(equity);
         self.last_pnl = Funds::new(equity - first, es);

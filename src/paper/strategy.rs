@@ -63,7 +63,7 @@ impl Live {
         if self.end_ns.is_some_and(|end| rec.recv_ns > end) {
             return Ok(());
         }
-        self.session.instant(&self.events)
+        Ok(self.session.instant(&self.events)?)
     }
 
     /// When the strategy next acts with no market event (its timer, an answer due).

@@ -3,6 +3,7 @@
 
 use super::analytics::Cumulative;
 use super::charts::{chart_with_legend, init_font, write_png, Series, Thinned};
+use super::error::{at, draw as draw_err, FileError, ReportError};
 use super::markouts::label;
 use super::summary::Summary;
 use super::tables::RunInfo;
@@ -87,7 +88,7 @@ impl AnalyticsData {
 
     /// Draws `attribution`, `markouts` and (when the run gave its points) `sources`, side by
     /// side.
-    pub fn render(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+    pub fn render(&self, dir: &Path, info: &RunInfo) -> Result<(), ReportError> {
         let (a, (b, c)) = rayon::join(
             || self.render_waterfall(dir, info),
             || {
@@ -100,7 +101,7 @@ impl AnalyticsData {
         a.and(b).and(c)
     }
 
-    fn render_waterfall(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+    fn render_waterfall(&self, dir: &Path, info: &RunInfo) -> Result<(), ReportError> {
         let q = info.quote_unit.to_uppercase();
         let m = &info.market;
         match self.terms {
@@ -114,7 +115,7 @@ impl AnalyticsData {
         }
     }
 
-    fn render_curve(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+    fn render_curve(&self, dir: &Path, info: &RunInfo) -> Result<(), ReportError> {
         if self.curve.is_empty() {
             return Ok(());
         }
@@ -145,7 +146,7 @@ impl AnalyticsData {
         )
     }
 
-    fn render_sources(&self, dir: &Path, info: &RunInfo) -> Result<(), String> {
+    fn render_sources(&self, dir: &Path, info: &RunInfo) -> Result<(), ReportError> {
         if self.sources.points().is_empty() {
             return Ok(());
         }
@@ -194,22 +195,16 @@ impl AnalyticsData {
 fn both(
     dir: &Path,
     name: &str,
-    png: impl FnOnce(DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
-    svg: impl FnOnce(DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
-) -> Result<(), String> {
+    png: impl FnOnce(DrawingArea<BitMapBackend, Shift>) -> Result<(), FileError>,
+    svg: impl FnOnce(DrawingArea<SVGBackend, Shift>) -> Result<(), FileError>,
+) -> Result<(), ReportError> {
     init_font();
     let png_path = dir.join(format!("{name}.png"));
-    let at = |p: &Path, e: String| format!("{}: {e}", p.display());
     let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
-    png(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area())
-        .map_err(|e| at(&png_path, e))?;
-    write_png(&png_path, &rgb, SIZE).map_err(|e| at(&png_path, e))?;
+    png(BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area()).map_err(at(&png_path))?;
+    write_png(&png_path, &rgb, SIZE).map_err(at(&png_path))?;
     let svg_path = dir.join(format!("{name}.svg"));
-    svg(SVGBackend::new(&svg_path, SIZE).into_drawing_area()).map_err(|e| at(&svg_path, e))
-}
-
-fn err(x: &dyn std::fmt::Display) -> String {
-    x.to_string()
+    svg(SVGBackend::new(&svg_path, SIZE).into_drawing_area()).map_err(at(&svg_path))
 }
 
 const GREEN: RGBColor = RGBColor(0, 140, 60);
@@ -222,7 +217,7 @@ fn waterfall<DB: DrawingBackend>(
     t: &[f64; 5],
     quote: &str,
     market: &str,
-) -> Result<(), String>
+) -> Result<(), FileError>
 where
     DB::ErrorType: 'static,
 {
@@ -244,7 +239,7 @@ where
     let lo = bars.iter().map(|b| b.1.min(b.2)).fold(0.0, f64::min);
     let hi = bars.iter().map(|b| b.1.max(b.2)).fold(0.0, f64::max);
     let pad = ((hi - lo) * 0.12).max(1e-9);
-    root.fill(&WHITE).map_err(|x| err(&x))?;
+    root.fill(&WHITE).map_err(draw_err)?;
     let names: Vec<&str> = bars.iter().map(|b| b.0).collect();
     let mut c = ChartBuilder::on(&root)
         .caption(
@@ -255,7 +250,7 @@ where
         .x_label_area_size(44)
         .y_label_area_size(90)
         .build_cartesian_2d(0f64..bars.len() as f64, (lo - pad)..(hi + pad))
-        .map_err(|x| err(&x))?;
+        .map_err(draw_err)?;
     c.configure_mesh()
         .disable_x_mesh()
         .x_labels(bars.len() * 2 + 1)
@@ -274,7 +269,7 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .max_light_lines(4)
         .draw()
-        .map_err(|x| err(&x))?;
+        .map_err(draw_err)?;
     c.draw_series(bars.iter().enumerate().map(|(i, b)| {
         let x = i as f64;
         Rectangle::new(
@@ -282,7 +277,7 @@ where
             b.3.filled(),
         )
     }))
-    .map_err(|x| err(&x))?;
+    .map_err(draw_err)?;
     c.draw_series(bars.iter().enumerate().map(|(i, b)| {
         let v = b.2 - b.1;
         let y = b.1.max(b.2) + pad * 0.15;
@@ -292,21 +287,21 @@ where
             ("sans-serif", 15),
         )
     }))
-    .map_err(|x| err(&x))?;
+    .map_err(draw_err)?;
     // The zero line, and the running sum carried from one bar to the next.
     c.draw_series(LineSeries::new(
         [(0.0, 0.0), (bars.len() as f64, 0.0)],
         BLACK.stroke_width(1),
     ))
-    .map_err(|x| err(&x))?;
+    .map_err(draw_err)?;
     c.draw_series(bars.windows(2).enumerate().map(|(i, w)| {
         PathElement::new(
             vec![(i as f64 + 0.8, w[0].2), (i as f64 + 1.2, w[0].2)],
             RGBColor(120, 120, 120).stroke_width(1),
         )
     }))
-    .map_err(|x| err(&x))?;
-    root.present().map_err(|x| err(&x))
+    .map_err(draw_err)?;
+    root.present().map_err(draw_err)
 }
 
 /// One line of a markout chart: its name, colour and bps at each horizon (by index).
@@ -322,11 +317,11 @@ fn curve<DB: DrawingBackend>(
     title: &str,
     horizons: &[String],
     lines: &[CurveLine],
-) -> Result<(), String>
+) -> Result<(), FileError>
 where
     DB::ErrorType: 'static,
 {
-    root.fill(&WHITE).map_err(|x| err(&x))?;
+    root.fill(&WHITE).map_err(draw_err)?;
     let ys = lines.iter().flat_map(|l| l.bps.iter()).flatten();
     let (lo, hi) = ys.fold((0.0f64, 0.0f64), |(a, b), y| (a.min(*y), b.max(*y)));
     let pad = ((hi - lo) * 0.08).max(0.1);
@@ -339,7 +334,7 @@ where
         .x_label_area_size(44)
         .y_label_area_size(90)
         .build_cartesian_2d(-0.3f64..(n as f64 - 0.7), (lo - pad)..(hi + pad))
-        .map_err(|x| err(&x))?;
+        .map_err(draw_err)?;
     c.configure_mesh()
         .x_labels(n.max(2) * 4)
         .x_label_formatter(&|x| {
@@ -358,12 +353,12 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .max_light_lines(4)
         .draw()
-        .map_err(|x| err(&x))?;
+        .map_err(draw_err)?;
     c.draw_series(LineSeries::new(
         [(-0.3, 0.0), (n as f64 - 0.7, 0.0)],
         BLACK.stroke_width(1),
     ))
-    .map_err(|x| err(&x))?;
+    .map_err(draw_err)?;
     for l in lines {
         let color = l.color;
         let line: Vec<(f64, f64)> = l
@@ -376,13 +371,13 @@ where
             continue;
         }
         c.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-            .map_err(|x| err(&x))?
+            .map_err(draw_err)?
             .label(l.name.as_str())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
         c.draw_series(line.iter().map(|p| Circle::new(*p, 4, color.filled())))
-            .map_err(|x| err(&x))?;
+            .map_err(draw_err)?;
     }
     c.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -390,8 +385,8 @@ where
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()
-        .map_err(|x| err(&x))?;
-    root.present().map_err(|x| err(&x))
+        .map_err(draw_err)?;
+    root.present().map_err(draw_err)
 }
 
 /// Writes `<name>.png` and `<name>.svg`: markout curves, one line each.
@@ -401,7 +396,7 @@ pub fn markout_chart(
     title: &str,
     horizons: &[String],
     lines: &[CurveLine],
-) -> Result<(), String> {
+) -> Result<(), ReportError> {
     both(
         dir,
         name,

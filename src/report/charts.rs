@@ -2,6 +2,7 @@
 //! bytes: price with our fills, PnL, inventory and drawdown, over UTC time.
 
 use super::analytics_charts::AnalyticsData;
+use super::error::{at, draw as draw_err, FileError, ReportError};
 use super::tables::RunInfo;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -62,12 +63,11 @@ fn draw<DB: DrawingBackend>(
     lines: &[Series],
     marks: &[Marks],
     legend: SeriesLabelPosition,
-) -> Result<(), String>
+) -> Result<(), FileError>
 where
     DB::ErrorType: 'static,
 {
-    let e = |x: &dyn std::fmt::Display| x.to_string();
-    root.fill(&WHITE).map_err(|x| e(&x))?;
+    root.fill(&WHITE).map_err(draw_err)?;
     let all = lines
         .iter()
         .flat_map(|s| s.points.iter())
@@ -92,7 +92,7 @@ where
         .x_label_area_size(44)
         .y_label_area_size(90)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-        .map_err(|x| e(&x))?;
+        .map_err(draw_err)?;
     chart
         .configure_mesh()
         .x_desc("time (UTC)")
@@ -105,7 +105,7 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .max_light_lines(4)
         .draw()
-        .map_err(|x| e(&x))?;
+        .map_err(draw_err)?;
     for s in lines {
         let color = s.color;
         chart
@@ -113,7 +113,7 @@ where
                 s.points.iter().copied(),
                 color.stroke_width(2),
             ))
-            .map_err(|x| e(&x))?
+            .map_err(draw_err)?
             .label(s.name)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
@@ -128,7 +128,7 @@ where
         };
         chart
             .draw_series(m.points.iter().map(|p| tri(*p)))
-            .map_err(|x| e(&x))?
+            .map_err(draw_err)?
             .label(m.name)
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
     }
@@ -139,8 +139,8 @@ where
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()
-        .map_err(|x| e(&x))?;
-    root.present().map_err(|x| e(&x))
+        .map_err(draw_err)?;
+    root.present().map_err(draw_err)
 }
 
 /// Writes `<name>.png` and `<name>.svg`.
@@ -151,7 +151,7 @@ pub fn chart(
     y_label: &str,
     lines: &[Series],
     marks: &[Marks],
-) -> Result<(), String> {
+) -> Result<(), ReportError> {
     chart_with_legend(
         dir,
         name,
@@ -172,7 +172,7 @@ pub fn chart_with_legend(
     lines: &[Series],
     marks: &[Marks],
     legend: SeriesLabelPosition,
-) -> Result<(), String> {
+) -> Result<(), ReportError> {
     init_font();
     let png = dir.join(format!("{name}.png"));
     let svg = dir.join(format!("{name}.svg"));
@@ -187,8 +187,8 @@ pub fn chart_with_legend(
                 marks,
                 legend.clone(),
             )
-            .map_err(|e| format!("{}: {e}", png.display()))?;
-            write_png(&png, &rgb, SIZE).map_err(|e| format!("{}: {e}", png.display()))
+            .map_err(at(&png))?;
+            write_png(&png, &rgb, SIZE).map_err(at(&png))
         },
         || {
             draw(
@@ -199,7 +199,7 @@ pub fn chart_with_legend(
                 marks,
                 legend.clone(),
             )
-            .map_err(|e| format!("{}: {e}", svg.display()))
+            .map_err(at(&svg))
         },
     );
     a.and(b)
@@ -208,17 +208,17 @@ pub fn chart_with_legend(
 /// Writes an RGB image of `size` as PNG: fast compression and the Paeth filter on every row
 /// (choosing each row's filter adaptively made files 12 % smaller for five times the
 /// filtering work, the largest cost of a short run's charts).
-pub(super) fn write_png(path: &Path, rgb: &[u8], size: (u32, u32)) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+pub(super) fn write_png(path: &Path, rgb: &[u8], size: (u32, u32)) -> Result<(), FileError> {
+    let file = std::fs::File::create(path)?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     enc.set_compression(png::Compression::Fast);
     enc.set_filter(png::FilterType::Paeth);
     enc.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
-    let mut w = enc.write_header().map_err(|e| e.to_string())?;
-    w.write_image_data(rgb).map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())
+    let mut w = enc.write_header()?;
+    w.write_image_data(rgb)?;
+    Ok(w.finish()?)
 }
 
 fn ms(ns: i64) -> i64 {
@@ -348,7 +348,7 @@ impl ChartData {
 type Spec<'a> = (&'a str, String, String, Vec<Series<'a>>, Vec<Marks<'a>>);
 
 /// The charts of a run, drawn in parallel (each chart's bytes do not depend on it).
-pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), String> {
+pub fn render(dir: &Path, info: &RunInfo, t: &ChartData) -> Result<(), ReportError> {
     use rayon::prelude::*;
     let series = |name, color, i: usize| Series {
         name,

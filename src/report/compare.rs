@@ -3,6 +3,7 @@
 
 use super::analytics_charts::{markout_chart, CurveLine};
 use super::charts::{self, Series, Thinned, PALETTE};
+use super::error::{at, ReportError};
 use super::summary::Summary;
 use super::tables::{EquityRow, RunInfo};
 use std::path::Path;
@@ -17,12 +18,11 @@ struct Run {
     pnl: Vec<(i64, f64)>,
 }
 
-fn load(dir: &Path) -> Result<Run, String> {
+fn load(dir: &Path) -> Result<Run, ReportError> {
     let info = RunInfo::read(dir)?;
     let p = dir.join("summary.json");
-    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    let summary: Summary =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+    let text = std::fs::read_to_string(&p).map_err(at(&p))?;
+    let summary: Summary = serde_json::from_str(&text).map_err(at(&p))?;
     let mut pnl = Thinned::default();
     super::each_row(&dir.join("equity.csv"), |r: EquityRow| {
         let v = r.record()?.pnl.to_f64();
@@ -128,12 +128,12 @@ fn rows(runs: &[Run]) -> Vec<Vec<String>> {
 /// Compares result folders: returns the table as text and writes `compare.csv`, the PnL
 /// curves (`compare.png`, `.svg`) and the markout curves (`compare-markouts.png`, `.svg`) into
 /// `out`.
-pub fn compare(dirs: &[&Path], out: &Path) -> Result<String, String> {
+pub fn compare(dirs: &[&Path], out: &Path) -> Result<String, ReportError> {
     if !(2..=MAX_RUNS).contains(&dirs.len()) {
-        return Err(format!(
-            "--compare takes from 2 to {MAX_RUNS} result folders, not {}",
-            dirs.len()
-        ));
+        return Err(ReportError::CompareCount {
+            most: MAX_RUNS,
+            given: dirs.len(),
+        });
     }
     let mut runs = dirs
         .iter()
@@ -145,15 +145,14 @@ pub fn compare(dirs: &[&Path], out: &Path) -> Result<String, String> {
             runs[i].name = dirs[i].display().to_string();
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(at(out))?;
     let table = rows(&runs);
     let p = out.join("compare.csv");
-    let mut w = csv::Writer::from_path(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let mut w = csv::Writer::from_path(&p).map_err(at(&p))?;
     for row in &table {
-        w.write_record(row)
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        w.write_record(row).map_err(at(&p))?;
     }
-    w.flush().map_err(|e| format!("{}: {e}", p.display()))?;
+    w.flush().map_err(at(&p))?;
     let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     let lines: Vec<Series> = runs
         .iter()

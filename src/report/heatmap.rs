@@ -33,13 +33,14 @@ pub fn draw(
     x: &Axis,
     y: &Axis,
     cells: &[Vec<Option<(f64, String)>>],
-) -> Result<(), String> {
+) -> Result<(), super::ReportError> {
+    use super::error::{at, draw as draw_err};
     super::charts::init_font();
-    let e = |err: &dyn std::fmt::Display| format!("{}: {err}", png.display());
+    let e = |x| at(png)(draw_err(x));
     let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|x| e(&x))?;
+        root.fill(&WHITE).map_err(e)?;
         let (nx, ny) = (x.labels.len().max(1), y.labels.len().max(1));
         let values: Vec<f64> = cells.iter().flatten().flatten().map(|c| c.0).collect();
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -51,7 +52,7 @@ pub fn draw(
             .x_label_area_size(60)
             .y_label_area_size(110)
             .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)
-            .map_err(|x| e(&x))?;
+            .map_err(e)?;
         let xl = |v: &f64| {
             x.labels
                 .get(v.floor() as usize)
@@ -87,7 +88,7 @@ pub fn draw(
             .y_desc(y.name)
             .label_style(("sans-serif", 16))
             .draw()
-            .map_err(|x| e(&x))?;
+            .map_err(e)?;
         for (j, row) in cells.iter().enumerate() {
             for (i, cell) in row.iter().enumerate() {
                 let Some((v, text)) = cell else { continue };
@@ -97,7 +98,7 @@ pub fn draw(
                         [(x0 + 0.02, y0 + 0.02), (x0 + 0.98, y0 + 0.98)],
                         color((v - lo) / span).filled(),
                     )])
-                    .map_err(|x| e(&x))?;
+                    .map_err(e)?;
                 chart
                     .draw_series([Text::new(
                         text.clone(),
@@ -109,10 +110,10 @@ pub fn draw(
                             ),
                         ),
                     )])
-                    .map_err(|x| e(&x))?;
+                    .map_err(e)?;
             }
         }
-        root.present().map_err(|x| e(&x))?;
+        root.present().map_err(e)?;
     }
-    super::charts::write_png(png, &rgb, SIZE).map_err(|x| e(&x))
+    super::charts::write_png(png, &rgb, SIZE).map_err(at(png))
 }

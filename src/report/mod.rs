@@ -5,6 +5,7 @@ pub mod analytics;
 mod analytics_charts;
 pub mod charts;
 mod compare;
+pub mod error;
 pub mod heatmap;
 pub mod html;
 pub mod markouts;
@@ -15,6 +16,7 @@ pub mod summary;
 pub mod tables;
 mod writer;
 
+pub use error::ReportError;
 pub use summary::{Summarizer, Summary};
 pub use tables::{EquityRow, FillRow, OrderRow, RunInfo, Tables};
 pub use writer::ResultWriter;
@@ -24,18 +26,22 @@ use std::path::Path;
 /// Reads a result folder's CSV table row by row.
 fn each_row<T: for<'de> serde::Deserialize<'de>>(
     path: &Path,
-    mut f: impl FnMut(T) -> Result<(), String>,
-) -> Result<(), String> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    mut f: impl FnMut(T) -> Result<(), error::RowError>,
+) -> Result<(), ReportError> {
+    let mut r = csv::Reader::from_path(path).map_err(error::at(path))?;
     for (i, row) in r.deserialize().enumerate() {
-        let at = |e: &dyn std::fmt::Display| format!("{}: row {}: {e}", path.display(), i + 2);
-        f(row.map_err(|e| at(&e))?).map_err(|e| at(&e))?;
+        let at = |source| ReportError::Row {
+            path: path.to_path_buf(),
+            row: i + 2,
+            source,
+        };
+        f(row.map_err(|e: csv::Error| at(e.into()))?).map_err(at)?;
     }
     Ok(())
 }
 
 /// `altsim report DIR`: summary and charts again from the folder's tables, read row by row.
-pub fn rerender(dir: &Path) -> Result<Summary, String> {
+pub fn rerender(dir: &Path) -> Result<Summary, ReportError> {
     let info = RunInfo::read(dir)?;
     let mut summary = Summarizer::new(info.equity_scale, &info.base_unit, &info.quote_unit);
     let mut chart = charts::ChartData::default();
@@ -62,7 +68,7 @@ pub fn rerender(dir: &Path) -> Result<Summary, String> {
     chart.analytics(&s);
     let p = dir.join("summary.json");
     let text = serde_json::to_string_pretty(&s).expect("summary serializes");
-    std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+    std::fs::write(&p, text + "\n").map_err(error::at(&p))?;
     charts::render(dir, &info, &chart)?;
     html::write_run(dir, &info, &s, &chart)?;
     Ok(s)

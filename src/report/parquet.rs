@@ -2,6 +2,7 @@
 //! and money columns exact `Decimal128(38, scale)` at the column's own scale (floats
 //! nowhere). The CSV tables keep the decimal text.
 
+use super::error::{FileError, ReportError};
 use super::markouts::MarkoutRecord;
 use super::records::{EquityRecord, FillRecord, OrderRecord};
 use super::tables::Scales;
@@ -68,11 +69,11 @@ impl<R> Table<R> {
         }
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> String {
-        format!("{}: {e}", self.path.display())
+    fn err(&self, e: impl Into<FileError>) -> ReportError {
+        ReportError::file(&self.path, e)
     }
 
-    pub fn push(&mut self, row: R) -> Result<(), String> {
+    pub fn push(&mut self, row: R) -> Result<(), ReportError> {
         self.rows.push(row);
         if self.rows.len() >= BATCH {
             self.flush()?;
@@ -80,7 +81,7 @@ impl<R> Table<R> {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), ReportError> {
         let df = (self.frame)(&self.rows).map_err(|e| self.err(e))?;
         if self.writer.is_none() {
             let file = std::fs::File::create(&self.path).map_err(|e| self.err(e))?;
@@ -100,7 +101,7 @@ impl<R> Table<R> {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<(), String> {
+    pub fn finish(mut self) -> Result<(), ReportError> {
         if self.writer.is_none() || !self.rows.is_empty() {
             self.flush()?;
         }
@@ -140,7 +141,7 @@ impl Tables {
         }
     }
 
-    pub fn finish(self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), ReportError> {
         self.fills.finish()?;
         self.orders.finish()?;
         self.equity.finish()?;

@@ -2,6 +2,7 @@
 //! text. The CSV text, the Parquet columns, the summary and the charts are all made from
 //! these; `altsim report` reads CSV text back into them.
 
+use super::error::{FieldError, RowError};
 use super::tables::{EquityRow, FillRow};
 use crate::fixed;
 use crate::value::{Amount, Funds, Price, Rate};
@@ -221,22 +222,29 @@ impl RowText {
     }
 }
 
-fn need<T>(column: &str, d: Result<Option<T>, String>) -> Result<T, String> {
-    d.and_then(|d| d.ok_or_else(|| "empty".to_string()))
-        .map_err(|e| format!("{column}: {e}"))
+fn need<T, E: Into<FieldError>>(
+    column: &'static str,
+    d: Result<Option<T>, E>,
+) -> Result<T, RowError> {
+    d.map_err(Into::into)
+        .and_then(|d| d.ok_or(FieldError::Empty))
+        .map_err(|reason| RowError::Field { column, reason })
 }
 
 /// A fee rate's text, which has at most six decimals.
-fn rate(s: &str) -> Result<Option<Rate>, String> {
+fn rate(s: &str) -> Result<Option<Rate>, FieldError> {
     Ok(match Funds::parse(s)? {
         None => None,
-        Some(f) => Some(Rate::from_decimal(f.to_decimal()).map_err(|e| format!("{s:?}: {e}"))?),
+        Some(f) => Some(
+            Rate::from_decimal(f.to_decimal()).map_err(|e| FieldError::Rate(s.to_string(), e))?,
+        ),
     })
 }
 
 impl FillRow {
     /// The record this text row was written from.
-    pub fn record(&self) -> Result<FillRecord, String> {
+    pub fn record(&self) -> Result<FillRecord, RowError> {
+        let field = |column, reason| RowError::Field { column, reason };
         Ok(FillRecord {
             time_ns: self.time_ns,
             trade_id: self.trade_id,
@@ -245,7 +253,7 @@ impl FillRow {
             side: match self.side.as_str() {
                 "buy" => Side::Buy,
                 "sell" => Side::Sell,
-                s => return Err(format!("side: {s:?} is not buy or sell")),
+                s => return Err(field("side", FieldError::Side(s.to_string()))),
             },
             price: need("price", Price::parse(&self.price))?,
             amount: need("amount", Amount::parse(&self.amount))?,
@@ -253,7 +261,7 @@ impl FillRow {
             maker: match self.liquidity.as_str() {
                 "maker" => true,
                 "taker" => false,
-                s => return Err(format!("liquidity: {s:?} is not maker or taker")),
+                s => return Err(field("liquidity", FieldError::Liquidity(s.to_string()))),
             },
             fee_rate: need("fee_rate", rate(&self.fee_rate))?,
             fee: need("fee", Funds::parse(&self.fee))?,
@@ -264,9 +272,9 @@ impl FillRow {
 
 impl EquityRow {
     /// The record this text row was written from.
-    pub fn record(&self) -> Result<EquityRecord, String> {
-        let p = |c: &str, s: &str| need(c, Price::parse(s));
-        let d = |c: &str, s: &str| need(c, Funds::parse(s));
+    pub fn record(&self) -> Result<EquityRecord, RowError> {
+        let p = |c, s: &str| need(c, Price::parse(s));
+        let d = |c, s: &str| need(c, Funds::parse(s));
         Ok(EquityRecord {
             time_ns: self.time_ns,
             best_bid: p("best_bid", &self.best_bid)?,

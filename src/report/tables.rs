@@ -1,5 +1,6 @@
 //! The result tables, as written to CSV (and Parquet): money as exact decimal strings.
 
+use super::error::{at, ReportError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -121,18 +122,24 @@ pub struct Tables {
     pub equity: Vec<EquityRow>,
 }
 
-fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, String> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, ReportError> {
+    let mut r = csv::Reader::from_path(path).map_err(at(path))?;
     r.deserialize()
         .enumerate()
-        .map(|(i, row)| row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2)))
+        .map(|(i, row)| {
+            row.map_err(|e| ReportError::Row {
+                path: path.to_path_buf(),
+                row: i + 2,
+                source: e.into(),
+            })
+        })
         .collect()
 }
 
 impl Tables {
     /// Reads a result folder's three tables whole (for tests and small runs; `report` reads
     /// row by row).
-    pub fn read(dir: &Path) -> Result<Tables, String> {
+    pub fn read(dir: &Path) -> Result<Tables, ReportError> {
         Ok(Tables {
             fills: read_csv(&dir.join("fills.csv"))?,
             orders: read_csv(&dir.join("orders.csv"))?,
@@ -142,16 +149,18 @@ impl Tables {
 }
 
 impl RunInfo {
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
+    pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
         let p = dir.join("run.json");
         let text = serde_json::to_string_pretty(self).expect("run info serializes");
-        std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::write(&p, text + "\n").map_err(at(&p))
     }
 
-    pub fn read(dir: &Path) -> Result<RunInfo, String> {
+    pub fn read(dir: &Path) -> Result<RunInfo, ReportError> {
         let p = dir.join("run.json");
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| format!("{}: {e} (is this a result folder?)", p.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+        let text = std::fs::read_to_string(&p).map_err(|source| ReportError::NotAResultFolder {
+            path: p.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(at(&p))
     }
 }

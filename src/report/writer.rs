@@ -4,6 +4,7 @@
 
 use super::analytics::Analytics;
 use super::charts::{self, ChartData};
+use super::error::{at, ReportError};
 use super::records::{self, EquityRecord, FillRecord, OrderRecord, RowText};
 use super::summary::{Summarizer, Summary};
 use super::tables::{RunAnalytics, RunInfo, Scales};
@@ -42,29 +43,29 @@ const OUTPUTS: &[&str] = &[
 
 /// One CSV table: its header goes before its first row (a table without rows is empty).
 struct Csv {
+    path: PathBuf,
     w: csv::Writer<File>,
     columns: &'static [&'static str],
     started: bool,
 }
 
 impl Csv {
-    fn create(path: &Path, columns: &'static [&'static str]) -> Result<Csv, String> {
-        let w = csv::Writer::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    fn create(path: &Path, columns: &'static [&'static str]) -> Result<Csv, ReportError> {
+        let w = csv::Writer::from_path(path).map_err(at(path))?;
         Ok(Csv {
+            path: path.to_path_buf(),
             w,
             columns,
             started: false,
         })
     }
 
-    fn row(&mut self, row: &RowText) -> Result<(), String> {
+    fn row(&mut self, row: &RowText) -> Result<(), ReportError> {
         if !self.started {
             self.started = true;
-            self.w
-                .write_record(self.columns)
-                .map_err(|e| e.to_string())?;
+            self.w.write_record(self.columns).map_err(at(&self.path))?;
         }
-        self.w.write_record(row.fields()).map_err(|e| e.to_string())
+        self.w.write_record(row.fields()).map_err(at(&self.path))
     }
 }
 
@@ -93,21 +94,20 @@ pub struct ResultWriter {
     last_equity: Option<(i64, Option<i128>, Option<i128>)>,
     charts: ChartData,
     /// The first write error; later rows are dropped and `finish` returns it.
-    failed: Option<String>,
+    failed: Option<ReportError>,
     done: bool,
 }
 
 impl ResultWriter {
     /// Starts a run's outputs for `dir` (made if missing). `scales`, `base_unit` and
     /// `quote_unit` are the traded market's, for the typed tables and the summary.
-    pub fn create(dir: &Path, scales: Scales, analytics: Analytics) -> Result<Self, String> {
+    pub fn create(dir: &Path, scales: Scales, analytics: Analytics) -> Result<Self, ReportError> {
         let tmp = dir.join(format!(".partial-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::create_dir_all(&tmp).map_err(at(&tmp))?;
         let p = tmp.join("markouts.csv");
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
-        let mut markouts = csv::Writer::from_path(&p).map_err(|e| at(&e))?;
+        let mut markouts = csv::Writer::from_path(&p).map_err(at(&p))?;
         let columns = analytics.markouts().columns();
-        markouts.write_record(&columns).map_err(|e| at(&e))?;
+        markouts.write_record(&columns).map_err(at(&p))?;
         let csv = Csvs {
             fills: Csv::create(&tmp.join("fills.csv"), &records::FILL_COLUMNS)?,
             orders: Csv::create(&tmp.join("orders.csv"), &records::ORDER_COLUMNS)?,
@@ -177,10 +177,11 @@ impl ResultWriter {
         }
         while let Some(row) = self.analytics.markouts_mut().next_row() {
             if let Some(csv) = &mut self.csv {
+                let p = self.tmp.join("markouts.csv");
                 let r = csv
                     .markouts
                     .write_record(csv.text.markout(&row).fields())
-                    .map_err(|e| e.to_string());
+                    .map_err(at(&p));
                 self.check(r);
             }
             #[cfg(feature = "parquet")]
@@ -196,11 +197,21 @@ impl ResultWriter {
     }
 
     /// The first error writing a row, if any: the run can stop early.
-    pub fn failed(&self) -> Option<&str> {
-        self.failed.as_deref()
+    /// Whether a write has failed (later rows are dropped).
+    pub fn failed(&self) -> bool {
+        self.failed.is_some()
     }
 
-    fn check(&mut self, r: Result<(), String>) {
+    /// The first write error, naming the folder, taken.
+    pub fn failure(&mut self) -> Option<ReportError> {
+        let dir = self.dir.clone();
+        self.failed.take().map(|e| ReportError::Writing {
+            dir,
+            source: Box::new(e),
+        })
+    }
+
+    fn check(&mut self, r: Result<(), ReportError>) {
         if let Err(e) = r {
             self.failed.get_or_insert(e);
         }
@@ -273,7 +284,7 @@ impl ResultWriter {
 
     /// The summary with the analytics, once the last rows are in: the markouts still pending
     /// are written (empty past the run's end).
-    fn summarize(&mut self, info: &RunInfo) -> Result<Summary, String> {
+    fn summarize(&mut self, info: &RunInfo) -> Result<Summary, ReportError> {
         let mut summary = self.summary.finish(info);
         let (t1, mid1, pnl) = self.last_equity.unwrap_or_default();
         let placed = |s: &str| fixed::parse_wide(s, info.amount_precision).unwrap_or_default();
@@ -287,8 +298,8 @@ impl ResultWriter {
             ),
         );
         self.markout_rows();
-        if let Some(e) = self.failed.take() {
-            return Err(format!("writing results in {}: {e}", self.dir.display()));
+        if let Some(e) = self.failure() {
+            return Err(e);
         }
         if !report.attribution.markets.is_empty() {
             summary.attribution = Some(report.attribution);
@@ -306,20 +317,21 @@ impl ResultWriter {
 
     /// Writes what is left (run.json, summary.json, charts), then moves every file into the
     /// folder, replacing the old ones.
-    pub fn finish(mut self, info: &RunInfo) -> Result<Summary, String> {
-        if let Some(e) = self.failed.take() {
-            return Err(format!("writing results in {}: {e}", self.dir.display()));
+    pub fn finish(mut self, info: &RunInfo) -> Result<Summary, ReportError> {
+        if let Some(e) = self.failure() {
+            return Err(e);
         }
         let summary = self.summarize(info)?;
         if !self.files() {
             return Ok(summary);
         }
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", self.tmp.display());
         if let Some(mut csv) = self.csv.take() {
             for c in [&mut csv.fills, &mut csv.orders, &mut csv.equity] {
-                c.w.flush().map_err(|e| at(&e))?;
+                c.w.flush().map_err(at(&c.path))?;
             }
-            csv.markouts.flush().map_err(|e| at(&e))?;
+            csv.markouts
+                .flush()
+                .map_err(at(&self.tmp.join("markouts.csv")))?;
         }
         let mut info = info.clone();
         info.analytics = Some(RunAnalytics {
@@ -332,7 +344,7 @@ impl ResultWriter {
         self.charts.analytics(&summary);
         let p = self.tmp.join("summary.json");
         let text = serde_json::to_string_pretty(&summary).expect("summary serializes");
-        std::fs::write(&p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(&p, text + "\n").map_err(at(&p))?;
         // The Parquet tables and the charts are independent files: made side by side.
         #[cfg(feature = "parquet")]
         let parquet = self.parquet.take();
@@ -355,7 +367,7 @@ impl ResultWriter {
             let from = self.tmp.join(name);
             if from.exists() {
                 let to = self.dir.join(name);
-                std::fs::rename(&from, &to).map_err(|e| format!("{}: {e}", to.display()))?;
+                std::fs::rename(&from, &to).map_err(at(&to))?;
             }
         }
         self.done = true;

@@ -182,17 +182,36 @@ impl Accounts {
 
     /// Checks `deposited = available + locked + paid − received` and that nothing is negative,
     /// for every currency; the first broken one is returned.
-    pub fn check_conservation(&self) -> Result<(), String> {
+    pub fn check_conservation(&self) -> Result<(), Unconserved> {
         for (c, b) in &self.balances {
+            let broken = |accounted| Unconserved {
+                currency: c.clone(),
+                deposited: self.deposited(c),
+                accounted,
+                balance: format!("{b:?}"),
+            };
             if b.available < 0 || b.locked < 0 {
-                return Err(format!("{c}: negative balance {b:?}"));
+                return Err(broken(None));
             }
-            let lhs = self.deposited(c);
             let rhs = b.available + b.locked + self.paid(c) - self.received(c);
-            if lhs != rhs {
-                return Err(format!("{c}: deposited {lhs} ≠ {rhs} (balance {b:?})"));
+            if self.deposited(c) != rhs {
+                return Err(broken(Some(rhs)));
             }
         }
         Ok(())
     }
+}
+
+/// A currency whose funds do not add up: a balance below zero, or the deposits not equal to
+/// what is held plus paid less received (`accounted`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{currency}: {}", match accounted {
+    None => format!("negative balance {balance}"),
+    Some(a) => format!("deposited {deposited} ≠ {a} (balance {balance})"),
+})]
+pub struct Unconserved {
+    pub currency: String,
+    pub deposited: i128,
+    pub accounted: Option<i128>,
+    pub balance: String,
 }

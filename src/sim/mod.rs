@@ -9,7 +9,7 @@ pub mod order;
 pub mod queue;
 pub mod runner;
 
-pub use accounts::{Accounts, Balance, BALANCE_SCALE};
+pub use accounts::{Accounts, Balance, Unconserved, BALANCE_SCALE};
 pub use exchange::Exchange;
 pub use fees::{FeeMode, FeeSchedule, Rates, Tier};
 pub use latency::{Latencies, Latency, Rng};
@@ -45,11 +45,28 @@ impl Sim {
         rules: Vec<crate::venue::MarketRules>,
         cfg: &ExchangeConfig,
         balances: &std::collections::BTreeMap<String, rust_decimal::Decimal>,
-    ) -> Result<Sim, String> {
+    ) -> Result<Sim, BadDeposit> {
         let mut ex = Exchange::new(rules, cfg.fees.clone(), cfg.queue);
         for (currency, amount) in balances {
             ex.deposit(currency, *amount)?;
         }
         Ok(Sim::new(ex, cfg.latencies.clone(), cfg.seed))
     }
+}
+
+/// A starting balance the exchange cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("balance {currency} {amount}: {reason}")]
+pub struct BadDeposit {
+    pub currency: String,
+    pub amount: rust_decimal::Decimal,
+    pub reason: DepositReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DepositReason {
+    #[error(transparent)]
+    Value(#[from] crate::fixed::FixedError),
+    #[error("must not be negative")]
+    Negative,
 }

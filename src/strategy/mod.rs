@@ -223,13 +223,14 @@ impl StrategyConfig {
     }
 
     /// Builds the strategy; `base_dir` anchors relative paths.
-    pub fn build(&self, base_dir: &std::path::Path) -> Result<Box<dyn Strategy + Send>, String> {
+    pub fn build(
+        &self,
+        base_dir: &std::path::Path,
+    ) -> Result<Box<dyn Strategy + Send>, crate::config::ConfigError> {
         Ok(match self {
             StrategyConfig::PureMarketMaking(c) => Box::new(PureMarketMaking::new(c.clone())),
             StrategyConfig::Twap(c) => Box::new(Twap::new(c.clone())),
-            StrategyConfig::Scripted(c) => {
-                Box::new(Scripted::new(c.clone(), base_dir).map_err(|e| e.to_string())?)
-            }
+            StrategyConfig::Scripted(c) => Box::new(Scripted::new(c.clone(), base_dir)?),
         })
     }
 }

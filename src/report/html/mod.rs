@@ -184,9 +184,9 @@ pub fn write_run(
     info: &RunInfo,
     summary: &Summary,
     charts: &ChartData,
-) -> Result<(), String> {
+) -> Result<(), super::ReportError> {
     let p = dir.join("report.html");
-    std::fs::write(&p, run_page(info, summary, charts)).map_err(|e| format!("{}: {e}", p.display()))
+    std::fs::write(&p, run_page(info, summary, charts)).map_err(super::error::at(&p))
 }
 
 /// The page of a sweep: its ranking (sortable, `id="ranking"`) and its heatmap. The names of

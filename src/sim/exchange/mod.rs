@@ -82,12 +82,21 @@ impl Exchange {
     }
 
     /// Credits a currency before the run.
-    pub fn deposit(&mut self, currency: &str, amount: rust_decimal::Decimal) -> Result<(), String> {
+    pub fn deposit(
+        &mut self,
+        currency: &str,
+        amount: rust_decimal::Decimal,
+    ) -> Result<(), crate::sim::BadDeposit> {
+        let bad = |reason| crate::sim::BadDeposit {
+            currency: currency.to_string(),
+            amount,
+            reason,
+        };
         let units = Funds::from_decimal(amount, BALANCE_SCALE)
-            .map_err(|e| format!("balance {currency} {amount}: {e}"))?
+            .map_err(|e| bad(crate::sim::DepositReason::Value(e)))?
             .raw();
         if units < 0 {
-            return Err(format!("balance {currency} {amount}: must not be negative"));
+            return Err(bad(crate::sim::DepositReason::Negative));
         }
         self.accounts.deposit(currency, units);
         self.reported
