@@ -129,7 +129,7 @@ fn bad_sweeps_are_refused_with_their_key() {
         (good.replace("[5, 30]", "[]"), "no values"),
     ] {
         std::fs::write(&path, &text).unwrap();
-        let e = altsim::sweep::load(&path).unwrap_err();
+        let e = altsim::sweep::load(&path).unwrap_err().to_string();
         assert!(e.contains(want), "{want}: {e}");
     }
 }
@@ -210,21 +210,34 @@ fn three_shards_merged_are_one_process() {
     }
     // Merging into one of the parts is refused, and leaves it whole.
     let before = files(&parts[0].join("summaries"));
+    use altsim::sweep::{MergeError, SweepError};
     let e = altsim::sweep::merge(&parts, &parts[0]).unwrap_err();
-    assert!(e.contains("one of the parts"), "{e}");
+    assert!(
+        matches!(e, SweepError::Merge(MergeError::OutIsAPart(_))),
+        "{e}"
+    );
+    assert!(e.to_string().contains("one of the parts"), "{e}");
     assert!(files(&parts[0].join("summaries")) == before);
     // A missing part is an error naming the run.
     let e = altsim::sweep::merge(&parts[..2], &dir.join("m2")).unwrap_err();
-    assert!(e.contains("run-00003"), "{e}");
+    assert!(
+        matches!(&e, SweepError::Merge(MergeError::NoRun { name, .. }) if name == "run-00003"),
+        "{e}"
+    );
     // So is a part of another sweep, or a folder that is no sweep's.
     let plan = parts[1].join("plan.toml");
     let text = std::fs::read_to_string(&plan).unwrap();
     std::fs::write(&plan, text.replace("top = 1", "top = 2")).unwrap();
     let e = altsim::sweep::merge(&parts, &dir.join("m3")).unwrap_err();
-    assert!(e.contains("different sweeps"), "{e}");
+    assert!(
+        matches!(e, SweepError::Merge(MergeError::OtherSweeps(..))),
+        "{e}"
+    );
+    assert!(e.to_string().contains("different sweeps"), "{e}");
     std::fs::remove_file(&plan).unwrap();
     let e = altsim::sweep::merge(&parts, &dir.join("m4")).unwrap_err();
-    assert!(e.contains("plan.toml"), "{e}");
+    assert!(matches!(e, SweepError::NoPlan { .. }), "{e}");
+    assert!(e.to_string().contains("plan.toml"), "{e}");
 }
 
 #[test]
@@ -265,7 +278,8 @@ fn resume_skips_the_runs_already_done() {
             stop: Some(stop),
             ..Options::default()
         })
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("interrupted: 3 of 4 runs done"), "{e}");
     assert!(!gone.exists());
     let partial = std::fs::read_to_string(dir.join("out/runs.csv")).unwrap();
@@ -287,7 +301,8 @@ fn resume_skips_the_runs_already_done() {
             ..Options::default()
         })
         .unwrap_err();
-    assert!(e.contains("another sweep"), "{e}");
+    assert!(matches!(e, altsim::sweep::SweepError::OtherSweep(_)), "{e}");
+    assert!(e.to_string().contains("another sweep"), "{e}");
 }
 
 #[test]
@@ -301,9 +316,9 @@ fn the_shard_comes_from_the_flag_or_the_batch_engine() {
     assert_eq!(shard(None, Some(4), k8s).unwrap(), Some((3, 4)));
     let slurm = |k: &str| (k == "SLURM_ARRAY_TASK_ID").then(|| "0".to_string());
     assert_eq!(shard(None, Some(2), slurm).unwrap(), Some((0, 2)));
-    assert!(shard(None, Some(2), none)
-        .unwrap_err()
-        .contains("JOB_COMPLETION_INDEX"));
+    let e = shard(None, Some(2), none).unwrap_err();
+    assert_eq!(e, altsim::sweep::ShardError::NoIndex);
+    assert!(e.to_string().contains("JOB_COMPLETION_INDEX"));
     assert!(shard(None, Some(3), k8s).is_err(), "index 3 of 3");
     assert!(shard(Some("0/2"), Some(2), k8s).is_err());
 }
@@ -357,6 +372,8 @@ fn runs_parquet_is_typed_and_reported() {
         assert!(row.starts_with(refresh) && row.contains(&best.name), "{by}");
         assert!(row.ends_with(" 2"), "two runs each: {by}");
     }
-    let bad = altsim::sweep::report(&out, "luck", 1, None).unwrap_err();
+    let bad = altsim::sweep::report(&out, "luck", 1, None)
+        .unwrap_err()
+        .to_string();
     assert!(bad.contains("no column \"luck\""), "{bad}");
 }

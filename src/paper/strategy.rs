@@ -91,7 +91,9 @@ fn journal_name(journal: &Path) -> &std::ffi::OsStr {
 fn replay_scenario(s: &Scenario, text: &str, journal: &Path) -> Result<String, String> {
     let mut t: toml::Table =
         toml::from_str(text).map_err(|e| format!("{}: {e}", s.path.display()))?;
-    crate::scenario::absolute_paths(&mut t, s.path.parent().unwrap_or(Path::new(".")))?;
+    let base = s.path.parent().unwrap_or(Path::new("."));
+    crate::scenario::absolute_paths(&mut t, base)
+        .map_err(|e| format!("{}: {e}", base.display()))?;
     let run = t
         .entry("run")
         .or_insert_with(|| toml::Value::Table(Default::default()));

@@ -6,12 +6,14 @@
 
 use crate::backtest::{run_from, summarize, Progress};
 
+mod error;
 mod plan;
 mod scale;
 mod table;
 
 use crate::report::Summary;
 use crate::tape::cache::EventStore;
+pub use error::{Cause, MergeError, ShardError, SweepError, SweepFileError};
 pub use plan::{ranking, RANKING};
 pub use scale::{merge, shard};
 #[cfg(feature = "parquet")]
@@ -133,28 +135,33 @@ pub struct RunResult {
 }
 
 /// Reads a sweep file and expands its runs.
-pub fn load(path: &Path) -> Result<Sweep, String> {
-    let at = |e: String| format!("{}: {e}", path.display());
-    let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
-    let f: SweepFile = toml::from_str(&text).map_err(|e| at(e.to_string()))?;
+pub fn load(path: &Path) -> Result<Sweep, SweepError> {
+    let at = |reason| SweepError::Sweep {
+        file: path.to_path_buf(),
+        reason: Box::new(reason),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| at(SweepFileError::Read(e)))?;
+    let f: SweepFile = toml::from_str(&text).map_err(|e| at(SweepFileError::Toml(e)))?;
     if !METRICS.contains(&f.metric.as_str()) {
-        return Err(at(format!(
-            "metric: {:?} is not one of {}",
-            f.metric,
-            METRICS.join(", ")
-        )));
+        return Err(at(SweepFileError::Metric(f.metric)));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let base_path = dir.join(&f.base);
-    let base_text = std::fs::read_to_string(&base_path)
-        .map_err(|e| at(format!("base: {}: {e}", base_path.display())))?;
-    let mut base: toml::Table = toml::from_str(&base_text).map_err(|e| at(format!("base: {e}")))?;
-    crate::scenario::absolute_paths(&mut base, base_path.parent().unwrap_or(Path::new(".")))?;
+    let base_text = std::fs::read_to_string(&base_path).map_err(|source| {
+        at(SweepFileError::BaseRead {
+            path: base_path.clone(),
+            source,
+        })
+    })?;
+    let mut base: toml::Table =
+        toml::from_str(&base_text).map_err(|e| at(SweepFileError::BaseToml(e)))?;
+    crate::scenario::absolute_paths(&mut base, base_path.parent().unwrap_or(Path::new(".")))
+        .map_err(|e| at(SweepFileError::BasePath(e)))?;
     let mut keys: Vec<String> = Vec::new();
     let mut runs: Vec<Vec<toml::Value>> = vec![Vec::new()];
     for (k, vals) in &f.grid {
         if vals.is_empty() {
-            return Err(at(format!("grid.{k:?}: no values")));
+            return Err(at(SweepFileError::NoValues(k.clone())));
         }
         keys.push(k.clone());
         runs = runs
@@ -168,18 +175,19 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
             })
             .collect();
         if runs.len() > MAX_RUNS {
-            return Err(at(format!("more than {MAX_RUNS} runs")));
+            return Err(at(SweepFileError::TooManyRuns));
         }
     }
     if let Some(n) = f.zip.values().next().map(Vec::len) {
         if let Some((k, v)) = f.zip.iter().find(|(_, v)| v.len() != n) {
-            return Err(at(format!(
-                "zip.{k:?}: {} values where the first list has {n}",
-                v.len()
-            )));
+            return Err(at(SweepFileError::ZipLength {
+                key: k.clone(),
+                len: v.len(),
+                first: n,
+            }));
         }
         if keys.iter().any(|k| f.zip.contains_key(k)) {
-            return Err(at("a key is both in grid and in zip".into()));
+            return Err(at(SweepFileError::GridAndZip));
         }
         keys.extend(f.zip.keys().cloned());
         let zip = &f.zip;
@@ -194,7 +202,7 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
             })
             .collect();
         if runs.len() > MAX_RUNS {
-            return Err(at(format!("more than {MAX_RUNS} runs")));
+            return Err(at(SweepFileError::TooManyRuns));
         }
     }
     let sweep = Sweep {
@@ -212,21 +220,28 @@ pub fn load(path: &Path) -> Result<Sweep, String> {
     // Every derived scenario is checked before anything runs.
     for i in 0..sweep.plan.runs.len() {
         let (name, text) = sweep.scenario_text(i)?;
-        crate::scenario::parse(&sweep.out.join("scenarios").join(&name), &text)
-            .map_err(|e| at(format!("run {name}: {e}")))?;
+        crate::scenario::parse(&sweep.out.join("scenarios").join(&name), &text).map_err(|e| {
+            at(SweepFileError::Run {
+                name,
+                source: Box::new(e),
+            })
+        })?;
     }
     Ok(sweep)
 }
 
-fn set(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), String> {
+fn set(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), SweepFileError> {
     let (table, leaf) = key
         .split_once('.')
-        .ok_or_else(|| format!("{key:?}: a key is table.name"))?;
+        .ok_or_else(|| SweepFileError::NotDotted(key.to_string()))?;
     let tab = t
         .entry(table)
         .or_insert_with(|| toml::Value::Table(Default::default()))
         .as_table_mut()
-        .ok_or_else(|| format!("{key:?}: {table} is not a table"))?;
+        .ok_or_else(|| SweepFileError::NotATable {
+            key: key.to_string(),
+            table: table.to_string(),
+        })?;
     match leaf.split_once('.') {
         Some(_) => {
             let mut sub = tab.clone();
@@ -242,17 +257,22 @@ fn set(t: &mut toml::Table, key: &str, v: toml::Value) -> Result<(), String> {
 
 impl Sweep {
     /// Run `i`'s name and its scenario's text.
-    pub fn scenario_text(&self, i: usize) -> Result<(String, String), String> {
+    pub fn scenario_text(&self, i: usize) -> Result<(String, String), SweepError> {
         let name = run_name(i);
         let mut t = self.base.clone();
+        let at = |reason| SweepError::Sweep {
+            file: self.path.clone(),
+            reason: Box::new(reason),
+        };
         for (k, v) in self.plan.keys.iter().zip(&self.plan.runs[i]) {
-            set(&mut t, k, v.clone()).map_err(|e| format!("{}: {e}", self.path.display()))?;
+            set(&mut t, k, v.clone()).map_err(at)?;
         }
         set(
             &mut t,
             "run.out",
             toml::Value::String(format!("../runs/{name}")),
-        )?;
+        )
+        .map_err(at)?;
         let mut text = format!(
             "# {} of {} ({})\n",
             name,
@@ -262,7 +282,7 @@ impl Sweep {
         for (k, v) in self.plan.keys.iter().zip(&self.plan.runs[i]) {
             text.push_str(&format!("# {k} = {v}\n"));
         }
-        text.push_str(&toml::to_string(&t).map_err(|e| e.to_string())?);
+        text.push_str(&toml::to_string(&t).map_err(error::at(&self.path))?);
         Ok((format!("{name}.toml"), text))
     }
 
@@ -271,8 +291,8 @@ impl Sweep {
     /// `opts.resume`, runs already saved are skipped); writes `runs.csv` of the shard's runs,
     /// keeps the result folders of its `top` best (all with `opts.keep_all`) and returns them
     /// in run order.
-    pub fn run(&self, opts: &Options) -> Result<Vec<RunResult>, String> {
-        let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    pub fn run(&self, opts: &Options) -> Result<Vec<RunResult>, SweepError> {
+        let io = |p: &Path, e: std::io::Error| SweepError::file(p, e);
         let scen_dir = self.out.join("scenarios");
         let sum_dir = self.out.join(SUMMARIES);
         for d in [&scen_dir, &sum_dir] {
@@ -280,10 +300,7 @@ impl Sweep {
         }
         // Saved summaries are only this sweep's to resume from.
         if opts.resume && self.out.join(PLAN).exists() && Plan::read(&self.out)? != self.plan {
-            return Err(format!(
-                "{}: holds the results of another sweep ({PLAN} differs); --resume would mix them",
-                self.out.display()
-            ));
+            return Err(SweepError::OtherSweep(self.out.clone()));
         }
         self.plan.save(&self.out)?;
         let mine: Vec<usize> = (0..self.plan.runs.len())
@@ -297,7 +314,7 @@ impl Sweep {
             if opts.resume && read_summary(&self.out, i).is_ok() {
                 continue;
             }
-            let s = crate::scenario::parse(&p, &text).map_err(|e| e.to_string())?;
+            let s = crate::scenario::parse(&p, &text)?;
             todo.push((i, s));
         }
         // The events are decoded once, into the cache. When every run reads the same
@@ -333,8 +350,7 @@ impl Sweep {
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.jobs)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         let bar =
             (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
                 let kept = if opts.keep_all {
@@ -371,10 +387,10 @@ impl Sweep {
                 let o = run_one(s, opts.keep_all)?;
                 write_summary(&self.out, *i, &o.summary)?;
                 tick();
-                Ok::<(), String>(())
+                Ok::<(), SweepError>(())
             })
         })?;
-        let read: Vec<Result<RunResult, String>> = mine
+        let read: Vec<Result<RunResult, SweepError>> = mine
             .iter()
             .map(|&i| {
                 Ok(RunResult {
@@ -391,14 +407,13 @@ impl Sweep {
             // The tables of the runs finished, here or before a resume; the rest wait.
             let done: Vec<RunResult> = read.into_iter().filter_map(Result::ok).collect();
             self.plan.write_runs(&self.out, &done)?;
-            return Err(format!(
-                "interrupted: {} of {} runs done, in {}; --resume runs the rest",
-                done.len(),
-                mine.len(),
-                self.out.join("runs.csv").display()
-            ));
+            return Err(SweepError::Interrupted {
+                done: done.len(),
+                of: mine.len(),
+                table: self.out.join("runs.csv"),
+            });
         }
-        let results = read.into_iter().collect::<Result<Vec<_>, String>>()?;
+        let results = read.into_iter().collect::<Result<Vec<_>, SweepError>>()?;
         let best = self.plan.write_tables(&self.out, &results)?;
         if !opts.keep_all {
             remove_unkept(&self.out, &results, &best)?;
@@ -407,14 +422,14 @@ impl Sweep {
                 .map(|name| {
                     let p = scen_dir.join(format!("{name}.toml"));
                     let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
-                    crate::scenario::parse(&p, &text).map_err(|e| e.to_string())
+                    Ok(crate::scenario::parse(&p, &text)?)
                 })
-                .collect::<Result<Vec<_>, String>>()?;
+                .collect::<Result<Vec<_>, SweepError>>()?;
             pool.install(|| {
                 top.par_iter().try_for_each(|s| {
                     run_one(s, true)?;
                     tick();
-                    Ok::<(), String>(())
+                    Ok::<(), SweepError>(())
                 })
             })?;
         }
@@ -431,11 +446,11 @@ pub(super) fn remove_unkept(
     dir: &Path,
     results: &[RunResult],
     best: &[String],
-) -> Result<(), String> {
+) -> Result<(), SweepError> {
     for r in results {
         let d = dir.join("runs").join(&r.name);
         if !best.contains(&r.name) && d.exists() {
-            std::fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+            std::fs::remove_dir_all(&d).map_err(error::at(&d))?;
         }
     }
     Ok(())
@@ -473,18 +488,18 @@ pub(super) fn summary_path(dir: &Path, i: usize) -> PathBuf {
 
 /// Saves a run's summary whole or not at all (a temporary file renamed into place), so an
 /// interrupted sweep resumes from what is on disk.
-pub(super) fn write_summary(dir: &Path, i: usize, s: &Summary) -> Result<(), String> {
+pub(super) fn write_summary(dir: &Path, i: usize, s: &Summary) -> Result<(), SweepError> {
     let p = summary_path(dir, i);
     let tmp = p.with_extension("json.partial");
     let text = serde_json::to_string_pretty(s).expect("summary serializes");
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &p).map_err(|e| format!("{}: {e}", p.display()))
+    std::fs::write(&tmp, text).map_err(error::at(&tmp))?;
+    std::fs::rename(&tmp, &p).map_err(error::at(&p))
 }
 
-pub(super) fn read_summary(dir: &Path, i: usize) -> Result<Summary, String> {
+pub(super) fn read_summary(dir: &Path, i: usize) -> Result<Summary, SweepError> {
     let p = summary_path(dir, i);
-    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    let text = std::fs::read_to_string(&p).map_err(error::at(&p))?;
+    serde_json::from_str(&text).map_err(error::at(&p))
 }
 
 /// A value as a CSV cell: strings without quotes.

@@ -1,6 +1,7 @@
 //! A sweep's plan and the tables of its results: `plan.toml`, `runs.csv`, `runs.parquet`,
 //! the heatmap and the ranking, shared by a sweep's run and the merge of its shards.
 
+use super::error::{at, SweepError};
 #[cfg(feature = "parquet")]
 use super::table;
 use super::{field, metric, plain, Plan, RunResult, METRICS, PLAN};
@@ -15,7 +16,7 @@ impl Plan {
         &self,
         dir: &Path,
         results: &[RunResult],
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, SweepError> {
         self.save(dir)?;
         self.write_runs(dir, results)?;
         let heatmap = self.heatmap(dir, results)?;
@@ -29,35 +30,37 @@ impl Plan {
     }
 
     /// Writes `runs.csv` and `runs.parquet` of `results` into `dir`.
-    pub(super) fn write_runs(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
+    pub(super) fn write_runs(&self, dir: &Path, results: &[RunResult]) -> Result<(), SweepError> {
         self.write_csv(dir, results)?;
         #[cfg(feature = "parquet")]
         table::write(dir, &self.keys, results)?;
         Ok(())
     }
 
-    pub(super) fn save(&self, dir: &Path) -> Result<(), String> {
+    pub(super) fn save(&self, dir: &Path) -> Result<(), SweepError> {
         let p = dir.join(PLAN);
-        let text = toml::to_string(self).map_err(|e| format!("{}: {e}", p.display()))?;
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+        let text = toml::to_string(self).map_err(at(&p))?;
+        std::fs::write(&p, text).map_err(at(&p))
     }
 
     /// Reads the plan a sweep saved in its result folder `dir`.
-    pub fn read(dir: &Path) -> Result<Plan, String> {
+    pub fn read(dir: &Path) -> Result<Plan, SweepError> {
         let p = dir.join(PLAN);
-        let text = std::fs::read_to_string(&p).map_err(|e| {
-            format!(
-                "{}: {e} (not the result folder of a sweep, or of one older than plan.toml)",
-                p.display()
-            )
+        let text = std::fs::read_to_string(&p).map_err(|source| SweepError::NoPlan {
+            path: p.clone(),
+            source,
         })?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+        toml::from_str(&text).map_err(at(&p))
     }
 
     /// `heatmap.png`: the sweep's metric over its first two keys, each cell the best run with
     /// those two values (when more keys vary, the others are chosen at their best). Nothing
     /// with fewer than two keys.
-    pub fn heatmap(&self, dir: &Path, results: &[RunResult]) -> Result<Option<PathBuf>, String> {
+    pub fn heatmap(
+        &self,
+        dir: &Path,
+        results: &[RunResult],
+    ) -> Result<Option<PathBuf>, SweepError> {
         if self.keys.len() < 2 {
             return Ok(None);
         }
@@ -133,9 +136,9 @@ impl Plan {
         dir: &Path,
         results: &[RunResult],
         heatmap: Option<&Path>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SweepError> {
         let png = match heatmap {
-            Some(h) => Some(std::fs::read(h).map_err(|e| format!("{}: {e}", h.display()))?),
+            Some(h) => Some(std::fs::read(h).map_err(at(h))?),
             None => None,
         };
         let mut head = vec!["rank".to_string(), "run".to_string()];
@@ -166,12 +169,12 @@ impl Plan {
             self.top,
         );
         let p = dir.join("report.html");
-        std::fs::write(&p, page).map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::write(&p, page).map_err(at(&p))
     }
 
-    fn write_csv(&self, dir: &Path, results: &[RunResult]) -> Result<(), String> {
+    fn write_csv(&self, dir: &Path, results: &[RunResult]) -> Result<(), SweepError> {
         let p = dir.join("runs.csv");
-        let io = |e: std::io::Error| format!("{}: {e}", p.display());
+        let io = |e: std::io::Error| SweepError::file(&p, e);
         let mut w = std::io::BufWriter::new(std::fs::File::create(&p).map_err(io)?);
         let mut head = vec!["run".to_string()];
         head.extend(self.keys.iter().cloned());

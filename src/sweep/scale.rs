@@ -1,9 +1,10 @@
 //! Sweeps across the tasks of a batch engine: which runs a task takes (`--shard`), and how
 //! the tasks' result folders become the one folder a single process writes (`sweep merge`).
 
+use super::error::{at, MergeError, ShardError, SweepError};
+use super::SUMMARIES;
 use super::{read_summary, remove_unkept, run_name, summary_path, table, write_summary};
 use super::{Plan, RunResult};
-use super::{PLAN, SUMMARIES};
 use std::path::{Path, PathBuf};
 
 /// Combines shards' result folders (`parts`, each from `sweep --shard`) into `out`: the
@@ -11,31 +12,22 @@ use std::path::{Path, PathBuf};
 /// tables and heatmap written, and the folders of the best runs (each part keeps its own
 /// best, so the best of all are among them) copied with the chart of their PnL. Every run
 /// must be in one of `parts`, and every part from the same sweep.
-pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), String> {
-    let (first, rest) = parts
-        .split_first()
-        .ok_or("sweep merge: no result folders to merge")?;
+pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), SweepError> {
+    let (first, rest) = parts.split_first().ok_or(MergeError::NoParts)?;
     let plan = Plan::read(first)?;
     for p in rest {
         if Plan::read(p)? != plan {
-            return Err(format!(
-                "{} and {} are parts of different sweeps (their {PLAN} differ)",
-                first.display(),
-                p.display()
-            ));
+            return Err(MergeError::OtherSweeps(first.clone(), p.clone()).into());
         }
     }
-    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let io = |p: &Path, e: std::io::Error| SweepError::file(p, e);
     // Copying a part's files onto themselves would empty them.
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
     if let Some(p) = parts.iter().find(|p| same(p, out)) {
-        return Err(format!(
-            "sweep merge: --out {} is one of the parts; merge into a folder of its own",
-            p.display()
-        ));
+        return Err(MergeError::OutIsAPart(p.clone()).into());
     }
     for d in [out.join("scenarios"), out.join(SUMMARIES), out.join("runs")] {
         std::fs::create_dir_all(&d).map_err(|e| io(&d, e))?;
@@ -46,15 +38,13 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), St
         let part = parts
             .iter()
             .find(|d| summary_path(d, i).is_file())
-            .ok_or_else(|| {
-                format!(
-                    "no part holds {name} (looked in {})",
-                    parts
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .ok_or_else(|| MergeError::NoRun {
+                name: name.clone(),
+                looked: parts
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
         let summary = read_summary(part, i)?;
         write_summary(out, i, &summary)?;
@@ -74,7 +64,7 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), St
             .iter()
             .map(|d| d.join("runs").join(name))
             .find(|d| d.is_dir())
-            .ok_or_else(|| format!("no part holds the result folder of {name}, a best run"))?;
+            .ok_or_else(|| MergeError::NoBest(name.clone()))?;
         copy_dir(&from, &out.join("runs").join(name))?;
     }
     table::top_chart(out, &best)?;
@@ -82,20 +72,19 @@ pub fn merge(parts: &[PathBuf], out: &Path) -> Result<(Plan, Vec<RunResult>), St
 }
 
 /// Copies the files of folder `from` (and its folders) into `to`.
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-    std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
+fn copy_dir(from: &Path, to: &Path) -> Result<(), SweepError> {
+    std::fs::create_dir_all(to).map_err(at(to))?;
     let mut entries = std::fs::read_dir(from)
-        .map_err(|e| io(from, e))?
+        .map_err(at(from))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| io(from, e))?;
+        .map_err(at(from))?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let (src, dst) = (e.path(), to.join(e.file_name()));
         if src.is_dir() {
             copy_dir(&src, &dst)?;
         } else {
-            std::fs::copy(&src, &dst).map_err(|e| io(&src, e))?;
+            std::fs::copy(&src, &dst).map_err(at(&src))?;
         }
     }
     Ok(())
@@ -108,36 +97,34 @@ pub fn shard(
     explicit: Option<&str>,
     count: Option<usize>,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<(usize, usize)>, String> {
-    let check = |k: usize, n: usize, what: &str| {
+) -> Result<Option<(usize, usize)>, ShardError> {
+    let check = |k: usize, n: usize, given_in: &'static str| {
         if n == 0 || k >= n {
-            Err(format!(
-                "{what}: shard {k} of {n} does not exist (0 <= I < N)"
-            ))
+            Err(ShardError::NoSuchShard { given_in, k, n })
         } else {
             Ok(Some((k, n)))
         }
     };
     match (explicit, count) {
-        (Some(_), Some(_)) => Err("give --shard I/N or --shards N, not both".into()),
+        (Some(_), Some(_)) => Err(ShardError::Both),
         (Some(s), None) => {
             let (k, n) = s
                 .split_once('/')
                 .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
-                .ok_or_else(|| format!("--shard {s:?}: expected I/N, as 0/4"))?;
+                .ok_or_else(|| ShardError::NotIOverN(s.to_string()))?;
             check(k, n, "--shard")
         }
         (None, Some(n)) => {
             for var in ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"] {
                 if let Some(v) = env(var) {
-                    let k = v
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("{var}={v:?} is not a shard index"))?;
+                    let k = v.trim().parse().map_err(|_| ShardError::NotAnIndex {
+                        var,
+                        value: v.clone(),
+                    })?;
                     return check(k, n, var);
                 }
             }
-            Err("--shards: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set".into())
+            Err(ShardError::NoIndex)
         }
         (None, None) => Ok(None),
     }

@@ -2,6 +2,7 @@
 //! summary metrics), the queries `altsim sweep report` makes of it, and the chart of the
 //! best runs' PnL over time.
 
+use super::error::{at, SweepError};
 use super::{field, plain, RunResult, METRICS};
 use crate::report::charts::{chart, Series};
 use std::path::{Path, PathBuf};
@@ -40,10 +41,9 @@ fn typed(name: &str, texts: &[String]) -> polars::prelude::Column {
 
 /// Writes `runs.parquet` in `dir`: the columns of `runs.csv`, typed.
 #[cfg(feature = "parquet")]
-pub fn write(dir: &Path, keys: &[String], results: &[RunResult]) -> Result<(), String> {
+pub fn write(dir: &Path, keys: &[String], results: &[RunResult]) -> Result<(), SweepError> {
     use polars::prelude::*;
     let p = dir.join("runs.parquet");
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
     let names: Vec<String> = results.iter().map(|r| r.name.clone()).collect();
     let mut cols = vec![Column::new("run".into(), names)];
     for (k, key) in keys.iter().enumerate() {
@@ -54,12 +54,12 @@ pub fn write(dir: &Path, keys: &[String], results: &[RunResult]) -> Result<(), S
         let texts: Vec<String> = results.iter().map(|r| field(&r.summary, m)).collect();
         cols.push(typed(m, &texts));
     }
-    let mut df = DataFrame::new(cols).map_err(|e| err(&e))?;
-    let f = std::fs::File::create(&p).map_err(|e| err(&e))?;
+    let mut df = DataFrame::new(cols).map_err(at(&p))?;
+    let f = std::fs::File::create(&p).map_err(at(&p))?;
     ParquetWriter::new(std::io::BufWriter::new(f))
         .finish(&mut df)
         .map(|_| ())
-        .map_err(|e| err(&e))
+        .map_err(at(&p))
 }
 
 /// A cell as text: decimals exact, nulls empty.
@@ -79,12 +79,17 @@ fn text(v: polars::prelude::AnyValue) -> String {
 /// `metric` (highest first), or with `by`, the best run for each value of that column with
 /// how many runs had it. Ties keep run order.
 #[cfg(feature = "parquet")]
-pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<String, String> {
+pub fn report(
+    dir: &Path,
+    metric: &str,
+    top: usize,
+    by: Option<&str>,
+) -> Result<String, SweepError> {
     use polars::prelude::*;
     let p = dir.join("runs.parquet");
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
-    let f = std::fs::File::open(&p).map_err(|e| err(&e))?;
-    let df = ParquetReader::new(f).finish().map_err(|e| err(&e))?;
+    let err = |e: PolarsError| SweepError::file(&p, e);
+    let f = std::fs::File::open(&p).map_err(at(&p))?;
+    let df = ParquetReader::new(f).finish().map_err(err)?;
     let columns: Vec<String> = df
         .get_column_names()
         .iter()
@@ -92,11 +97,11 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
         .collect();
     for want in std::iter::once(metric).chain(by) {
         if !columns.iter().any(|c| c == want) {
-            return Err(format!(
-                "{}: no column {want:?} (columns: {})",
-                p.display(),
-                columns.join(", ")
-            ));
+            return Err(SweepError::NoColumn {
+                path: p.clone(),
+                want: want.to_string(),
+                columns: columns.clone(),
+            });
         }
     }
     let sorted = df
@@ -107,7 +112,7 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
                 .with_nulls_last(true)
                 .with_maintain_order(true),
         )
-        .map_err(|e| err(&e))?;
+        .map_err(err)?;
     let keys: Vec<String> = columns
         .iter()
         .skip(1)
@@ -124,12 +129,12 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
     let (rows, counts): (DataFrame, Option<Vec<usize>>) = match by {
         None => (sorted.head(Some(top)), None),
         Some(by) => {
-            let gb = sorted.group_by_stable([by]).map_err(|e| err(&e))?;
+            let gb = sorted.group_by_stable([by]).map_err(err)?;
             let groups = gb.get_groups();
             let first: Vec<IdxSize> = groups.iter().map(|g| g.first()).collect();
             let counts = groups.iter().map(|g| g.len()).collect();
             let idx = IdxCa::from_vec("first".into(), first);
-            let best = sorted.take(&idx).map_err(|e| err(&e))?;
+            let best = sorted.take(&idx).map_err(err)?;
             show.retain(|c| c != by);
             show.insert(0, by.to_string());
             (best, Some(counts))
@@ -151,7 +156,7 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
             row.push((i + 1).to_string());
         }
         for c in &show {
-            let v = rows.column(c).and_then(|c| c.get(i)).map_err(|e| err(&e))?;
+            let v = rows.column(c).and_then(|c| c.get(i)).map_err(err)?;
             row.push(text(v));
         }
         if let Some(n) = &counts {
@@ -177,7 +182,7 @@ pub fn report(dir: &Path, metric: &str, top: usize, by: Option<&str>) -> Result<
 
 /// `top-pnl.png` and `.svg` in `out`: the PnL over time of the runs named in `best` (their
 /// folders in `out/runs/` hold `equity.csv`), at most ten, best first in the legend.
-pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, String> {
+pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, SweepError> {
     let Some(first) = best.first() else {
         return Ok(None);
     };
@@ -185,10 +190,10 @@ pub fn top_chart(out: &Path, best: &[String]) -> Result<Option<PathBuf>, String>
     let mut series = Vec::new();
     for name in best.iter().take(crate::report::charts::PALETTE.len()) {
         let p = out.join("runs").join(name).join("equity.csv");
-        let mut r = csv::Reader::from_path(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut r = csv::Reader::from_path(&p).map_err(at(&p))?;
         let mut points = Vec::new();
         for row in r.records() {
-            let row = row.map_err(|e| format!("{}: {e}", p.display()))?;
+            let row = row.map_err(at(&p))?;
             let (Some(t), Some(pnl)) = (row.get(0), row.get(8)) else {
                 continue;
             };
