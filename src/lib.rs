@@ -10,7 +10,6 @@ pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod console;
-mod error;
 pub mod fixed;
 pub mod inspect;
 pub mod paper;

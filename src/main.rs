@@ -308,7 +308,7 @@ fn run_backtest(
     cache: bool,
 ) -> Result<(), Exit> {
     use altsim::backtest::{run_from, CacheUse, Progress};
-    let s = altsim::scenario::load(&scenario).map_err(|e| e.to_string())?;
+    let s = altsim::scenario::load(&scenario)?;
     let progress = if quiet {
         Progress::Quiet
     } else {
@@ -375,6 +375,6 @@ fn run_report(
 
 fn run_inspect(files: Vec<PathBuf>, markets: Option<PathBuf>) -> Result<(), Exit> {
     let rules = altsim::venue::market::default_markets(markets.as_deref(), &files)?;
-    let report = inspect::inspect(files, rules).map_err(|e| e.to_string())?;
+    let report = inspect::inspect(files, rules)?;
     print(&report.to_string())
 }

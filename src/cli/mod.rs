@@ -4,7 +4,7 @@
 mod settings;
 
 use clap::{Parser, Subcommand};
-pub use settings::secs;
+pub use settings::{secs, SettingsError};
 use std::path::PathBuf;
 
 /// Deterministic backtesting and paper trading for the Altmarkets (Peatio/ranger) exchange.

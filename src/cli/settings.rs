@@ -5,19 +5,54 @@ use super::{PaperArgs, RecordArgs, ServeArgs};
 use std::path::Path;
 use std::time::Duration;
 
-/// A flag's seconds as a duration.
-pub fn secs(s: f64, what: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(s).map_err(|_| format!("--{what}: {s} is not a duration"))
+/// Arguments that do not make settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("--{flag}: {value} is not a duration")]
+    Duration { flag: &'static str, value: f64 },
+    #[error("--speed: {0} must be a positive number")]
+    Speed(f64),
+    #[error(
+        "--speed, --start-offset, --exit-at-end and --market-rules apply to --captures, not to \
+         a live feed"
+    )]
+    CapturesOnly,
+    #[error(
+        "a live session needs --markets (or --all-markets); give --captures to trade on \
+         recorded data"
+    )]
+    LiveNeedsMarkets,
+    #[error("--markets or --all-markets is required")]
+    MarketsRequired,
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Markets(#[from] crate::venue::market::MarketsError),
+    #[error(transparent)]
+    Accounts(#[from] crate::paper::AccountsError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
-fn read(p: &Path) -> Result<String, String> {
-    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+/// A flag's seconds as a duration.
+pub fn secs(s: f64, flag: &'static str) -> Result<Duration, SettingsError> {
+    Duration::try_from_secs_f64(s).map_err(|_| SettingsError::Duration { flag, value: s })
+}
+
+fn read(p: &Path) -> Result<String, SettingsError> {
+    std::fs::read_to_string(p).map_err(|source| SettingsError::Read {
+        path: p.to_path_buf(),
+        source,
+    })
 }
 
 impl PaperArgs {
     /// The session: its feed, scenario, accounts and exchange settings. The scenario file is
     /// read once; its text goes to the journal as read.
-    pub fn config(&self) -> Result<crate::paper::Config, String> {
+    pub fn config(&self) -> Result<crate::paper::Config, SettingsError> {
         use crate::paper::Source;
         let source = if self.captures.is_empty() {
             if self.speed.is_some()
@@ -25,17 +60,9 @@ impl PaperArgs {
                 || self.exit_at_end
                 || self.market_rules.is_some()
             {
-                return Err(
-                    "--speed, --start-offset, --exit-at-end and --market-rules apply \
-                            to --captures, not to a live feed"
-                        .into(),
-                );
+                return Err(SettingsError::CapturesOnly);
             }
-            let markets = self.feed.which().ok_or_else(|| {
-                "a live session needs --markets (or --all-markets); give --captures to trade \
-                 on recorded data"
-                    .to_string()
-            })?;
+            let markets = self.feed.which().ok_or(SettingsError::LiveNeedsMarkets)?;
             Source::Live {
                 ws: self.feed.ws.clone(),
                 rest: self.feed.rest.clone(),
@@ -60,7 +87,7 @@ impl PaperArgs {
         let scenario = match &self.scenario {
             Some(p) => {
                 let text = read(p)?;
-                let s = crate::scenario::parse_live(p, &text).map_err(|e| e.to_string())?;
+                let s = crate::scenario::parse_live(p, &text)?;
                 Some((p, s, text))
             }
             None => None,
@@ -68,7 +95,7 @@ impl PaperArgs {
         let (exchange, exchange_source) = match (&self.config, &scenario) {
             (Some(p), _) => {
                 let text = read(p)?;
-                let cfg = crate::scenario::parse_exchange(p, &text).map_err(|e| e.to_string())?;
+                let cfg = crate::scenario::parse_exchange(p, &text)?;
                 (cfg, (p.display().to_string(), text))
             }
             (None, Some((p, s, text))) => {
@@ -91,11 +118,8 @@ impl PaperArgs {
 
 impl RecordArgs {
     /// The recorder's settings.
-    pub fn config(self) -> Result<crate::record::Config, String> {
-        let which = self
-            .feed
-            .which()
-            .ok_or_else(|| "--markets or --all-markets is required".to_string())?;
+    pub fn config(self) -> Result<crate::record::Config, SettingsError> {
+        let which = self.feed.which().ok_or(SettingsError::MarketsRequired)?;
         let mut cfg = crate::record::Config::new(self.out, which);
         cfg.rotate = self.rotate;
         cfg.max_bytes = Some(self.max_file_mb.max(1) << 20);
@@ -116,13 +140,13 @@ impl RecordArgs {
 
 impl ServeArgs {
     /// The server's settings.
-    pub fn config(&self) -> Result<crate::serve::Config, String> {
+    pub fn config(&self) -> Result<crate::serve::Config, SettingsError> {
         use crate::serve::{Config, Faults, Pace};
         let rules = crate::venue::market::default_markets(self.markets.as_deref(), &self.captures)?;
         let mut cfg = Config::new(self.captures.clone(), rules);
         cfg.listen = self.listen;
         if !(self.speed > 0.0 && self.speed.is_finite()) {
-            return Err(format!("--speed: {} must be a positive number", self.speed));
+            return Err(SettingsError::Speed(self.speed));
         }
         cfg.pace = if self.max_speed {
             Pace::Max

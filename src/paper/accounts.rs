@@ -1,6 +1,7 @@
 //! The accounts file: API keys, their secrets and each account's starting balances.
 
 use super::engine::AccountSpec;
+use super::error::{AccountReason, AccountsError};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -39,26 +40,40 @@ impl std::fmt::Debug for Account {
 }
 
 /// Reads an accounts file: `[[account]]` tables of `key`, `secret` and `[account.balances]`.
-pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: AccountsFile = toml::from_str(&text).map_err(|e| {
-        let line = e
+pub fn load_accounts(path: &Path) -> Result<Vec<Account>, AccountsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AccountsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: AccountsFile = toml::from_str(&text).map_err(|e| AccountsError::Toml {
+        path: path.to_path_buf(),
+        line: e
             .span()
             .map(|s| text[..s.start].matches('\n').count() + 1)
-            .unwrap_or(0);
-        format!("{}: line {line}: {}", path.display(), e.message())
+            .unwrap_or(0),
+        message: e.message().to_string(),
     })?;
     let mut out: Vec<Account> = Vec::new();
     for (i, a) in file.account.into_iter().enumerate() {
-        let at = format!("{}: account {} ({:?})", path.display(), i + 1, a.key);
+        let at = |reason| AccountsError::Account {
+            path: path.to_path_buf(),
+            index: i + 1,
+            key: a.key.clone(),
+            reason,
+        };
         if a.key.is_empty() || a.secret.is_empty() {
-            return Err(format!("{at}: key and secret must not be empty"));
+            return Err(at(AccountReason::Empty));
         }
         if out.iter().any(|o| o.spec.key == a.key) {
-            return Err(format!("{at}: the key is listed twice"));
+            return Err(at(AccountReason::Twice));
         }
         for (c, v) in &a.balances {
-            crate::bounds::balance(*v).map_err(|e| format!("{at}: balances.{c}: {e}"))?;
+            crate::bounds::balance(*v).map_err(|reason| {
+                at(AccountReason::Balance {
+                    currency: c.clone(),
+                    reason,
+                })
+            })?;
         }
         out.push(Account {
             spec: AccountSpec {
@@ -69,7 +84,7 @@ pub fn load_accounts(path: &Path) -> Result<Vec<Account>, String> {
         });
     }
     if out.is_empty() {
-        return Err(format!("{}: no [[account]]", path.display()));
+        return Err(AccountsError::NoAccount(path.to_path_buf()));
     }
     Ok(out)
 }

@@ -2,11 +2,13 @@
 //! market events. Frames, requests and clock ticks come in as journal records, so a live
 //! session and its replay make the very same calls in the very same order.
 
+use super::error::PaperError;
 use super::order::new_order;
 use super::view::{Known, View};
 use crate::scenario::ExchangeConfig;
 use crate::sim::{OrderId, Sim, SimEvent};
 use crate::tape::reader::{Body, Record};
+use crate::tape::OffRules;
 use crate::tape::{Event, NormError, Normalizer, Session};
 use crate::venue::rest::{codes, ErrorBody, OrderRequest};
 use crate::venue::{MarketRules, Side};
@@ -77,11 +79,15 @@ impl Engine {
         rules: Vec<MarketRules>,
         cfg: &ExchangeConfig,
         accounts: &[AccountSpec],
-    ) -> Result<Engine, String> {
+    ) -> Result<Engine, PaperError> {
         let mut accs = Vec::with_capacity(accounts.len());
         for spec in accounts {
-            let sim = Sim::build(rules.clone(), cfg, &spec.balances)
-                .map_err(|e| format!("account {}: {e}", spec.key))?;
+            let sim = Sim::build(rules.clone(), cfg, &spec.balances).map_err(|source| {
+                PaperError::Account {
+                    key: spec.key.clone(),
+                    source,
+                }
+            })?;
             let view = View::new(&sim, &rules);
             accs.push(Account {
                 spec: spec.clone(),
@@ -165,7 +171,7 @@ impl Engine {
     /// Applies one journal record; `token` marks a request whose answer is awaited. Returns
     /// the market events a frame held (for the public streams). A frame that cannot be read
     /// is counted and skipped; a frame of a market without rules is an error.
-    pub fn apply(&mut self, rec: &Record<'_>, token: Option<u64>) -> Result<&[Event], String> {
+    pub fn apply(&mut self, rec: &Record<'_>, token: Option<u64>) -> Result<&[Event], OffRules> {
         self.events.clear();
         if self.stopped {
             return Ok(&self.events);
@@ -185,7 +191,7 @@ impl Engine {
                 match self.norm.push(rec, &mut self.events) {
                     Ok(_) => {}
                     Err(NormError::Malformed(_)) => self.malformed += 1,
-                    Err(NormError::Rules(e)) => return Err(e.into()),
+                    Err(NormError::Rules(e)) => return Err(e),
                 }
                 for a in &mut self.accounts {
                     for ev in &self.events {

@@ -3,6 +3,7 @@
 //! resubscribe after a gap, reconnect with backoff). Either way the engine task receives
 //! records, verbatim frames and session records with their receive times, in order.
 
+use super::error::PaperError;
 use crate::ranger::{Client, Link, Markets, Sink};
 use crate::tape::reader::{Body, CaptureReader, Record};
 use crate::tape::Session;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
 
 /// Records for the engine, in batches; an error ends the session.
-pub type Batches = mpsc::Receiver<Result<Vec<Record<'static>>, String>>;
+pub type Batches = mpsc::Receiver<Result<Vec<Record<'static>>, PaperError>>;
 
 /// A paper session's market data.
 #[derive(Debug, Clone)]
@@ -53,14 +54,16 @@ impl Source {
 pub fn rules_of(
     captures: &[PathBuf],
     fallback: &[MarketRules],
-) -> Result<Vec<MarketRules>, String> {
+) -> Result<Vec<MarketRules>, PaperError> {
     let mut rules: Vec<MarketRules> = Vec::new();
     for p in captures {
-        let r = CaptureReader::open(p).map_err(|e| e.to_string())?;
+        let r = CaptureReader::open(p)?;
         if let Some(h) = r.header() {
             for m in &h.markets {
-                let m = MarketRules::from_json(m.clone())
-                    .map_err(|e| format!("{}: header: {e}", p.display()))?;
+                let m = MarketRules::from_json(m.clone()).map_err(|source| PaperError::Rules {
+                    from: format!("{}: header", p.display()),
+                    source,
+                })?;
                 if !rules.iter().any(|x| x.id == m.id) {
                     rules.push(m);
                 }
@@ -93,7 +96,7 @@ pub fn spawn_captures(paths: Vec<PathBuf>) -> Batches {
             let mut r = match CaptureReader::open(&p) {
                 Ok(r) => r,
                 Err(e) => {
-                    let _ = tx.blocking_send(Err(e.to_string()));
+                    let _ = tx.blocking_send(Err(e.into()));
                     return;
                 }
             };
@@ -131,7 +134,7 @@ fn owned(rec: Record<'_>) -> Record<'static> {
 /// Hands what the recorder receives to the engine task, one record at a time: the engine is
 /// the only buffer, and a slow engine slows the reading of the socket rather than dropping.
 struct ToEngine {
-    tx: mpsc::Sender<Result<Vec<Record<'static>>, String>>,
+    tx: mpsc::Sender<Result<Vec<Record<'static>>, PaperError>>,
 }
 
 impl ToEngine {
@@ -166,11 +169,11 @@ impl Sink for ToEngine {
 }
 
 /// The markets a live session trades: `public/markets` of `rest`, as `record` picks them.
-pub async fn live_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, String> {
+pub async fn live_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, PaperError> {
     let (rest, which) = (rest.to_string(), which.clone());
-    tokio::task::spawn_blocking(move || crate::ranger::fetch_markets(&rest, &which))
-        .await
-        .map_err(|e| e.to_string())?
+    let fetched =
+        tokio::task::spawn_blocking(move || crate::ranger::fetch_markets(&rest, &which)).await?;
+    Ok(fetched?)
 }
 
 /// Connects to `ws` and keeps `markets` in sync until `shutdown`, as `record` does; an error
@@ -194,7 +197,7 @@ pub fn spawn_live(
             .run(shutdown)
             .await;
         if let Err(e) = r {
-            let _ = err.send(Err(e)).await;
+            let _ = err.send(Err(e.into())).await;
         }
     });
     (rx, task)

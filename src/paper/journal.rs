@@ -4,6 +4,7 @@
 //! Replaying the journal through a fresh engine writes the same results, byte for byte.
 
 use super::engine::{AccountSpec, Engine, Output};
+use super::error::{at, PaperError};
 use crate::scenario::ExchangeConfig;
 use crate::tape::reader::{CaptureReader, Record};
 use crate::tape::{Compression, Header};
@@ -32,12 +33,11 @@ pub struct SessionFile {
 }
 
 impl SessionFile {
-    pub fn exchange(&self) -> Result<ExchangeConfig, String> {
+    pub fn exchange(&self) -> Result<ExchangeConfig, crate::config::ConfigError> {
         if self.config.is_empty() {
             return Ok(ExchangeConfig::default());
         }
         crate::scenario::parse_exchange(Path::new(&self.config_name), &self.config)
-            .map_err(|e| e.to_string())
     }
 }
 
@@ -54,13 +54,13 @@ impl Journal {
         rules: &[MarketRules],
         session: &SessionFile,
         started_ns: i64,
-    ) -> Result<Journal, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    ) -> Result<Journal, PaperError> {
+        std::fs::create_dir_all(dir).map_err(at(dir))?;
         let s = serde_json::to_string_pretty(session).expect("session serializes");
         let sp = dir.join(SESSION);
-        std::fs::write(&sp, s + "\n").map_err(|e| format!("{}: {e}", sp.display()))?;
+        std::fs::write(&sp, s + "\n").map_err(at(&sp))?;
         let path = dir.join(JOURNAL);
-        let f = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f = File::create(&path).map_err(at(&path))?;
         let header = Header {
             version: crate::tape::format::FORMAT_VERSION,
             venue: "altmarkets".into(),
@@ -70,24 +70,22 @@ impl Journal {
         };
         let w =
             crate::tape::CaptureWriter::new(BufWriter::new(f), Compression::None, Some(&header))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(at(&path))?;
         Ok(Journal { w, path })
     }
 
-    pub fn write(&mut self, rec: &Record<'_>) -> Result<(), String> {
+    pub fn write(&mut self, rec: &Record<'_>) -> Result<(), PaperError> {
         use crate::tape::reader::Body;
         let r = match &rec.body {
             Body::Frame(f) => self.w.write_frame(rec.recv_ns, f.as_bytes()),
             Body::Binary(b) => self.w.write_frame(rec.recv_ns, b),
             Body::Session(s) => self.w.write_session(rec.recv_ns, s),
         };
-        r.map_err(|e| format!("{}: {e}", self.path.display()))
+        r.map_err(at(&self.path))
     }
 
-    pub fn flush(&mut self) -> Result<(), String> {
-        self.w
-            .flush()
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+    pub fn flush(&mut self) -> Result<(), PaperError> {
+        self.w.flush().map_err(at(&self.path))
     }
 }
 
@@ -99,10 +97,10 @@ pub struct Results {
 
 impl Results {
     /// Creates `dir` and its private stream log, `private.log`.
-    pub fn create(dir: &Path) -> Result<Results, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    pub fn create(dir: &Path) -> Result<Results, PaperError> {
+        std::fs::create_dir_all(dir).map_err(at(dir))?;
         let p = dir.join("private.log");
-        let f = File::create(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let f = File::create(&p).map_err(at(&p))?;
         Ok(Results {
             dir: dir.to_path_buf(),
             private: BufWriter::new(f),
@@ -110,7 +108,7 @@ impl Results {
     }
 
     /// Logs a private frame: `<arrival ns> <key> <frame>`.
-    pub fn output(&mut self, engine: &Engine, out: &Output) -> Result<(), String> {
+    pub fn output(&mut self, engine: &Engine, out: &Output) -> Result<(), PaperError> {
         if let Output::Private {
             at, account, frame, ..
         } = out
@@ -120,23 +118,22 @@ impl Results {
                 "{at} {} {frame}",
                 engine.account_key(*account)
             )
-            .map_err(|e| format!("{}: {e}", self.dir.join("private.log").display()))?;
+            .map_err(super::error::at(&self.dir.join("private.log")))?;
         }
         Ok(())
     }
 
-    pub fn flush(&mut self) -> Result<(), String> {
+    pub fn flush(&mut self) -> Result<(), PaperError> {
         self.private
             .flush()
-            .map_err(|e| format!("{}: {e}", self.dir.display()))
+            .map_err(at(&self.dir.join("private.log")))
     }
 
     /// Writes every account's final orders, fills and balances.
-    pub fn finish(mut self, engine: &Engine) -> Result<(), String> {
+    pub fn finish(mut self, engine: &Engine) -> Result<(), PaperError> {
         self.flush()?;
-        let io = |p: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
         let p = self.dir.join("orders.csv");
-        let mut w = csv::Writer::from_path(&p).map_err(|e| io(&p, &e))?;
+        let mut w = csv::Writer::from_path(&p).map_err(at(&p))?;
         w.write_record([
             "key",
             "id",
@@ -154,7 +151,7 @@ impl Results {
             "created_at",
             "updated_at",
         ])
-        .map_err(|e| io(&p, &e))?;
+        .map_err(at(&p))?;
         for a in 0..engine.accounts() {
             let v = engine.view(a);
             for k in v.orders() {
@@ -176,12 +173,12 @@ impl Results {
                     &o.created_at,
                     &o.updated_at,
                 ])
-                .map_err(|e| io(&p, &e))?;
+                .map_err(at(&p))?;
             }
         }
-        w.flush().map_err(|e| io(&p, &e))?;
+        w.flush().map_err(at(&p))?;
         let p = self.dir.join("fills.csv");
-        let mut w = csv::Writer::from_path(&p).map_err(|e| io(&p, &e))?;
+        let mut w = csv::Writer::from_path(&p).map_err(at(&p))?;
         w.write_record([
             "key",
             "trade_id",
@@ -197,7 +194,7 @@ impl Results {
             "fee",
             "fee_currency",
         ])
-        .map_err(|e| io(&p, &e))?;
+        .map_err(at(&p))?;
         for a in 0..engine.accounts() {
             let v = engine.view(a);
             for f in v.fills() {
@@ -217,21 +214,21 @@ impl Results {
                     t.fee_amount.as_deref().unwrap_or(""),
                     t.fee_currency.as_deref().unwrap_or(""),
                 ])
-                .map_err(|e| io(&p, &e))?;
+                .map_err(at(&p))?;
             }
         }
-        w.flush().map_err(|e| io(&p, &e))?;
+        w.flush().map_err(at(&p))?;
         let p = self.dir.join("balances.csv");
-        let mut w = csv::Writer::from_path(&p).map_err(|e| io(&p, &e))?;
+        let mut w = csv::Writer::from_path(&p).map_err(at(&p))?;
         w.write_record(["key", "currency", "balance", "locked"])
-            .map_err(|e| io(&p, &e))?;
+            .map_err(at(&p))?;
         for a in 0..engine.accounts() {
             for b in engine.view(a).balances() {
                 w.write_record([engine.account_key(a), &b.currency, &b.balance, &b.locked])
-                    .map_err(|e| io(&p, &e))?;
+                    .map_err(at(&p))?;
             }
         }
-        w.flush().map_err(|e| io(&p, &e))
+        w.flush().map_err(at(&p))
     }
 }
 
@@ -248,21 +245,24 @@ pub struct Replayed {
 }
 
 /// Replays the session folder `dir` and writes its results into `out`.
-pub fn replay(dir: &Path, out: &Path) -> Result<Replayed, String> {
+pub fn replay(dir: &Path, out: &Path) -> Result<Replayed, PaperError> {
     let sp = dir.join(SESSION);
-    let text = std::fs::read_to_string(&sp).map_err(|e| format!("{}: {e}", sp.display()))?;
-    let session: SessionFile =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", sp.display()))?;
+    let text = std::fs::read_to_string(&sp).map_err(at(&sp))?;
+    let session: SessionFile = serde_json::from_str(&text).map_err(at(&sp))?;
     let cfg = session.exchange()?;
     let jp = dir.join(JOURNAL);
-    let mut reader = CaptureReader::open(&jp).map_err(|e| e.to_string())?;
+    let mut reader = CaptureReader::open(&jp)?;
     let header = reader
         .header()
-        .ok_or_else(|| format!("{}: no header line", jp.display()))?;
+        .ok_or_else(|| PaperError::NoHeader(jp.clone()))?;
     let mut rules = Vec::new();
     for m in &header.markets {
-        rules
-            .push(MarketRules::from_json(m.clone()).map_err(|e| format!("{}: {e}", jp.display()))?);
+        rules.push(
+            MarketRules::from_json(m.clone()).map_err(|source| PaperError::Rules {
+                from: jp.display().to_string(),
+                source,
+            })?,
+        );
     }
     let mut engine = Engine::new(rules, &cfg, &session.accounts)?;
     let mut results = Results::create(out)?;
@@ -274,7 +274,7 @@ pub fn replay(dir: &Path, out: &Path) -> Result<Replayed, String> {
         let rec = match reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         st.records += 1;
         last = rec.recv_ns;
@@ -288,7 +288,11 @@ pub fn replay(dir: &Path, out: &Path) -> Result<Replayed, String> {
         }
         engine
             .apply(&rec, None)
-            .map_err(|e| format!("{}:{}: {e}", jp.display(), line + 1))?;
+            .map_err(|source| PaperError::Replay {
+                path: jp.clone(),
+                line: line + 1,
+                source,
+            })?;
         engine.drain(&mut outs);
         for o in outs.drain(..) {
             results.output(&engine, &o)?;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api;
 pub mod dashboard;
 pub mod engine;
+mod error;
 pub mod feed;
 pub mod journal;
 pub mod nonces;
@@ -23,6 +24,7 @@ use crate::venue::MarketRules;
 pub use accounts::{load_accounts, Account};
 use api::{Api, Cmd};
 use engine::{AccountSpec, Engine, Output};
+pub use error::{AccountReason, AccountsError, Cause, PaperError};
 use feed::Batches;
 pub use feed::Source;
 use journal::{Journal, Results, SessionFile};
@@ -69,7 +71,7 @@ pub struct Paper {
     server: crate::serve::Server,
     shutdown: watch::Sender<bool>,
     feed_done: watch::Receiver<bool>,
-    task: tokio::task::JoinHandle<Result<Summary, String>>,
+    task: tokio::task::JoinHandle<Result<Summary, PaperError>>,
     /// The live feed's connection loop.
     live: Option<tokio::task::JoinHandle<()>>,
     frames: watch::Receiver<u64>,
@@ -101,12 +103,9 @@ fn is_loopback(a: &SocketAddr) -> bool {
 
 impl Paper {
     /// Binds, opens the session folder and starts the feed; returns at once.
-    pub async fn start(cfg: Config, allow_remote: bool) -> Result<Paper, String> {
+    pub async fn start(cfg: Config, allow_remote: bool) -> Result<Paper, PaperError> {
         if !is_loopback(&cfg.listen) && !allow_remote {
-            return Err(format!(
-                "--listen {}: not a loopback address; give --allow-remote to serve other hosts",
-                cfg.listen
-            ));
+            return Err(PaperError::NotLoopback(cfg.listen));
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut live = None;
@@ -118,10 +117,10 @@ impl Paper {
                 start_offset_ns,
             } => {
                 if !(*speed > 0.0 && speed.is_finite()) {
-                    return Err(format!("--speed: {speed} must be a positive number"));
+                    return Err(PaperError::Speed(*speed));
                 }
                 if paths.is_empty() {
-                    return Err("no captures given".into());
+                    return Err(PaperError::NoCaptures);
                 }
                 let rules = feed::rules_of(paths, markets)?;
                 let mut feed = feed::spawn_captures(paths.clone());
@@ -145,7 +144,10 @@ impl Paper {
                     .iter()
                     .map(|m| MarketRules::from_json(m.clone()))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| format!("{rest}/public/markets: {e}"))?;
+                    .map_err(|source| PaperError::Rules {
+                        from: format!("{rest}/public/markets"),
+                        source,
+                    })?;
                 let (feed, task) = feed::spawn_live(ws, rest, listed, shutdown_rx.clone());
                 live = Some(task);
                 let clock = Clock {
@@ -253,9 +255,9 @@ impl Paper {
     }
 
     /// Stops the session: journals the stop, delivers what is in flight, writes the results.
-    pub async fn stop(self) -> Result<Summary, String> {
+    pub async fn stop(self) -> Result<Summary, PaperError> {
         let _ = self.shutdown.send(true);
-        let r = self.task.await.map_err(|e| e.to_string())?;
+        let r = self.task.await?;
         if let Some(live) = self.live {
             let _ = live.await;
         }
@@ -305,7 +307,7 @@ macro_rules! board_state {
 }
 
 impl Task {
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, String> {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, PaperError> {
         let mut flush = tokio::time::interval(Duration::from_secs(1));
         let rendering = self.board.renderer().map(|r| tokio::spawn(r.run()));
         let r = self.serve(&mut shutdown, &mut flush).await;
@@ -345,7 +347,7 @@ impl Task {
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
         flush: &mut tokio::time::Interval,
-    ) -> Result<(), String> {
+    ) -> Result<(), PaperError> {
         loop {
             // A live frame is applied as it arrives: its receive time is already now.
             let feed_at = match self.buf.front() {
@@ -422,7 +424,7 @@ impl Task {
 
     /// Journals a record, applies it, publishes its market events and hands out what the
     /// engine said.
-    async fn apply(&mut self, mut rec: Record<'_>, token: Option<u64>) -> Result<(), String> {
+    async fn apply(&mut self, mut rec: Record<'_>, token: Option<u64>) -> Result<(), PaperError> {
         rec.recv_ns = rec.recv_ns.max(self.last_t.saturating_add(1));
         self.last_t = rec.recv_ns;
         self.journal.write(&rec)?;
@@ -482,7 +484,7 @@ impl Task {
         Ok(())
     }
 
-    async fn command(&mut self, cmd: Cmd) -> Result<(), String> {
+    async fn command(&mut self, cmd: Cmd) -> Result<(), PaperError> {
         match cmd {
             Cmd::Request { session, reply } => {
                 if self.engine.is_stopped() {
@@ -551,7 +553,7 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn recv_feed(feed: &mut Option<Batches>) -> Option<Result<Vec<Record<'static>>, String>> {
+async fn recv_feed(feed: &mut Option<Batches>) -> Option<Result<Vec<Record<'static>>, PaperError>> {
     match feed {
         Some(f) => f.recv().await,
         None => std::future::pending().await,
@@ -560,8 +562,8 @@ async fn recv_feed(feed: &mut Option<Batches>) -> Option<Result<Vec<Record<'stat
 
 /// Runs a session from the command line: prints the base URL first on stdout, trades until
 /// Ctrl-C (or, with `exit_at_end`, until the captures are played), then writes the results.
-pub fn run_cli(cfg: Config, allow_remote: bool, exit_at_end: bool) -> Result<Summary, String> {
-    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+pub fn run_cli(cfg: Config, allow_remote: bool, exit_at_end: bool) -> Result<Summary, PaperError> {
+    let rt = tokio::runtime::Runtime::new().map_err(PaperError::Runtime)?;
     let out = cfg.out.clone();
     rt.block_on(async move {
         let mut paper = Paper::start(cfg, allow_remote).await?;
@@ -575,7 +577,7 @@ pub fn run_cli(cfg: Config, allow_remote: bool, exit_at_end: bool) -> Result<Sum
             out.display()
         );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| e.to_string())?;
+            .map_err(PaperError::Runtime)?;
         tokio::select! {
             _ = paper.wait_feed(), if exit_at_end => {}
             _ = tokio::signal::ctrl_c() => {}

@@ -2,6 +2,7 @@
 //! every record as it is journaled, so `altsim backtest` of the scenario the session folder
 //! holds (pointing at the journal) writes the same result folder, byte for byte.
 
+use super::error::{at, PaperError};
 use crate::backtest::Session;
 use crate::scenario::Scenario;
 use crate::tape::reader::Record;
@@ -34,11 +35,11 @@ impl Live {
         rules: Vec<MarketRules>,
         dir: &Path,
         journal: &Path,
-    ) -> Result<Live, String> {
+    ) -> Result<Live, PaperError> {
         let replay = replay_scenario(s, scenario_text, journal)?;
         let name = s.path.file_name().unwrap_or("scenario.toml".as_ref());
         let p = dir.join(name);
-        std::fs::write(&p, replay).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::write(&p, replay).map_err(at(&p))?;
         let session = Session::open(s, rules.clone(), Some(&dir.join(RESULTS)))?;
         Ok(Live {
             session,
@@ -52,7 +53,7 @@ impl Live {
 
     /// Takes a journaled record: its events are one instant of the run (every record's receive
     /// time is later than the one before), as a backtest of the journal reads them.
-    pub fn record(&mut self, rec: &Record<'_>) -> Result<(), String> {
+    pub fn record(&mut self, rec: &Record<'_>) -> Result<(), PaperError> {
         self.line += 1;
         self.events.clear();
         let notes = self.tally.push(rec, &mut self.events)?;
@@ -76,7 +77,7 @@ impl Live {
     }
 
     /// Writes the result folder; its summary as the backtest prints it.
-    pub fn finish(self) -> Result<(PathBuf, String), String> {
+    pub fn finish(self) -> Result<(PathBuf, String), PaperError> {
         let o = self.session.finish(self.tally.stats())?;
         Ok((o.dir, o.summary.to_string()))
     }
@@ -88,12 +89,10 @@ fn journal_name(journal: &Path) -> &std::ffi::OsStr {
 
 /// The scenario's text with the journal as its capture, results in `replay/`, and any path
 /// it names made absolute (it now lives in the session folder).
-fn replay_scenario(s: &Scenario, text: &str, journal: &Path) -> Result<String, String> {
-    let mut t: toml::Table =
-        toml::from_str(text).map_err(|e| format!("{}: {e}", s.path.display()))?;
+fn replay_scenario(s: &Scenario, text: &str, journal: &Path) -> Result<String, PaperError> {
+    let mut t: toml::Table = toml::from_str(text).map_err(at(&s.path))?;
     let base = s.path.parent().unwrap_or(Path::new("."));
-    crate::scenario::absolute_paths(&mut t, base)
-        .map_err(|e| format!("{}: {e}", base.display()))?;
+    crate::scenario::absolute_paths(&mut t, base).map_err(at(base))?;
     let run = t
         .entry("run")
         .or_insert_with(|| toml::Value::Table(Default::default()));
@@ -111,6 +110,6 @@ fn replay_scenario(s: &Scenario, text: &str, journal: &Path) -> Result<String, S
         "# {} run on this session's journal: altsim backtest <this file> writes replay/,\n\
          # the same results as strategy/.\n{}",
         s.path.display(),
-        toml::to_string(&t).map_err(|e| e.to_string())?
+        toml::to_string(&t).map_err(at(&s.path))?
     ))
 }

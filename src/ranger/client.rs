@@ -1,6 +1,7 @@
 //! The client's connection loop: connect, subscribe, hand on every frame, watch sequences,
 //! resync after gaps, reconnect with backoff.
 
+use super::error::{GetError, RangerError};
 use super::status::Status;
 use super::{Link, Summary};
 use crate::tape::Session;
@@ -113,16 +114,19 @@ impl<S: Sink> Client<S> {
             .collect()
     }
 
-    fn io(&self, e: std::io::Error) -> String {
-        format!("{}: {e}", self.name)
+    fn io(&self, source: std::io::Error) -> RangerError {
+        RangerError::Sink {
+            name: self.name.clone(),
+            source,
+        }
     }
 
-    async fn session(&mut self, s: Session) -> Result<(), String> {
+    async fn session(&mut self, s: Session) -> Result<(), RangerError> {
         let r = self.writer.session(now_ns(), &s).await;
         r.map_err(|e| self.io(e))
     }
 
-    async fn flush(&mut self) -> Result<(), String> {
+    async fn flush(&mut self) -> Result<(), RangerError> {
         let r = self.writer.flush().await;
         r.map_err(|e| self.io(e))
     }
@@ -140,10 +144,10 @@ impl<S: Sink> Client<S> {
     pub async fn run(
         mut self,
         mut shutdown: watch::Receiver<bool>,
-    ) -> Result<(Summary, S), String> {
+    ) -> Result<(Summary, S), RangerError> {
         let mut backoff = self.cfg.backoff_min;
         let mut first = true;
-        let (depth_tx, mut depth_rx) = mpsc::channel::<(String, Result<Depth, String>)>(64);
+        let (depth_tx, mut depth_rx) = mpsc::channel::<(String, Result<Depth, RangerError>)>(64);
         loop {
             if !first {
                 self.summary.reconnects += 1;
@@ -185,9 +189,9 @@ impl<S: Sink> Client<S> {
     async fn connection(
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
-        depth_tx: &mpsc::Sender<(String, Result<Depth, String>)>,
-        depth_rx: &mut mpsc::Receiver<(String, Result<Depth, String>)>,
-    ) -> Result<End, String> {
+        depth_tx: &mpsc::Sender<(String, Result<Depth, RangerError>)>,
+        depth_rx: &mut mpsc::Receiver<(String, Result<Depth, RangerError>)>,
+    ) -> Result<End, RangerError> {
         let url = self.cfg.ws.clone();
         let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
         let mut ws = tokio::select! {
@@ -280,7 +284,8 @@ impl<S: Sink> Client<S> {
                         let url = format!("{}/public/markets/{id}/depth", self.cfg.rest.trim_end_matches('/'));
                         tokio::task::spawn_blocking(move || {
                             let r = super::http_get(&url).and_then(|t| {
-                                serde_json::from_str::<Depth>(&t).map_err(|e| format!("GET {url}: {e}"))
+                                serde_json::from_str::<Depth>(&t)
+                                    .map_err(|e| RangerError::get(&url, GetError::Json(e)))
                             });
                             let _ = tx.blocking_send((id, r));
                         });
@@ -288,7 +293,7 @@ impl<S: Sink> Client<S> {
                 }
                 Some((market, r)) = depth_rx.recv() => match r {
                     Ok(depth) => self.session(Session::Depth { market, depth }).await?,
-                    Err(e) => self.status.note(now_ns(), &e),
+                    Err(e) => self.status.note(now_ns(), &e.to_string()),
                 },
                 _ = shutdown.changed() => {
                     self.session(Session::Disconnect { reason: "recorder stopped".into() }).await?;
@@ -300,7 +305,7 @@ impl<S: Sink> Client<S> {
     }
 
     /// Counts a frame and checks its sequence; returns a market to resync.
-    async fn observe(&mut self, t: i64, text: &str) -> Result<Option<String>, String> {
+    async fn observe(&mut self, t: i64, text: &str) -> Result<Option<String>, RangerError> {
         let market = market_of(text);
         match self.summary.frames.get_mut(market) {
             Some(n) => *n += 1,

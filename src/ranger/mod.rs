@@ -3,6 +3,8 @@
 //! pings, reconnect with backoff, and hand every frame on verbatim with its receive time.
 //! `record` writes what it receives to files; a live `paper` session feeds it to the engine.
 
+mod error;
+pub use error::{GetError, RangerError};
 mod client;
 mod status;
 
@@ -110,21 +112,18 @@ impl std::fmt::Display for Summary {
 }
 
 /// A blocking GET, for the REST calls made at start and for depth snapshots.
-pub fn http_get(url: &str) -> Result<String, String> {
-    let mut resp = ureq::get(url)
-        .call()
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    resp.body_mut()
-        .read_to_string()
-        .map_err(|e| format!("GET {url}: {e}"))
+pub fn http_get(url: &str) -> Result<String, RangerError> {
+    let http = |e| RangerError::get(url, Box::new(e));
+    let mut resp = ureq::get(url).call().map_err(http)?;
+    resp.body_mut().read_to_string().map_err(http)
 }
 
 /// Reads `public/markets` and picks the markets to follow.
-pub fn fetch_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, String> {
+pub fn fetch_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, RangerError> {
     let url = format!("{}/public/markets", rest.trim_end_matches('/'));
     let text = http_get(&url)?;
     let all: Vec<MarketJson> =
-        serde_json::from_str(&text).map_err(|e| format!("GET {url}: not a market list: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| RangerError::get(&url, GetError::NotMarkets(e)))?;
     match which {
         Markets::AllEnabled => {
             let on: Vec<_> = all
@@ -132,7 +131,7 @@ pub fn fetch_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, Str
                 .filter(|m| m.state == MarketState::Enabled)
                 .collect();
             if on.is_empty() {
-                return Err(format!("GET {url}: no enabled market"));
+                return Err(RangerError::get(&url, GetError::NoneEnabled));
             }
             Ok(on)
         }
@@ -142,7 +141,10 @@ pub fn fetch_markets(rest: &str, which: &Markets) -> Result<Vec<MarketJson>, Str
                 all.iter()
                     .find(|m| &m.id == n)
                     .cloned()
-                    .ok_or_else(|| format!("market {n:?} is not listed by {url}"))
+                    .ok_or_else(|| RangerError::NotListed {
+                        market: n.clone(),
+                        url: url.clone(),
+                    })
             })
             .collect(),
     }

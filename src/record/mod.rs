@@ -50,14 +50,29 @@ impl Sink for RotatingWriter {
     }
 }
 
+/// A recording that could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Ranger(#[from] crate::ranger::RangerError),
+    /// The capture files could not be opened or closed.
+    #[error("{}: {source}", path.display())]
+    Out {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("starting the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the market list's fetch stopped: {0}")]
+    Fetch(#[from] tokio::task::JoinError),
+}
+
 /// Records until `shutdown` turns true; returns what was done. Files are flushed every
 /// `flush_every` and closed properly at the end.
-pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<Summary, String> {
+pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<Summary, RecordError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (rest, which) = (cfg.link.rest.clone(), cfg.markets.clone());
-    let markets = tokio::task::spawn_blocking(move || fetch_markets(&rest, &which))
-        .await
-        .map_err(|e| e.to_string())??;
+    let markets = tokio::task::spawn_blocking(move || fetch_markets(&rest, &which)).await??;
     let header = Header {
         version: crate::tape::format::FORMAT_VERSION,
         venue: "altmarkets".into(),
@@ -66,26 +81,30 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<Summary
         started_ns: 0,
     };
     let writer = RotatingWriter::new(&cfg.out, "altmarkets", cfg.rotate, cfg.max_bytes, header)
-        .map_err(|e| format!("{}: {e}", cfg.out.display()))?;
+        .map_err(|source| RecordError::Out {
+            path: cfg.out.clone(),
+            source,
+        })?;
     let out = cfg.out.clone();
     let name = out.display().to_string();
     let (mut summary, mut writer) = Client::new(cfg.link, name, markets, writer)
         .run(shutdown)
         .await?;
-    writer
-        .close()
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    writer.close().map_err(|source| RecordError::Out {
+        path: out.clone(),
+        source,
+    })?;
     summary.bytes = writer.bytes();
     summary.files = writer.files().to_vec();
     Ok(summary)
 }
 
 /// Runs a recording from the command line until Ctrl-C or SIGTERM.
-pub fn run_cli(cfg: Config) -> Result<Summary, String> {
+pub fn run_cli(cfg: Config) -> Result<Summary, RecordError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(RecordError::Runtime)?;
     rt.block_on(async move {
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {

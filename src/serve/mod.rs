@@ -94,7 +94,7 @@ pub struct Server {
     hub: Arc<Mutex<Hub>>,
     order: Arc<tokio::sync::Mutex<()>>,
     shutdown: watch::Sender<bool>,
-    playback: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    playback: Option<tokio::task::JoinHandle<Result<(), crate::tape::TapeError>>>,
     http: tokio::task::JoinHandle<()>,
     tasks: conn::Tasks,
 }
@@ -146,9 +146,25 @@ async fn ranger(
     })
 }
 
+/// A server that could not start, or whose playback failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Capture(#[from] crate::tape::TapeError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("starting the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("playback stopped: {0}")]
+    Playback(#[from] tokio::task::JoinError),
+}
+
 impl Server {
     /// Binds, starts playback and returns at once.
-    pub async fn start(cfg: Config) -> Result<Server, String> {
+    pub async fn start(cfg: Config) -> Result<Server, ServeError> {
         Self::start_with(cfg, conn::Tasks::default(), None).await
     }
 
@@ -159,12 +175,11 @@ impl Server {
         cfg: Config,
         tasks: conn::Tasks,
         extra: Option<Router>,
-    ) -> Result<Server, String> {
+    ) -> Result<Server, ServeError> {
         // Open every capture once here so that a bad path or header fails the start.
         let mut rules = cfg.markets.clone();
         for p in &cfg.captures {
-            let s = crate::tape::EventStream::open(vec![p.clone()], cfg.markets.clone())
-                .map_err(|e| e.to_string())?;
+            let s = crate::tape::EventStream::open(vec![p.clone()], cfg.markets.clone())?;
             for r in s.normalizer().markets() {
                 if !rules.iter().any(|x| x.id == r.id) {
                     rules.push(r.clone());
@@ -176,8 +191,14 @@ impl Server {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|source| ServeError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
         let order = Arc::new(tokio::sync::Mutex::new(()));
         let app = AppState {
             hub: hub.clone(),
@@ -284,9 +305,9 @@ impl Server {
     }
 
     /// Waits until the captures have been played (or playback failed).
-    pub async fn wait_playback(&mut self) -> Result<(), String> {
+    pub async fn wait_playback(&mut self) -> Result<(), ServeError> {
         match self.playback.take() {
-            Some(task) => task.await.map_err(|e| e.to_string())?,
+            Some(task) => Ok(task.await??),
             None => Ok(()),
         }
     }
@@ -311,8 +332,8 @@ impl Server {
 /// Runs a server from the command line: prints its base URL as the first line on stdout,
 /// serves until Ctrl-C (or, with `exit_at_end`, until the captures are played), and returns
 /// the final stats.
-pub fn run_cli(cfg: Config, exit_at_end: bool) -> Result<Stats, String> {
-    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+pub fn run_cli(cfg: Config, exit_at_end: bool) -> Result<Stats, ServeError> {
+    let rt = tokio::runtime::Runtime::new().map_err(ServeError::Runtime)?;
     rt.block_on(async move {
         let mut server = Server::start(cfg).await?;
         let _ = crate::console::out(&format!("{}\n", server.base_url()));

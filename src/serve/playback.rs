@@ -5,6 +5,7 @@
 use super::hub::Hub;
 use super::{Faults, Pace};
 use crate::book::Book;
+use crate::tape::TapeError;
 use crate::tape::{BookSide, Event, EventKind, EventStream};
 use crate::venue::MarketRules;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ pub fn spawn_reader(
     rules: Vec<MarketRules>,
     names: Vec<String>,
     looping: bool,
-) -> mpsc::Receiver<Result<Batch, String>> {
+) -> mpsc::Receiver<Result<Batch, TapeError>> {
     let (tx, rx) = mpsc::channel(16);
     std::thread::spawn(move || loop {
         if let Err(e) = read_once(&paths, &rules, &names, &tx) {
@@ -39,16 +40,15 @@ fn read_once(
     paths: &[PathBuf],
     rules: &[MarketRules],
     names: &[String],
-    tx: &mpsc::Sender<Result<Batch, String>>,
-) -> Result<(), String> {
+    tx: &mpsc::Sender<Result<Batch, TapeError>>,
+) -> Result<(), TapeError> {
     let mut streams = Vec::new();
     for p in paths {
-        streams
-            .push(EventStream::open(vec![p.clone()], rules.to_vec()).map_err(|e| e.to_string())?);
+        streams.push(EventStream::open(vec![p.clone()], rules.to_vec())?);
     }
     let mut heads: Vec<Option<Event>> = Vec::new();
     for s in &mut streams {
-        heads.push(s.next_event().map_err(|e| e.to_string())?);
+        heads.push(s.next_event()?);
     }
     let mut batch = Vec::with_capacity(1024);
     loop {
@@ -59,7 +59,7 @@ fn read_once(
             .min();
         let Some((_, i)) = next else { break };
         let ev = heads[i].take().expect("chosen above");
-        heads[i] = streams[i].next_event().map_err(|e| e.to_string())?;
+        heads[i] = streams[i].next_event()?;
         let market = if ev.market == crate::tape::MarketId::ALL {
             usize::MAX
         } else {
@@ -312,9 +312,9 @@ const PRIME_MAX_NS: i64 = 10_000_000_000;
 /// The next event: from `held` first, then from the reader.
 async fn next_event(
     held: &mut std::collections::VecDeque<(usize, Event)>,
-    batches: &mut mpsc::Receiver<Result<Batch, String>>,
+    batches: &mut mpsc::Receiver<Result<Batch, TapeError>>,
     shutdown: &mut watch::Receiver<bool>,
-) -> Result<Option<(usize, Event)>, String> {
+) -> Result<Option<(usize, Event)>, TapeError> {
     if held.is_empty() {
         let batch = tokio::select! {
             b = batches.recv() => b,
@@ -332,7 +332,7 @@ async fn next_event(
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     hub: Arc<Mutex<Hub>>,
-    mut batches: mpsc::Receiver<Result<Batch, String>>,
+    mut batches: mpsc::Receiver<Result<Batch, TapeError>>,
     pace: Pace,
     faults: Faults,
     start_offset_ns: i64,
@@ -340,7 +340,7 @@ pub async fn run(
     order: Arc<tokio::sync::Mutex<()>>,
     primed: tokio::sync::oneshot::Sender<()>,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<(), String> {
+) -> Result<(), TapeError> {
     let markets = hub.lock().expect("hub lock").markets.len();
     let mut engine = Engine::new(markets, faults);
     let mut held = std::collections::VecDeque::new();
