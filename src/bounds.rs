@@ -17,48 +17,77 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 /// Decimals balances are held at.
 pub const BALANCE_DECIMALS: u32 = 16;
 
+/// A value outside its range, with the range it must be in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{value} is not from {lo} to {hi}{note}")]
+    NotFromTo {
+        value: Decimal,
+        lo: Decimal,
+        hi: Decimal,
+        note: &'static str,
+    },
+    #[error("{value} is not more than 0 and at most {hi}{note}")]
+    NotPositive {
+        value: Decimal,
+        hi: Decimal,
+        note: &'static str,
+    },
+    #[error("{0} is not at least 0 and less than 1 (a rate)")]
+    NotARate(Decimal),
+    #[error("{value} is not from {lo} to {hi}")]
+    NotACount { value: u64, lo: u64, hi: u64 },
+    #[error("{value} has more than {scale} decimals")]
+    TooPrecise { value: Decimal, scale: u32 },
+}
+
 /// `v` from `lo` to `hi`, both included; `note` follows the range (" (percent)").
-pub fn from_to(v: Decimal, lo: Decimal, hi: Decimal, note: &str) -> Result<(), String> {
+pub fn from_to(v: Decimal, lo: Decimal, hi: Decimal, note: &'static str) -> Result<(), Refused> {
     if lo <= v && v <= hi {
         Ok(())
     } else {
-        Err(format!("{v} is not from {lo} to {hi}{note}"))
+        Err(Refused::NotFromTo {
+            value: v,
+            lo,
+            hi,
+            note,
+        })
     }
 }
 
 /// `v` more than 0 and at most `hi`.
-pub fn positive(v: Decimal, hi: Decimal, note: &str) -> Result<(), String> {
+pub fn positive(v: Decimal, hi: Decimal, note: &'static str) -> Result<(), Refused> {
     if Decimal::ZERO < v && v <= hi {
         Ok(())
     } else {
-        Err(format!("{v} is not more than 0 and at most {hi}{note}"))
+        Err(Refused::NotPositive { value: v, hi, note })
     }
 }
 
 /// `v` at least 0 and less than 1: a fee rate.
-pub fn rate(v: Decimal) -> Result<(), String> {
+pub fn rate(v: Decimal) -> Result<(), Refused> {
     if Decimal::ZERO <= v && v < Decimal::ONE {
         Ok(())
     } else {
-        Err(format!("{v} is not at least 0 and less than 1 (a rate)"))
+        Err(Refused::NotARate(v))
     }
 }
 
 /// A whole number from `lo` to `hi`.
-pub fn count(v: u64, lo: u64, hi: u64) -> Result<(), String> {
+pub fn count(v: u64, lo: u64, hi: u64) -> Result<(), Refused> {
     if (lo..=hi).contains(&v) {
         Ok(())
     } else {
-        Err(format!("{v} is not from {lo} to {hi}"))
+        Err(Refused::NotACount { value: v, lo, hi })
     }
 }
 
 /// A starting balance: from 0 to [`MAX_BALANCE`], with at most 16 decimals.
-pub fn balance(v: Decimal) -> Result<(), String> {
+pub fn balance(v: Decimal) -> Result<(), Refused> {
     from_to(v, Decimal::ZERO, Decimal::from(MAX_BALANCE), "")?;
     let scale = BALANCE_DECIMALS;
     if v.scale() > scale && v.normalize().scale() > scale {
-        return Err(format!("{v} has more than {scale} decimals"));
+        return Err(Refused::TooPrecise { value: v, scale });
     }
     Ok(())
 }

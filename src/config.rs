@@ -37,6 +37,11 @@ impl ConfigError {
     }
 }
 
+/// A refusal at `key`, as configuration checks hand it up (the key and why), for `map_err`.
+pub fn keyed<E: std::fmt::Display>(key: &str) -> impl FnOnce(E) -> (String, String) + '_ {
+    move |e| (key.to_string(), e.to_string())
+}
+
 /// The table a header line opens: `[fees]` → `fees`, `[[strategy.orders]]` → `strategy.orders`.
 fn header(line: &str) -> Option<&str> {
     let l = line.trim();

@@ -79,14 +79,40 @@ pub const MAX_TIME_NS: i64 = 7_258_118_400 * 1_000_000_000;
 /// The longest duration a scenario may give: ten years of 365 days.
 pub const MAX_SECS: f64 = 315_360_000.0;
 
+/// A time or duration that is not one altsim takes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TimeError {
+    #[error("{0:?} is not a number of seconds from 0 to {MAX_SECS} (ten years)")]
+    NotSeconds(f64),
+    #[error("{0:?} is not a UTC time like 2024-08-08T23:55:00Z")]
+    NotUtc(String),
+    #[error("{text:?}: {year:04}-{month:02} has no day {day}")]
+    NoSuchDay {
+        text: String,
+        year: i64,
+        month: i64,
+        day: i64,
+    },
+    #[error("{text:?}: {h:02}:{m:02}:{s:02} is not a time of day")]
+    NotATimeOfDay {
+        text: String,
+        h: i64,
+        m: i64,
+        s: i64,
+    },
+    #[error(
+        "{0:?} is not from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z (the times altsim's \
+         nanosecond clock works with)"
+    )]
+    OutOfClock(String),
+}
+
 /// A duration in seconds as ns: finite, not negative, at most [`MAX_SECS`].
-pub fn secs_ns(v: f64) -> Result<i64, String> {
+pub fn secs_ns(v: f64) -> Result<i64, TimeError> {
     if v.is_finite() && (0.0..=MAX_SECS).contains(&v) {
         Ok((v * 1e9).round() as i64)
     } else {
-        Err(format!(
-            "{v:?} is not a number of seconds from 0 to {MAX_SECS} (ten years)"
-        ))
+        Err(TimeError::NotSeconds(v))
     }
 }
 
@@ -110,8 +136,8 @@ fn digits(s: &str, n: usize) -> Option<i64> {
 /// `2024-08-08T23:55:00Z` (optionally with `.fff…` and `+00:00` for `Z`) → Unix ns. Dates that
 /// do not exist (`2024-02-30`), fields out of range and times outside 1970-01-01 to
 /// 2200-01-01 ([`MAX_TIME_NS`]) are errors, never shifted.
-pub fn parse_utc(s: &str) -> Result<i64, String> {
-    let bad = || format!("{s:?} is not a UTC time like 2024-08-08T23:55:00Z");
+pub fn parse_utc(s: &str) -> Result<i64, TimeError> {
+    let bad = || TimeError::NotUtc(s.to_string());
     let body = s
         .strip_suffix('Z')
         .or_else(|| s.strip_suffix("+00:00"))
@@ -127,12 +153,20 @@ pub fn parse_utc(s: &str) -> Result<i64, String> {
     let (y, m, day) = (field(d[0], 4)?, field(d[1], 2)?, field(d[2], 2)?);
     let (hh, mm, ss) = (field(t[0], 2)?, field(t[1], 2)?, field(t[2], 2)?);
     if !(1..=12).contains(&m) || !(1..=month_days(y, m)).contains(&day) {
-        return Err(format!("{s:?}: {y:04}-{m:02} has no day {day}"));
+        return Err(TimeError::NoSuchDay {
+            text: s.to_string(),
+            year: y,
+            month: m,
+            day,
+        });
     }
     if hh > 23 || mm > 59 || ss > 59 {
-        return Err(format!(
-            "{s:?}: {hh:02}:{mm:02}:{ss:02} is not a time of day"
-        ));
+        return Err(TimeError::NotATimeOfDay {
+            text: s.to_string(),
+            h: hh,
+            m: mm,
+            s: ss,
+        });
     }
     let nanos: i64 = if frac.is_empty() {
         0
@@ -153,12 +187,7 @@ pub fn parse_utc(s: &str) -> Result<i64, String> {
     secs.checked_mul(1_000_000_000)
         .and_then(|ns| ns.checked_add(nanos))
         .filter(|ns| (0..=MAX_TIME_NS).contains(ns))
-        .ok_or_else(|| {
-            format!(
-                "{s:?} is not from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z (the times \
-                 altsim's nanosecond clock works with)"
-            )
-        })
+        .ok_or_else(|| TimeError::OutOfClock(s.to_string()))
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ pub fn load_accounts(path: &Path) -> Result<Vec<Account>, AccountsError> {
             path: path.to_path_buf(),
             index: i + 1,
             key: a.key.clone(),
-            reason,
+            reason: Box::new(reason),
         };
         if a.key.is_empty() || a.secret.is_empty() {
             return Err(at(AccountReason::Empty));

@@ -88,7 +88,7 @@ pub enum AccountsError {
         path: PathBuf,
         index: usize,
         key: String,
-        reason: AccountReason,
+        reason: Box<AccountReason>,
     },
     #[error("{}: no [[account]]", .0.display())]
     NoAccount(PathBuf),
@@ -102,7 +102,10 @@ pub enum AccountReason {
     #[error("the key is listed twice")]
     Twice,
     #[error("balances.{currency}: {reason}")]
-    Balance { currency: String, reason: String },
+    Balance {
+        currency: String,
+        reason: crate::bounds::Refused,
+    },
 }
 
 impl PaperError {

@@ -242,7 +242,7 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
     }
     let time = |key: &str, v: &Option<String>| {
         v.as_deref()
-            .map(|s| crate::utc::parse_utc(s).map_err(|e| err(key, e)))
+            .map(|s| crate::utc::parse_utc(s).map_err(|e| err(key, e.to_string())))
             .transpose()
     };
     let start_ns = time("run.start", &file.run.start)?;
@@ -267,7 +267,7 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
         })?;
     let seed = seed(file.run.seed).map_err(|e| err("run.seed", e))?;
     for (c, v) in &file.balances {
-        crate::bounds::balance(*v).map_err(|e| err(&format!("balances.{c}"), e))?;
+        crate::bounds::balance(*v).map_err(|e| err(&format!("balances.{c}"), e.to_string()))?;
     }
     let (fees, latencies, queue) = exchange_tables(&file.fees, &file.latency, &file.queue, &err)?;
     let mut strategy = StrategyConfig::from_table(file.strategy.clone())
@@ -432,7 +432,7 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
 }
 
 fn rate(key: &str, d: Decimal) -> Result<i64, (String, String)> {
-    crate::bounds::rate(d).map_err(|e| (key.to_string(), e))?;
+    crate::bounds::rate(d).map_err(crate::config::keyed(key))?;
     crate::value::Rate::from_decimal(d)
         .map(crate::value::Rate::millionths)
         .map_err(|e| (key.into(), format!("{d}: {e}")))
@@ -471,7 +471,7 @@ fn fee_schedule(f: &Fees) -> Result<FeeSchedule, (String, String)> {
     for (i, t) in f.tiers.iter().enumerate() {
         let key = format!("fees.tiers[{i}]");
         crate::bounds::from_to(t.min_volume, Decimal::ZERO, Decimal::from(MAX_BALANCE), "")
-            .map_err(|e| (format!("{key}.min_volume"), e))?;
+            .map_err(crate::config::keyed(&format!("{key}.min_volume")))?;
         let min_volume = crate::value::Funds::from_decimal(t.min_volume, crate::sim::BALANCE_SCALE)
             .map_err(|e| (format!("{key}.min_volume"), e.to_string()))?
             .raw();

@@ -150,7 +150,7 @@ pub use crate::bounds::MAX_AMOUNT;
 pub const MAX_LEVELS: u32 = 1000;
 
 /// A positive decimal no larger than [`MAX_AMOUNT`]; the reason otherwise.
-fn amount(d: Decimal) -> Result<(), String> {
+fn amount(d: Decimal) -> Result<(), crate::bounds::Refused> {
     crate::bounds::positive(d, Decimal::from(MAX_AMOUNT), "")
 }
 

@@ -88,7 +88,7 @@ pub const MAX_RANGE_MULTIPLIER: i64 = 100_000_000;
 impl PureMarketMakingConfig {
     pub fn check(&self) -> Result<(), (String, String)> {
         use crate::bounds::{count, from_to, positive};
-        let key = |k: &'static str| move |e: String| (k.to_string(), e);
+        use crate::config::keyed as key;
         let (zero, hundred) = (Decimal::ZERO, Decimal::ONE_HUNDRED);
         let pct = " (percent)";
         from_to(self.bid_spread, zero, hundred, pct).map_err(key("bid_spread"))?;

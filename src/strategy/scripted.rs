@@ -42,13 +42,13 @@ pub struct ScriptedConfig {
 impl ScriptedOrder {
     /// (field, reason) of the first value out of range.
     fn check(&self) -> Result<(), (&'static str, String)> {
-        crate::utc::secs_ns(self.at_secs).map_err(|e| ("at_secs", e))?;
+        crate::utc::secs_ns(self.at_secs).map_err(|e| ("at_secs", e.to_string()))?;
         if let Some(c) = self.cancel_after_secs {
-            crate::utc::secs_ns(c).map_err(|e| ("cancel_after_secs", e))?;
+            crate::utc::secs_ns(c).map_err(|e| ("cancel_after_secs", e.to_string()))?;
         }
-        super::amount(self.volume).map_err(|e| ("volume", e))?;
+        super::amount(self.volume).map_err(|e| ("volume", e.to_string()))?;
         if let Some(p) = self.price {
-            super::amount(p).map_err(|e| ("price", e))?;
+            super::amount(p).map_err(|e| ("price", e.to_string()))?;
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ fn market() -> OrdType {
 
 impl TwapConfig {
     pub fn check(&self) -> Result<(), (String, String)> {
-        let key = |k: &'static str| move |e: String| (k.to_string(), e);
+        use crate::config::keyed as key;
         super::amount(self.total_amount).map_err(key("total_amount"))?;
         crate::bounds::count(u64::from(self.slices), 1, 1_000_000).map_err(key("slices"))?;
         crate::utc::secs_ns(self.duration_secs).map_err(key("duration_secs"))?;
