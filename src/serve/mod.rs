@@ -252,17 +252,17 @@ impl Server {
                 names,
                 cfg.looping,
             );
-            tokio::spawn(playback::run(
-                hub.clone(),
+            tokio::spawn(playback::run(playback::Playback {
+                hub: hub.clone(),
                 batches,
-                cfg.pace,
-                cfg.faults,
-                cfg.start_offset_ns,
-                cfg.wait_clients,
-                order.clone(),
-                primed_tx,
-                shutdown_rx,
-            ))
+                pace: cfg.pace,
+                faults: cfg.faults,
+                start_offset_ns: cfg.start_offset_ns,
+                wait_clients: cfg.wait_clients,
+                order: order.clone(),
+                primed: primed_tx,
+                shutdown: shutdown_rx,
+            }))
         });
         if playback.is_some() && cfg.wait_clients > 0 {
             // Waiting clients find the captures' first books in REST from the start.

@@ -328,19 +328,37 @@ async fn next_event(
     Ok(held.pop_front())
 }
 
+/// What playback runs with: the hub it publishes to, the batches of events the reader thread
+/// sends, the pace and faults, and the signals it shares with the server.
+pub struct Playback {
+    pub hub: Arc<Mutex<Hub>>,
+    pub batches: mpsc::Receiver<Result<Batch, TapeError>>,
+    pub pace: Pace,
+    pub faults: Faults,
+    /// Events before this far into the captures build the books unseen.
+    pub start_offset_ns: i64,
+    /// Clients to wait for, with the first books primed, before the pace starts.
+    pub wait_clients: usize,
+    /// Held while anything is queued for clients.
+    pub order: Arc<tokio::sync::Mutex<()>>,
+    /// Sent once the first books are primed (at once when no client is waited for).
+    pub primed: tokio::sync::oneshot::Sender<()>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
 /// Runs playback until the captures end (or for ever when looping) or shutdown.
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
-    hub: Arc<Mutex<Hub>>,
-    mut batches: mpsc::Receiver<Result<Batch, TapeError>>,
-    pace: Pace,
-    faults: Faults,
-    start_offset_ns: i64,
-    wait_clients: usize,
-    order: Arc<tokio::sync::Mutex<()>>,
-    primed: tokio::sync::oneshot::Sender<()>,
-    mut shutdown: watch::Receiver<bool>,
-) -> Result<(), TapeError> {
+pub async fn run(p: Playback) -> Result<(), TapeError> {
+    let Playback {
+        hub,
+        mut batches,
+        pace,
+        faults,
+        start_offset_ns,
+        wait_clients,
+        order,
+        primed,
+        mut shutdown,
+    } = p;
     let markets = hub.lock().expect("hub lock").markets.len();
     let mut engine = Engine::new(markets, faults);
     let mut held = std::collections::VecDeque::new();
