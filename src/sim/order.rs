@@ -1,7 +1,7 @@
 //! Orders, their states, what the simulator reports, and Peatio's validation.
 
 use super::accounts::{Balance, BALANCE_SCALE};
-use crate::fixed::{self, FixedError};
+use crate::fixed::FixedError;
 use crate::tape::MarketId;
 use crate::value::{Amount, Funds, Price, Rate};
 use crate::venue::rest::codes;
@@ -138,13 +138,12 @@ pub(crate) fn validate(
             "volume must be positive",
         ));
     }
-    if volume < rules.min_amount {
+    if volume < rules.min_amount.raw() {
         return Err(reject(
             codes::INVALID_VOLUME_OR_PRICE,
             format!(
                 "volume {} is under the minimum {}",
-                req.volume,
-                fixed::format(rules.min_amount.into(), rules.amount_precision)
+                req.volume, rules.min_amount
             ),
         ));
     }
@@ -164,23 +163,16 @@ pub(crate) fn validate(
         }
         (OrdType::Limit, Some(p)) => {
             let price = to_fixed(p, rules.price_precision, "price")?;
-            let pp = rules.price_precision;
-            if price < rules.min_price || price <= 0 {
+            if i128::from(price) < rules.min_price.raw() || price <= 0 {
                 return Err(reject(
                     codes::INVALID_VOLUME_OR_PRICE,
-                    format!(
-                        "price {p} is under the minimum {}",
-                        fixed::format(rules.min_price.into(), pp)
-                    ),
+                    format!("price {p} is under the minimum {}", rules.min_price),
                 ));
             }
-            if rules.max_price > 0 && price > rules.max_price {
+            if let Some(max) = rules.max_price.filter(|m| i128::from(price) > m.raw()) {
                 return Err(reject(
                     codes::INVALID_VOLUME_OR_PRICE,
-                    format!(
-                        "price {p} is over the maximum {}",
-                        fixed::format(rules.max_price.into(), pp)
-                    ),
+                    format!("price {p} is over the maximum {max}"),
                 ));
             }
             Some(price)

@@ -224,7 +224,7 @@ impl PureMarketMaking {
                 out.push((Side::Sell, ask, round_to(amount * ask_ratio, ap, false)));
             }
         }
-        let min = Decimal::new(r.min_amount, ap);
+        let min = r.min_amount.to_decimal();
         out.retain(|(_, p, a)| *a >= min && *p > Decimal::ZERO);
         out
     }

@@ -1,6 +1,7 @@
 //! Market rules from `GET public/markets`: precision, minimums and state.
 
 use crate::fixed;
+use crate::value::{Amount, Price};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -46,11 +47,11 @@ pub struct MarketRules {
     pub base_unit: String,
     pub quote_unit: String,
     /// At `price_precision`.
-    pub min_price: i64,
-    /// At `price_precision`; 0 means no maximum.
-    pub max_price: i64,
+    pub min_price: Price,
+    /// At `price_precision`; `None` where the market's `max_price` is 0 (no maximum).
+    pub max_price: Option<Price>,
     /// At `amount_precision`.
-    pub min_amount: i64,
+    pub min_amount: Amount,
     pub amount_precision: u32,
     pub price_precision: u32,
     pub state: MarketState,
@@ -115,9 +116,18 @@ impl MarketRules {
             name: json.name.clone(),
             base_unit: json.base_unit.clone(),
             quote_unit: json.quote_unit.clone(),
-            min_price: num("min_price", &json.min_price, json.price_precision)?,
-            max_price: num("max_price", &json.max_price, json.price_precision)?,
-            min_amount: num("min_amount", &json.min_amount, json.amount_precision)?,
+            min_price: Price::new(
+                num("min_price", &json.min_price, json.price_precision)?,
+                json.price_precision,
+            ),
+            max_price: match num("max_price", &json.max_price, json.price_precision)? {
+                0 => None,
+                p => Some(Price::new(p, json.price_precision)),
+            },
+            min_amount: Amount::new(
+                num("min_amount", &json.min_amount, json.amount_precision)?,
+                json.amount_precision,
+            ),
             amount_precision: json.amount_precision,
             price_precision: json.price_precision,
             state: json.state,
@@ -129,6 +139,18 @@ impl MarketRules {
     /// Decimals of a quote total (price × amount).
     pub fn total_scale(&self) -> u32 {
         self.price_precision + self.amount_precision
+    }
+
+    /// A count of price units of this market as a [`Price`].
+    #[inline]
+    pub fn price(&self, units: i64) -> Price {
+        Price::new(units, self.price_precision)
+    }
+
+    /// A count of amount units of this market as an [`Amount`].
+    #[inline]
+    pub fn amount(&self, units: i64) -> Amount {
+        Amount::new(units, self.amount_precision)
     }
 }
 
@@ -218,11 +240,11 @@ mod tests {
         let m = parse_markets(text).unwrap();
         assert_eq!(m.len(), 4);
         assert_eq!(m[0].id, "btcusdt");
-        assert_eq!(m[0].min_amount, 10);
-        assert_eq!(m[0].max_price, 100_000_000);
-        assert_eq!(m[2].min_amount, 100);
-        assert_eq!(m[2].max_price, 0);
-        assert_eq!(m[2].min_price, 1);
+        assert_eq!(m[0].min_amount, m[0].amount(10));
+        assert_eq!(m[0].max_price, Some(m[0].price(100_000_000)));
+        assert_eq!(m[2].min_amount, m[2].amount(100));
+        assert_eq!(m[2].max_price, None);
+        assert_eq!(m[2].min_price, m[2].price(1));
     }
 
     #[test]
