@@ -303,7 +303,12 @@ fn parse_with(path: &Path, text: &str, read_captures: bool) -> Result<Scenario, 
 /// Makes the paths a scenario table names (`run.captures`, `run.markets`, `strategy.csv`)
 /// absolute against `base`, the scenario file's folder, so the table can be written anywhere.
 pub fn absolute_paths(t: &mut toml::Table, base: &Path) -> std::io::Result<()> {
-    let base = std::path::absolute(base)?;
+    // The folder of a bare file name (`sweep.toml`) is the empty path: the current one.
+    let base = if base.as_os_str().is_empty() {
+        std::env::current_dir()?
+    } else {
+        std::path::absolute(base)?
+    };
     let abs = |v: &mut toml::Value| {
         if let Some(s) = v.as_str() {
             *v = toml::Value::String(base.join(s).display().to_string());
