@@ -512,26 +512,52 @@ pub fn plain(v: &toml::Value) -> String {
 
 /// A summary field by name, as text: a top-level key, an attribution term (`spread_pnl`), a
 /// quoting statistic (`both_presence`) or a markout of all fills (`markout_10s_bps`); empty
-/// when the run has none.
+/// when the run has none. For several fields of one summary, [`Fields`] reads it once.
 pub fn field(s: &Summary, name: &str) -> String {
-    if let Some(h) = name
-        .strip_prefix("markout_")
-        .and_then(|n| n.strip_suffix("s_bps"))
-    {
-        return s
-            .markouts
-            .iter()
-            .find(|m| m.horizon_secs == h)
-            .map_or(String::new(), |m| m.all_bps.clone());
+    Fields::of(s).get(name)
+}
+
+/// A summary's fields by name, from one reading of it.
+pub struct Fields<'a> {
+    summary: &'a Summary,
+    json: serde_json::Value,
+}
+
+impl<'a> Fields<'a> {
+    pub fn of(summary: &'a Summary) -> Fields<'a> {
+        Fields {
+            summary,
+            json: serde_json::to_value(summary).expect("summary serializes"),
+        }
     }
-    let v = serde_json::to_value(s).expect("summary serializes");
-    let found = [&v[name], &v["attribution"][name], &v["quoting"][name]]
-        .into_iter()
-        .find(|x| !x.is_null());
-    match found {
-        None => String::new(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
+
+    /// As [`field`].
+    pub fn get(&self, name: &str) -> String {
+        if let Some(h) = name
+            .strip_prefix("markout_")
+            .and_then(|n| n.strip_suffix("s_bps"))
+        {
+            return self
+                .summary
+                .markouts
+                .iter()
+                .find(|m| m.horizon_secs == h)
+                .map_or(String::new(), |m| m.all_bps.clone());
+        }
+        let v = &self.json;
+        let found = [&v[name], &v["attribution"][name], &v["quoting"][name]]
+            .into_iter()
+            .find(|x| !x.is_null());
+        match found {
+            None => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        }
+    }
+
+    /// The sweep's metric columns, in [`METRICS`] order.
+    pub fn metrics(&self) -> impl Iterator<Item = String> + '_ {
+        METRICS.iter().map(|m| self.get(m))
     }
 }
 

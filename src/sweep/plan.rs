@@ -4,7 +4,7 @@
 use super::error::{at, SweepError};
 #[cfg(feature = "parquet")]
 use super::table;
-use super::{field, metric, plain, Plan, RunResult, METRICS, PLAN};
+use super::{metric, plain, Fields, Plan, RunResult, METRICS, PLAN};
 use rust_decimal::Decimal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -120,13 +120,8 @@ impl Plan {
     /// Runs by the sweep's metric, best first (ties in run order).
     pub fn ranked<'a>(&self, results: &'a [RunResult]) -> Vec<&'a RunResult> {
         let mut v: Vec<&RunResult> = results.iter().collect();
-        v.sort_by(|a, b| {
-            let (x, y) = (
-                metric(&a.summary, &self.metric),
-                metric(&b.summary, &self.metric),
-            );
-            y.cmp(&x)
-        });
+        // A stable sort: ties stay in run order. Each run's metric is read once.
+        v.sort_by_cached_key(|r| std::cmp::Reverse(metric(&r.summary, &self.metric)));
         v
     }
 
@@ -151,7 +146,7 @@ impl Plan {
             .map(|(i, r)| {
                 let mut row = vec![(i + 1).to_string(), r.name.clone()];
                 row.extend(r.values.iter().map(plain));
-                row.extend(METRICS.iter().map(|m| field(&r.summary, m)));
+                row.extend(Fields::of(&r.summary).metrics());
                 row
             })
             .collect();
@@ -183,7 +178,7 @@ impl Plan {
         for r in results {
             let mut row = vec![r.name.clone()];
             row.extend(r.values.iter().map(plain));
-            row.extend(METRICS.iter().map(|m| field(&r.summary, m)));
+            row.extend(Fields::of(&r.summary).metrics());
             writeln!(w, "{}", row.join(",")).map_err(io)?;
         }
         w.flush().map_err(io)
@@ -218,8 +213,9 @@ pub fn ranking(what: &str, plan: &Plan, results: &[RunResult], out: &Path) -> St
     for (i, r) in plan.ranked(results).into_iter().take(plan.top).enumerate() {
         let mut row = vec![(i + 1).to_string(), r.name.clone()];
         row.extend(r.values.iter().map(plain));
+        let f = Fields::of(&r.summary);
         for m in &head[2 + plan.keys.len()..] {
-            row.push(field(&r.summary, m));
+            row.push(f.get(m));
         }
         rows.push(row);
     }

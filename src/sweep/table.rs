@@ -3,7 +3,7 @@
 //! best runs' PnL over time.
 
 use super::error::{at, SweepError};
-use super::{field, plain, RunResult, METRICS};
+use super::{plain, Fields, RunResult, METRICS};
 use crate::report::charts::{chart, Series};
 use std::path::{Path, PathBuf};
 
@@ -50,8 +50,12 @@ pub fn write(dir: &Path, keys: &[String], results: &[RunResult]) -> Result<(), S
         let texts: Vec<String> = results.iter().map(|r| plain(&r.values[k])).collect();
         cols.push(typed(key, &texts));
     }
-    for m in METRICS {
-        let texts: Vec<String> = results.iter().map(|r| field(&r.summary, m)).collect();
+    let fields: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| Fields::of(&r.summary).metrics().collect())
+        .collect();
+    for (i, m) in METRICS.iter().enumerate() {
+        let texts: Vec<String> = fields.iter().map(|f| f[i].clone()).collect();
         cols.push(typed(m, &texts));
     }
     let mut df = DataFrame::new(cols).map_err(at(&p))?;
