@@ -18,9 +18,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// The default horizons, seconds.
-pub const DEFAULT_SECS: [f64; 7] = [0.0, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0];
-
 /// `summary.json`'s markouts at one horizon: volume-weighted mean bps of buys, sells and all
 /// fills (empty when none is covered), and how many fills each mean covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -113,8 +113,11 @@ pub struct ReportSpec {
     pub markout_secs: Vec<f64>,
 }
 
+/// The markout horizons of a scenario that names none, seconds.
+pub const DEFAULT_MARKOUT_SECS: [f64; 7] = [0.0, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+
 fn default_markouts() -> Vec<f64> {
-    crate::report::markouts::DEFAULT_SECS.to_vec()
+    DEFAULT_MARKOUT_SECS.to_vec()
 }
 
 /// Most markout horizons a scenario may ask for.
