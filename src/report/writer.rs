@@ -196,17 +196,16 @@ impl ResultWriter {
         !self.tmp.as_os_str().is_empty()
     }
 
-    /// The first error writing a row, if any: the run can stop early.
-    /// Whether a write has failed (later rows are dropped).
+    /// Whether a write has failed (later rows are dropped): the run can stop early.
     pub fn failed(&self) -> bool {
         self.failed.is_some()
     }
 
     /// The first write error, naming the folder, taken.
     pub fn failure(&mut self) -> Option<ReportError> {
-        let dir = self.dir.clone();
-        self.failed.take().map(|e| ReportError::Writing {
-            dir,
+        let e = self.failed.take()?;
+        Some(ReportError::Writing {
+            dir: self.dir.clone(),
             source: Box::new(e),
         })
     }
