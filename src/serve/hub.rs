@@ -228,6 +228,8 @@ pub struct Hub {
     pub playback_done: bool,
     /// The connections open, accepted and refused.
     pub slots: super::conn::Slots,
+    /// Woken when a client subscribes: playback may be waiting for subscribers.
+    pub subscribed: Arc<tokio::sync::Notify>,
 }
 
 impl Hub {
@@ -242,6 +244,7 @@ impl Hub {
             frames_published: 0,
             playback_done: false,
             slots: super::conn::Slots::default(),
+            subscribed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -317,6 +320,10 @@ impl Hub {
                     snaps.push(Arc::from(feed.snapshot_frame()));
                 }
             }
+        }
+        if message == "subscribed" {
+            // One waiter at most (playback): the permit is kept if it is not waiting yet.
+            self.subscribed.notify_one();
         }
         let answer = serde_json::json!({"success": {"message": message, "streams": c.subs}});
         let mut out = vec![Arc::from(answer.to_string())];

@@ -407,9 +407,10 @@ pub async fn run(p: Playback) -> Result<(), TapeError> {
             last_t = ev.recv_ns;
         }
         let _ = primed.send(());
+        let subscribed = hub.lock().expect("hub lock").subscribed.clone();
         while hub.lock().expect("hub lock").subscribed_clients() < wait_clients {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+                _ = subscribed.notified() => {}
                 _ = shutdown.changed() => return Ok(()),
             }
         }
