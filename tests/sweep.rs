@@ -224,6 +224,7 @@ fn three_shards_merged_are_one_process() {
         matches!(&e, SweepError::Merge(MergeError::NoRun { name, .. }) if name == "run-00003"),
         "{e}"
     );
+    assert!(e.to_string().contains("run-00003"), "{e}");
     // So is a part of another sweep, or a folder that is no sweep's.
     let plan = parts[1].join("plan.toml");
     let text = std::fs::read_to_string(&plan).unwrap();
