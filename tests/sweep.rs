@@ -384,16 +384,8 @@ fn runs_parquet_is_typed_and_reported() {
 fn a_sweep_file_named_bare_runs_from_its_folder() {
     let dir = tmp("bare");
     setup(&dir, 1);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_altsim"))
-        .args(["sweep", "sweep.toml", "--quiet", "--jobs", "1"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, _, err) = folders::altsim_in(&dir, &["sweep", "sweep.toml", "--quiet", "--jobs", "1"]);
+    assert!(ok, "{err}");
     let csv = std::fs::read_to_string(dir.join("out/runs.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
 }

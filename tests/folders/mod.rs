@@ -34,8 +34,14 @@ pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// Runs the `altsim` binary: (success, stdout, stderr).
 pub fn altsim(args: &[&str]) -> (bool, String, String) {
+    altsim_in(Path::new("."), args)
+}
+
+/// As [`altsim`], from the folder `dir`.
+pub fn altsim_in(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_altsim"))
         .args(args)
+        .current_dir(dir)
         .output()
         .unwrap();
     (
