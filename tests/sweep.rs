@@ -389,3 +389,117 @@ fn a_sweep_file_named_bare_runs_from_its_folder() {
     let csv = std::fs::read_to_string(dir.join("out/runs.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
 }
+
+#[test]
+fn runs_sharing_one_pass_over_the_book_are_the_runs_alone() {
+    let dir = tmp("together");
+    setup(&dir, 1);
+    let mm = std::fs::read_to_string(dir.join("base.toml"))
+        .unwrap()
+        .replace("end = \"2024-08-08T23:58:00Z\"", "# no end");
+    let twap = std::fs::read_to_string("scenarios/twap-buy.toml")
+        .unwrap()
+        .replace("../data/btcusdt-20240808T2354Z.ranger.gz", "cap.ranger.gz")
+        .replace("../data/markets.json", "markets.json");
+    // Runs that differ in everything a sweep can vary beside the market data: spreads and
+    // refresh, latencies (none at all too), the queue model, fees, balances too small for
+    // some orders, a later start, and other strategies, market orders included.
+    let variants = [
+        mm.clone(),
+        mm.replace("bid_spread = \"0.01\"", "bid_spread = \"0.002\"")
+            .replace("ask_spread = \"0.01\"", "ask_spread = \"0.003\"")
+            .replace("order_refresh_time = 10", "order_refresh_time = 2"),
+        mm.replace("entry_ms = 20", "entry_ms = 0")
+            .replace("entry_jitter_ms = 10", "entry_jitter_ms = 0")
+            .replace("response_ms = 20", "response_ms = 0")
+            .replace("feed_ms = 5", "feed_ms = 0")
+            .replace("model = \"power_prob\"", "model = \"conservative\""),
+        mm.replace("feed_ms = 5", "feed_ms = 250")
+            .replace("mode = \"received\"", "mode = \"quote\"")
+            .replace("usdt = \"100000\"", "usdt = \"700\"")
+            .replace("seed = 7", "seed = 8"),
+        mm.replace(
+            "# start = \"2024-08-08T23:55:00Z\"",
+            "start = \"2024-08-08T23:59:00Z\"",
+        ),
+        twap.clone(),
+        twap.replace("order_type = \"limit\"", "order_type = \"market\"")
+            .replace("side = \"buy\"", "side = \"sell\"")
+            .replace("usdt = \"200000\"", "btc = \"3\""),
+    ];
+    let parse = |i: usize, text: &str| {
+        let p = dir.join(format!("v{i}.toml"));
+        std::fs::write(&p, text).unwrap();
+        altsim::scenario::parse(&p, text).unwrap()
+    };
+    let mut scenarios: Vec<_> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| parse(i, t))
+        .collect();
+    let rules = altsim::venue::market::default_markets(
+        scenarios[0].markets.as_deref(),
+        &scenarios[0].captures,
+    )
+    .unwrap();
+    let store = altsim::tape::cache::EventStore::load(&scenarios[0].captures, rules, u64::MAX)
+        .unwrap()
+        .unwrap();
+    // Orders that join the feed's busiest levels, so that the feed moves their queues.
+    let mut updates = std::collections::BTreeMap::new();
+    for ev in store.events() {
+        if let altsim::tape::EventKind::Level { side, price, .. } = ev.kind {
+            *updates
+                .entry((side == altsim::tape::BookSide::Bid, price))
+                .or_insert(0) += 1;
+        }
+    }
+    let mut busy: Vec<_> = updates.into_iter().collect();
+    busy.sort_by_key(|&(level, n)| (std::cmp::Reverse(n), level));
+    let pp = store.markets()[0].price_precision;
+    let orders: Vec<String> = busy[..12]
+        .iter()
+        .enumerate()
+        .map(|(k, &((bid, price), _))| {
+            format!(
+                "{{ at_secs = {}, market = \"btcusdt\", side = \"{}\", ord_type = \"limit\", \
+                 volume = \"0.01\", price = \"{}\", cancel_after_secs = 200 }}",
+                5 + 20 * k,
+                if bid { "buy" } else { "sell" },
+                rust_decimal::Decimal::new(price, pp)
+            )
+        })
+        .collect();
+    let scripted = format!(
+        "[run]\ncaptures = [\"cap.ranger.gz\"]\nmarkets = \"markets.json\"\nout = \"out\"\n\
+         [balances]\nusdt = \"100000\"\nbtc = \"1\"\n[latency]\nfeed_ms = 5\n\
+         [queue]\nmodel = \"power_prob\"\n\
+         [strategy]\nkind = \"scripted\"\norders = [\n{}\n]\n",
+        orders.join(",\n")
+    );
+    scenarios.push(parse(variants.len(), &scripted));
+    let all: Vec<_> = scenarios.iter().collect();
+    let together = altsim::backtest::summarize_together(&all, &store).unwrap();
+    assert_eq!(together.len(), scenarios.len());
+    let mut fills = Vec::new();
+    for (s, t) in scenarios.iter().zip(&together) {
+        let alone = altsim::backtest::run_in(s, &store, false).unwrap();
+        let json = |o: &altsim::backtest::Outcome| serde_json::to_string(&o.summary).unwrap();
+        assert_eq!(json(t), json(&alone), "{}", s.path.display());
+        assert_eq!(t.warnings, alone.warnings, "{}", s.path.display());
+        fills.push(serde_json::to_value(&t.summary).unwrap()["fills"].clone());
+    }
+    // The variants trade, and differently.
+    assert!(
+        fills.iter().all(|f| f.as_u64().is_some_and(|n| n > 0)),
+        "{fills:?}"
+    );
+    fills.dedup();
+    assert!(fills.len() > 5, "{fills:?}");
+    // Runs that end at different times run alone, to the same results.
+    let mut ends = scenarios[..2].to_vec();
+    ends[1].end_ns = Some(ends[1].end_ns.unwrap_or(i64::MAX) - 1);
+    let mixed: Vec<_> = ends.iter().collect();
+    let out = altsim::backtest::summarize_together(&mixed, &store).unwrap();
+    assert_eq!(out[0].summary, together[0].summary);
+}

@@ -17,10 +17,12 @@ use std::io::IsTerminal;
 
 mod error;
 mod feed;
+mod lockstep;
 mod rows;
 
 pub use error::{BacktestError, ScenarioError};
 use feed::Events;
+pub use lockstep::summarize_together;
 
 use rows::{deliver, Recorder};
 
@@ -116,16 +118,23 @@ pub fn summarize(s: &Scenario) -> Result<Outcome, BacktestError> {
 /// As [`run_from`] (`files`) or [`summarize`] (not `files`), with the events from `store`,
 /// which must hold the scenario's captures read with its market rules.
 pub fn run_in(s: &Scenario, store: &EventStore, files: bool) -> Result<Outcome, BacktestError> {
-    let rules = crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?;
-    if !store.holds(&s.captures, &rules) {
-        return Err(BacktestError::Scenario {
-            scenario: s.path.clone(),
-            reason: ScenarioError::OtherEvents,
-        });
-    }
+    check_store(s, store)?;
     let out = files.then_some(None);
     let markets = store.markets().to_vec();
     run_events(s, out, Progress::Quiet, Events::Memory(store), markets)
+}
+
+/// An error unless `store` holds the scenario's captures read with its market rules.
+fn check_store(s: &Scenario, store: &EventStore) -> Result<(), BacktestError> {
+    let rules = crate::venue::market::default_markets(s.markets.as_deref(), &s.captures)?;
+    if store.holds(&s.captures, &rules) {
+        Ok(())
+    } else {
+        Err(BacktestError::Scenario {
+            scenario: s.path.clone(),
+            reason: ScenarioError::OtherEvents,
+        })
+    }
 }
 
 /// `out`: `None` for the summary only, else the folder (`Some(None)`: the scenario's).
@@ -270,9 +279,7 @@ impl Session {
             rec,
             answers: Vec::new(),
             started: false,
-            events: 0,
-            events_of: vec![0; markets.len()],
-            gaps: vec![0; markets.len()],
+            counts: Counts::new(markets.len()),
             next_timer: 0,
             next_equity: 0,
             changed: Vec::new(),
@@ -365,14 +372,13 @@ impl Session {
             mut strategy,
             mut rec,
             mut answers,
-            events,
-            gaps,
+            counts,
             ..
         } = run;
         sim.finish(&mut answers);
         deliver(&mut answers, &mut rec, strategy.as_mut(), &mut sim);
         rec.equity(sim.now(), &sim)?;
-        let warnings = data_warnings(stats, &sim, &markets, &gaps);
+        let warnings = data_warnings(stats, &sim, &markets, &counts.gaps);
         let r = &markets[market.0 as usize];
         let info = RunInfo {
             scenario: s
@@ -389,7 +395,7 @@ impl Session {
             amount_precision: r.amount_precision,
             equity_scale,
             equity_interval_ns: s.equity_interval_ns,
-            events,
+            events: counts.events,
             orders_placed: rec.orders_placed,
             volume_placed: fixed::format(
                 rec.volume_placed[0] + rec.volume_placed[1],
@@ -476,12 +482,12 @@ fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> Backtest
     let s = &run.s;
     let at = |t: Option<i64>| t.map_or("-".to_string(), utc);
     let market = markets[run.market.0 as usize].id.clone();
-    let reason = if run.events == 0 {
+    let reason = if run.counts.events == 0 {
         ScenarioError::NoEvents
-    } else if run.events_of[run.market.0 as usize] == 0 {
+    } else if run.counts.of[run.market.0 as usize] == 0 {
         let held: Vec<&str> = markets
             .iter()
-            .zip(&run.events_of)
+            .zip(&run.counts.of)
             .filter(|(_, n)| **n > 0)
             .map(|(r, _)| r.id.as_str())
             .collect();
@@ -515,6 +521,38 @@ fn nothing_ran(run: &Run, st: &StreamStats, markets: &[MarketRules]) -> Backtest
     }
 }
 
+/// The events a run was fed: in all, by market, and the sequence gaps by market.
+#[derive(Debug, Clone)]
+struct Counts {
+    events: u64,
+    of: Vec<u64>,
+    gaps: Vec<u64>,
+}
+
+impl Counts {
+    fn new(markets: usize) -> Self {
+        Counts {
+            events: 0,
+            of: vec![0; markets],
+            gaps: vec![0; markets],
+        }
+    }
+
+    fn add(&mut self, evs: &[Event]) {
+        self.events += evs.len() as u64;
+        for ev in evs {
+            if let Some(n) = self.of.get_mut(ev.market.0 as usize) {
+                *n += 1;
+            }
+            if let (EventKind::Gap { .. }, Some(g)) =
+                (ev.kind, self.gaps.get_mut(ev.market.0 as usize))
+            {
+                *g += 1;
+            }
+        }
+    }
+}
+
 /// The state of a run between receive instants.
 struct Run {
     s: Scenario,
@@ -524,11 +562,7 @@ struct Run {
     rec: Recorder,
     answers: Vec<(i64, SimEvent)>,
     started: bool,
-    events: u64,
-    /// Events by market.
-    events_of: Vec<u64>,
-    /// Sequence gaps by market.
-    gaps: Vec<u64>,
+    counts: Counts,
     next_timer: i64,
     next_equity: i64,
     /// Markets whose book changed in the current instant, in first-change order.
@@ -541,19 +575,14 @@ impl Run {
     /// Applies every event received at one instant, then lets the strategy act: answers that
     /// arrived, trades in order, one book callback per changed market, the timer, equity rows.
     fn instant(&mut self, evs: &[Event]) -> Result<(), BacktestError> {
-        let now = evs[0].recv_ns;
-        self.events += evs.len() as u64;
-        for ev in evs {
-            if let Some(n) = self.events_of.get_mut(ev.market.0 as usize) {
-                *n += 1;
-            }
-            if let (EventKind::Gap { .. }, Some(g)) =
-                (ev.kind, self.gaps.get_mut(ev.market.0 as usize))
-            {
-                *g += 1;
-            }
-        }
+        self.counts.add(evs);
         self.sim.on_instant(evs);
+        self.react(evs)
+    }
+
+    /// The strategy's part of an instant whose events the sim has taken.
+    fn react(&mut self, evs: &[Event]) -> Result<(), BacktestError> {
+        let now = evs[0].recv_ns;
         if self.s.start_ns.is_some_and(|st| now < st) {
             return Ok(());
         }
@@ -641,17 +670,17 @@ impl Run {
     }
 
     fn progress(&mut self, pb: &indicatif::ProgressBar) {
-        if self.events < self.shown + 4096 {
+        if self.counts.events < self.shown + 4096 {
             return;
         }
-        self.shown = self.events;
+        self.shown = self.counts.events;
         let now = self.sim.now();
         if let Some(st) = self.s.start_ns {
             pb.set_position(((now - st).max(0) / 1_000_000) as u64);
         }
         pb.set_message(format!(
             "{} events, sim time {}",
-            crate::console::thousands(self.events),
+            crate::console::thousands(self.counts.events),
             utc(now)
         ));
     }

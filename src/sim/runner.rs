@@ -11,7 +11,7 @@
 //! the exchange's books: a fill shows in the local balance when its answer arrives.
 
 use super::accounts::Balance;
-use super::exchange::Exchange;
+use super::exchange::{Applied, Exchange};
 use super::latency::{Latencies, Rng};
 use super::order::{NewOrder, OrderId, SimEvent};
 use crate::tape::Event;
@@ -149,14 +149,48 @@ impl Sim {
     /// requests due by their exchange time are acted on once, before the first.
     pub fn on_instant(&mut self, evs: &[Event]) {
         let Some(first) = evs.first() else { return };
-        let t = first.recv_ns - self.latencies.feed_ns;
-        self.run_exchange_until(t);
+        let t = self.begin_instant(first.recv_ns);
         for ev in evs {
             assert_eq!(ev.recv_ns, first.recv_ns, "one receive time an instant");
             self.exchange.on_event(t, ev);
-            self.route_answers();
-            self.now = self.now.max(ev.recv_ns);
+            self.end_event(ev.recv_ns);
         }
+    }
+
+    /// Starts an instant received at `recv`: the requests that reached the exchange before its
+    /// exchange time are acted on. Returns that time.
+    fn begin_instant(&mut self, recv: i64) -> i64 {
+        let t = recv - self.latencies.feed_ns;
+        self.run_exchange_until(t);
+        t
+    }
+
+    fn end_event(&mut self, recv: i64) {
+        self.route_answers();
+        self.now = self.now.max(recv);
+    }
+
+    /// For sims that share one book, lent to each in turn ([`swap_books`](Self::swap_books)),
+    /// an instant received at `recv` is [`begin_shared`](Self::begin_shared), then
+    /// [`on_shared`](Self::on_shared) for each of its events once the shared book holds it:
+    /// together, as [`on_instant`](Self::on_instant) for a sim with a book of its own.
+    pub fn begin_shared(&mut self, recv: i64) {
+        self.begin_instant(recv);
+    }
+
+    /// An event of the instant begun, with what applying it to the shared book showed
+    /// (`None`: the exchange ignores it).
+    pub fn on_shared(&mut self, ev: &Event, applied: Option<Applied>) {
+        if let Some(a) = applied {
+            self.exchange
+                .on_applied(ev.recv_ns - self.latencies.feed_ns, ev, a);
+        }
+        self.end_event(ev.recv_ns);
+    }
+
+    /// Lends this sim's exchange `books` in place of its own (swapped back by a second call).
+    pub fn swap_books(&mut self, books: &mut crate::book::Books) {
+        self.exchange.swap_books(books);
     }
 
     /// Moves the local clock to `t` with no market event: requests that reached the exchange

@@ -163,6 +163,9 @@ pub struct PureMarketMaking {
     min_spread: Option<Decimal>,
     market: Option<MarketId>,
     live: BTreeMap<OrderId, Live>,
+    /// The top of the book at which every live order last passed the minimum-spread check.
+    /// Orders only leave `live` between placements, so at the same top they pass again.
+    spread_checked: Option<(crate::value::Price, crate::value::Price)>,
     refresh_at: i64,
     hold_until: i64,
 }
@@ -180,6 +183,7 @@ impl PureMarketMaking {
             cfg,
             market: None,
             live: BTreeMap::new(),
+            spread_checked: None,
             refresh_at: i64::MIN,
             hold_until: i64::MIN,
         }
@@ -291,9 +295,11 @@ impl Strategy for PureMarketMaking {
         let Some((bid, ask)) = ctx.top(m) else {
             return;
         };
-        let mid = (bid.price.to_decimal() + ask.price.to_decimal()) / Decimal::TWO;
+        let mid = || (bid.price.to_decimal() + ask.price.to_decimal()) / Decimal::TWO;
         let now = ctx.now();
-        if let Some(frac) = self.min_spread {
+        let top = Some((bid.price, ask.price));
+        if let Some(frac) = self.min_spread.filter(|_| self.spread_checked != top) {
+            let mid = mid();
             let min = frac * mid;
             let close: Vec<OrderId> = self
                 .live
@@ -305,11 +311,12 @@ impl Strategy for PureMarketMaking {
                 ctx.cancel(id);
                 self.live.remove(&id);
             }
+            self.spread_checked = top;
         }
         if now < self.refresh_at || now < self.hold_until {
             return;
         }
-        let want = self.proposal(ctx, m, mid);
+        let want = self.proposal(ctx, m, mid());
         self.refresh_at = now.saturating_add(secs(self.cfg.order_refresh_time));
         if self.within_tolerance(&want) {
             return;
@@ -330,6 +337,7 @@ impl Strategy for PureMarketMaking {
             }
             let id = ctx.place(NewOrder::limit(&self.cfg.market, side, amount, price));
             self.live.insert(id, Live { side, price });
+            self.spread_checked = None;
         }
     }
 

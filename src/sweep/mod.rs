@@ -4,7 +4,7 @@
 //! of it gives the same bytes. Runs go in parallel; their order and results do not depend on
 //! how many.
 
-use crate::backtest::{run_from, summarize, Progress};
+use crate::backtest::{run_from, summarize, summarize_together, Progress};
 
 mod error;
 mod plan;
@@ -377,16 +377,37 @@ impl Sweep {
                 .as_ref()
                 .is_some_and(|f| f.load(Ordering::Relaxed))
         };
+        // Runs that only gather their summary from the shared events go in groups that share
+        // one pass over the book: as many groups as threads, of at most `GROUP` runs.
+        let together = store.is_some() && !opts.keep_all;
+        let group = if together {
+            todo.len()
+                .div_ceil(pool.current_num_threads())
+                .clamp(1, GROUP)
+        } else {
+            1
+        };
         pool.install(|| {
-            todo.par_iter().try_for_each(|(i, s)| {
+            todo.par_chunks(group).try_for_each(|runs| {
                 if stopped() {
                     return Ok(());
                 }
                 // Only the folders kept are written: the top ones are run again below, to
                 // the same bytes, once the ranking is known.
-                let o = run_one(s, opts.keep_all)?;
-                write_summary(&self.out, *i, &o.summary)?;
-                tick();
+                let outcomes = match &store {
+                    Some(m) if together => {
+                        let scenarios: Vec<_> = runs.iter().map(|(_, s)| s).collect();
+                        summarize_together(&scenarios, m)?
+                    }
+                    _ => runs
+                        .iter()
+                        .map(|(_, s)| run_one(s, opts.keep_all))
+                        .collect::<Result<_, _>>()?,
+                };
+                for ((i, _), o) in runs.iter().zip(outcomes) {
+                    write_summary(&self.out, *i, &o.summary)?;
+                    tick();
+                }
                 Ok::<(), SweepError>(())
             })
         })?;
@@ -455,6 +476,10 @@ pub(super) fn remove_unkept(
     }
     Ok(())
 }
+
+/// The most runs that share one pass over the book: enough to spread its cost, few enough
+/// that a thread's runs stay in cache and a busy core holds back little of the sweep.
+const GROUP: usize = 16;
 
 /// Where each run's summary is saved, in a sweep's result folder.
 pub const SUMMARIES: &str = "summaries";

@@ -3,6 +3,7 @@
 //! The rules, with their sources, are in `docs/fill-rules.md`.
 
 use super::{book_side, Exchange};
+use crate::book::Books;
 use crate::sim::OrderId;
 use crate::tape::{BookSide, Event, EventKind, MarketId};
 use crate::venue::Side;
@@ -24,15 +25,89 @@ fn better(side: Side, ours: i64, price: i64) -> bool {
     }
 }
 
+/// What applying a market event to the book showed that the exchange's reaction to it needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Applied {
+    /// A level update's volume at its price before it (0 when it was not read).
+    prev: i64,
+    /// Whether a level update crossed the opposite side and removed the levels it crossed.
+    crossed: bool,
+}
+
+/// Applies a level update to `book`, reading its level's previous volume when `read_prev`.
+#[inline(always)]
+fn apply_level(book: &mut crate::book::Book, ev: &Event, read_prev: bool) -> Applied {
+    let EventKind::Level { side, price, .. } = ev.kind else {
+        unreachable!("called with level updates only")
+    };
+    let prev = if read_prev {
+        book.level(side, price)
+    } else {
+        0
+    };
+    let crossings = book.crossings();
+    book.apply(ev);
+    Applied {
+        prev,
+        crossed: book.crossings() != crossings,
+    }
+}
+
 impl Exchange {
-    /// A market event reaches the exchange at `now` (its receive time less the feed latency).
-    /// Events of a market the exchange was not built with (a later capture's header can add
-    /// one) are ignored.
+    /// Whether the exchange ignores `ev`: events of a market it was not built with (a later
+    /// capture's header can add one).
+    #[inline(always)]
+    fn ignores(markets: usize, ev: &Event) -> bool {
+        ev.market != MarketId::ALL && ev.market.0 as usize >= markets
+    }
+
+    /// A market event reaches the exchange at `now` (its receive time less the feed latency):
+    /// the book follows it, then our orders react.
     #[inline(always)]
     pub fn on_event(&mut self, now: i64, ev: &Event) {
-        if ev.market != MarketId::ALL && ev.market.0 as usize >= self.rules.len() {
+        if Self::ignores(self.rules.len(), ev) {
             return;
         }
+        let applied = match ev.kind {
+            EventKind::Level { side, price, .. } => {
+                // The level's previous volume matters only to our orders queued there; most
+                // updates are far from them, and reading it would cost a cache miss.
+                let ours_at = self.markets[ev.market.0 as usize]
+                    .resting
+                    .at(order_side(side), price);
+                apply_level(self.books.get_mut(ev.market), ev, ours_at)
+            }
+            EventKind::Tick => Applied::default(),
+            _ => {
+                self.books.apply(ev);
+                Applied::default()
+            }
+        };
+        self.on_applied(now, ev, applied);
+    }
+
+    /// Applies `ev` to `books` kept for several exchanges of `markets` markets at once, as
+    /// [`on_event`](Self::on_event) would apply it to one exchange's own. `None`: the
+    /// exchanges ignore it. Each then reacts with [`on_applied`](Self::on_applied), with
+    /// `books` lent to it.
+    #[inline(always)]
+    pub fn apply_shared(books: &mut Books, markets: usize, ev: &Event) -> Option<Applied> {
+        if Self::ignores(markets, ev) {
+            return None;
+        }
+        Some(match ev.kind {
+            EventKind::Level { .. } => apply_level(books.get_mut(ev.market), ev, true),
+            EventKind::Tick => Applied::default(),
+            _ => {
+                books.apply(ev);
+                Applied::default()
+            }
+        })
+    }
+
+    /// Our orders react at `now` to `ev`, which the book already holds.
+    #[inline(always)]
+    pub fn on_applied(&mut self, now: i64, ev: &Event, applied: Applied) {
         match ev.kind {
             EventKind::Level {
                 side,
@@ -42,30 +117,22 @@ impl Exchange {
             } => {
                 let book = self.books.get_mut(ev.market);
                 let ms = &mut self.markets[ev.market.0 as usize];
-                // The level's previous volume matters only to our orders queued there; most
-                // updates are far from them, and reading it would cost a cache miss.
-                let ours_at = ms.resting.at(order_side(side), price);
-                let prev = if ours_at { book.level(side, price) } else { 0 };
-                let crossings = book.crossings();
-                book.apply(ev);
                 ms.taken.on_level(side, price, amount);
-                if book.crossings() != crossings {
+                if applied.crossed {
                     // The update removed the opposite levels it crossed: forget them too.
                     ms.taken.forget_crossed(book);
                 }
-                if ours_at {
-                    self.requeue(ev.market, side, price, prev, amount);
+                if ms.resting.at(order_side(side), price) {
+                    self.requeue(ev.market, side, price, applied.prev, amount);
                 }
                 if amount > 0 && self.reaches_ours(ev.market, side, price) {
                     self.cross(now, ev.market);
                 }
             }
             EventKind::SnapshotStart { .. } | EventKind::SnapshotLevel { .. } => {
-                self.books.apply(ev);
                 self.markets[ev.market.0 as usize].taken.clear();
             }
             EventKind::SnapshotEnd => {
-                self.books.apply(ev);
                 let m = ev.market;
                 let ms = &self.markets[m.0 as usize];
                 for r in &ms.resting {
@@ -82,7 +149,6 @@ impl Exchange {
                 amount,
                 ..
             } => {
-                self.books.apply(ev);
                 if self.books.get_mut(ev.market).is_valid() {
                     self.on_trade(now, ev.market, taker, price, amount);
                 }
@@ -90,9 +156,14 @@ impl Exchange {
             EventKind::Gap { .. }
             | EventKind::Disconnect
             | EventKind::Resync
-            | EventKind::Connect => self.books.apply(ev),
-            EventKind::Tick => {}
+            | EventKind::Connect
+            | EventKind::Tick => {}
         }
+    }
+
+    /// Lends the exchange `books` in place of its own (swapped back by a second call).
+    pub fn swap_books(&mut self, books: &mut Books) {
+        std::mem::swap(&mut self.books, books);
     }
 
     /// Moves the queue of our orders at a level whose shown volume went from `prev` to `new`.
