@@ -43,16 +43,12 @@ pub fn summarize_together(
         counts.add(evs);
         let recv = evs[0].recv_ns;
         for s in &mut sessions {
-            s.run.sim.swap_books(&mut books);
-            s.run.sim.begin_shared(recv);
-            s.run.sim.swap_books(&mut books);
+            s.run.sim.begin_shared(recv, &mut books);
         }
         for ev in evs {
             let a = Exchange::apply_shared(&mut books, markets, ev);
             for s in &mut sessions {
-                s.run.sim.swap_books(&mut books);
-                s.run.sim.on_shared(ev, a);
-                s.run.sim.swap_books(&mut books);
+                s.run.sim.on_shared(ev, a, &mut books);
             }
         }
         for s in &mut sessions {

@@ -170,20 +170,38 @@ impl Sim {
         self.now = self.now.max(recv);
     }
 
-    /// For sims that share one book, lent to each in turn ([`swap_books`](Self::swap_books)),
-    /// an instant received at `recv` is [`begin_shared`](Self::begin_shared), then
-    /// [`on_shared`](Self::on_shared) for each of its events once the shared book holds it:
-    /// together, as [`on_instant`](Self::on_instant) for a sim with a book of its own.
-    pub fn begin_shared(&mut self, recv: i64) {
-        self.begin_instant(recv);
+    /// For sims that share one book, an instant received at `recv` is
+    /// [`begin_shared`](Self::begin_shared), then [`on_shared`](Self::on_shared) for each of
+    /// its events once the shared `books` hold it: together, as
+    /// [`on_instant`](Self::on_instant) for a sim with a book of its own. The exchange
+    /// borrows `books` only when it has something to do.
+    pub fn begin_shared(&mut self, recv: i64, books: &mut crate::book::Books) {
+        let t = recv - self.latencies.feed_ns;
+        if self
+            .to_exchange
+            .first_key_value()
+            .is_some_and(|(k, _)| k.0 <= t)
+        {
+            self.exchange.swap_books(books);
+            self.run_exchange_until(t);
+            self.exchange.swap_books(books);
+        }
     }
 
-    /// An event of the instant begun, with what applying it to the shared book showed
+    /// An event of the instant begun, with what applying it to the shared `books` showed
     /// (`None`: the exchange ignores it).
-    pub fn on_shared(&mut self, ev: &Event, applied: Option<Applied>) {
-        if let Some(a) = applied {
+    #[inline]
+    pub fn on_shared(
+        &mut self,
+        ev: &Event,
+        applied: Option<Applied>,
+        books: &mut crate::book::Books,
+    ) {
+        if let Some(a) = applied.filter(|a| self.exchange.concerned(ev, *a)) {
+            self.exchange.swap_books(books);
             self.exchange
                 .on_applied(ev.recv_ns - self.latencies.feed_ns, ev, a);
+            self.exchange.swap_books(books);
         }
         self.end_event(ev.recv_ns);
     }

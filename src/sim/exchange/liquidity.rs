@@ -61,6 +61,17 @@ impl Taken {
         }
     }
 
+    /// Whether a level update at `price` on `side` can change what the ledger holds: only
+    /// within the span of its levels there.
+    #[inline]
+    pub fn covers(&self, side: BookSide, price: i64) -> bool {
+        self.span(side).contains(price)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
     /// What we consumed at a level.
     pub fn at(&self, side: BookSide, price: i64) -> i64 {
         if !self.span(side).contains(price) {
@@ -98,7 +109,7 @@ impl Taken {
     /// The feed set a level to `shown`: what we took cannot exceed what is left there.
     #[inline]
     pub fn on_level(&mut self, side: BookSide, price: i64, shown: i64) {
-        if !self.span(side).contains(price) {
+        if !self.covers(side, price) {
             return;
         }
         if let Some(t) = self.levels.get_mut(&(side, price)) {

@@ -105,6 +105,40 @@ impl Exchange {
         })
     }
 
+    /// Whether [`on_applied`](Self::on_applied) would change anything for `ev`: false for the
+    /// many events far from our orders and from the liquidity we took, which it passes over.
+    #[inline(always)]
+    pub fn concerned(&self, ev: &Event, applied: Applied) -> bool {
+        let Some(ms) = self.markets.get(ev.market.0 as usize) else {
+            return false;
+        };
+        match ev.kind {
+            EventKind::Level {
+                side,
+                price,
+                amount,
+                ..
+            } => {
+                ms.taken.covers(side, price)
+                    || (applied.crossed && !ms.taken.is_empty())
+                    || ms.resting.at(order_side(side), price)
+                    || (amount > 0 && ms.resting.reaches(order_side(side.opposite()), price, true))
+            }
+            EventKind::SnapshotStart { .. }
+            | EventKind::SnapshotLevel { .. }
+            | EventKind::SnapshotEnd => true,
+            EventKind::Trade { taker, price, .. } => {
+                ms.resting.reaches(taker.opposite(), price, true)
+                    || ms.resting.reaches(taker, price, false)
+            }
+            EventKind::Gap { .. }
+            | EventKind::Disconnect
+            | EventKind::Resync
+            | EventKind::Connect
+            | EventKind::Tick => false,
+        }
+    }
+
     /// Our orders react at `now` to `ev`, which the book already holds.
     #[inline(always)]
     pub fn on_applied(&mut self, now: i64, ev: &Event, applied: Applied) {
