@@ -14,7 +14,7 @@ use crate::book::Books;
 use crate::scenario::Scenario;
 use crate::sim::Exchange;
 use crate::tape::cache::EventStore;
-use crate::tape::Event;
+use crate::tape::{Event, MarketId};
 
 /// The summaries of `scenarios`' runs over the events of `store`, in order, with no result
 /// folders. Runs that stop at different times cannot share a pass: each then runs alone.
@@ -39,16 +39,35 @@ pub fn summarize_together(
     let markets = store.markets().len();
     let mut books = Books::new();
     let mut counts = Counts::new(markets);
+    // Where each run's orders are, by run then market: most events concern none of them.
+    let mut watches = Vec::with_capacity(sessions.len() * markets);
+    for s in &sessions {
+        watches.extend((0..markets).map(|m| s.run.sim.exchange().watch(MarketId(m as u16))));
+    }
     let stream = feed::instants(Events::Memory(store), first.end_ns, |evs: &[Event]| {
         counts.add(evs);
         let recv = evs[0].recv_ns;
-        for s in &mut sessions {
-            s.run.sim.begin_shared(recv, &mut books);
+        for (s, w) in sessions.iter_mut().zip(watches.chunks_mut(markets)) {
+            if s.run.sim.begin_shared(recv, &mut books) {
+                for (m, w) in w.iter_mut().enumerate() {
+                    *w = s.run.sim.exchange().watch(MarketId(m as u16));
+                }
+            }
         }
-        for ev in evs {
-            let a = Exchange::apply_shared(&mut books, markets, ev);
-            for s in &mut sessions {
-                s.run.sim.on_shared(ev, a, &mut books);
+        for (k, ev) in evs.iter().enumerate() {
+            let applied = Exchange::apply_shared(&mut books, markets, ev);
+            let m = ev.market.0 as usize;
+            let watched = applied.filter(|_| m < markets);
+            for (s, w) in sessions.iter_mut().zip(watches.chunks_mut(markets)) {
+                match watched {
+                    Some(a) if w[m].may_concern(ev, a) => {
+                        if s.run.sim.on_shared(ev, applied, &mut books) {
+                            w[m] = s.run.sim.exchange().watch(ev.market);
+                        }
+                    }
+                    _ if k == 0 => s.run.sim.pass(recv),
+                    _ => {}
+                }
             }
         }
         for s in &mut sessions {

@@ -202,7 +202,9 @@ impl ResultWriter {
     }
 
     /// The first write error, naming the folder, taken.
+    #[inline]
     pub fn failure(&mut self) -> Option<ReportError> {
+        self.failed.as_ref()?;
         let e = self.failed.take()?;
         Some(ReportError::Writing {
             dir: self.dir.clone(),

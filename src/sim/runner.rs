@@ -174,36 +174,49 @@ impl Sim {
     /// [`begin_shared`](Self::begin_shared), then [`on_shared`](Self::on_shared) for each of
     /// its events once the shared `books` hold it: together, as
     /// [`on_instant`](Self::on_instant) for a sim with a book of its own. The exchange
-    /// borrows `books` only when it has something to do.
-    pub fn begin_shared(&mut self, recv: i64, books: &mut crate::book::Books) {
+    /// borrows `books` only when it has something to do. True when requests were due.
+    pub fn begin_shared(&mut self, recv: i64, books: &mut crate::book::Books) -> bool {
         let t = recv - self.latencies.feed_ns;
-        if self
+        let due = self
             .to_exchange
             .first_key_value()
-            .is_some_and(|(k, _)| k.0 <= t)
-        {
+            .is_some_and(|(k, _)| k.0 <= t);
+        if due {
             self.exchange.swap_books(books);
             self.run_exchange_until(t);
             self.exchange.swap_books(books);
         }
+        due
     }
 
     /// An event of the instant begun, with what applying it to the shared `books` showed
-    /// (`None`: the exchange ignores it).
+    /// (`None`: the exchange ignores it). True when the exchange acted on it.
     #[inline]
     pub fn on_shared(
         &mut self,
         ev: &Event,
         applied: Option<Applied>,
         books: &mut crate::book::Books,
-    ) {
-        if let Some(a) = applied.filter(|a| self.exchange.concerned(ev, *a)) {
-            self.exchange.swap_books(books);
-            self.exchange
-                .on_applied(ev.recv_ns - self.latencies.feed_ns, ev, a);
-            self.exchange.swap_books(books);
-        }
+    ) -> bool {
+        let acted = match applied.filter(|a| self.exchange.concerned(ev, *a)) {
+            Some(a) => {
+                self.exchange.swap_books(books);
+                self.exchange
+                    .on_applied(ev.recv_ns - self.latencies.feed_ns, ev, a);
+                self.exchange.swap_books(books);
+                true
+            }
+            None => false,
+        };
         self.end_event(ev.recv_ns);
+        acted
+    }
+
+    /// An event of the instant begun that cannot concern the exchange (its
+    /// [`Watch`](super::exchange::Watch) passed over it): only the clock moves.
+    #[inline]
+    pub fn pass(&mut self, recv: i64) {
+        self.now = self.now.max(recv);
     }
 
     /// Lends this sim's exchange `books` in place of its own (swapped back by a second call).
@@ -235,6 +248,13 @@ impl Sim {
 
     /// Answers that have reached the strategy by the local clock, oldest first.
     pub fn poll(&mut self, out: &mut Vec<(i64, SimEvent)>) {
+        if self
+            .to_local
+            .first_key_value()
+            .is_none_or(|(k, _)| k.0 > self.now)
+        {
+            return;
+        }
         while let Some(entry) = self.to_local.first_entry() {
             if entry.key().0 > self.now {
                 break;

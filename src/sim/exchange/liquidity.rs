@@ -43,7 +43,7 @@ pub(super) fn within(side: BookSide, price: i64, limit: i64) -> bool {
 }
 
 impl Taken {
-    fn span(&self, side: BookSide) -> &Span {
+    pub fn span(&self, side: BookSide) -> &Span {
         match side {
             BookSide::Bid => &self.bids,
             BookSide::Ask => &self.asks,

@@ -2,6 +2,7 @@
 //! move up their queues and fill on trades at or through their price and on a crossing book.
 //! The rules, with their sources, are in `docs/fill-rules.md`.
 
+use super::resting::Span;
 use super::{book_side, Exchange};
 use crate::book::Books;
 use crate::sim::OrderId;
@@ -53,7 +54,71 @@ fn apply_level(book: &mut crate::book::Book, ev: &Event, read_prev: bool) -> App
     }
 }
 
+/// Where on one market's book events can concern an exchange's orders: the spans of its
+/// resting orders and of the levels it took liquidity from. Kept beside many exchanges that
+/// share one book, it passes over most events in a few comparisons; an event it lets through
+/// is checked exactly by [`Exchange::concerned`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Watch {
+    buys: Span,
+    sells: Span,
+    taken_bids: Span,
+    taken_asks: Span,
+    taken: bool,
+}
+
+impl Watch {
+    /// Whether `ev` of the watched market may concern the exchange; `applied`: what applying
+    /// it to the book showed.
+    #[inline(always)]
+    pub fn may_concern(&self, ev: &Event, applied: Applied) -> bool {
+        match ev.kind {
+            EventKind::Level {
+                side,
+                price,
+                amount,
+                ..
+            } => {
+                let (taken, own, other_reaches) = match side {
+                    BookSide::Bid => (&self.taken_bids, &self.buys, self.sells.reaches_down(price)),
+                    BookSide::Ask => (&self.taken_asks, &self.sells, self.buys.reaches_up(price)),
+                };
+                taken.contains(price)
+                    || own.contains(price)
+                    || (applied.crossed && self.taken)
+                    || (amount > 0 && other_reaches)
+            }
+            EventKind::Trade { price, .. } => {
+                self.buys.reaches_up(price) || self.sells.reaches_down(price)
+            }
+            EventKind::SnapshotStart { .. }
+            | EventKind::SnapshotLevel { .. }
+            | EventKind::SnapshotEnd => true,
+            EventKind::Gap { .. }
+            | EventKind::Disconnect
+            | EventKind::Resync
+            | EventKind::Connect
+            | EventKind::Tick => false,
+        }
+    }
+}
+
 impl Exchange {
+    /// Where events of market `m` can concern this exchange now (nothing of a market it was
+    /// not built with). It changes only when the exchange acts.
+    pub fn watch(&self, m: MarketId) -> Watch {
+        let Some(ms) = self.markets.get(m.0 as usize) else {
+            return Watch::default();
+        };
+        Watch {
+            buys: *ms.resting.span(Side::Buy),
+            sells: *ms.resting.span(Side::Sell),
+            taken_bids: *ms.taken.span(BookSide::Bid),
+            taken_asks: *ms.taken.span(BookSide::Ask),
+            taken: !ms.taken.is_empty(),
+        }
+    }
+
     /// Whether the exchange ignores `ev`: events of a market it was not built with (a later
     /// capture's header can add one).
     #[inline(always)]

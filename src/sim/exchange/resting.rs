@@ -16,8 +16,8 @@ pub(super) struct Resting {
 }
 
 /// The lowest and highest of a set of prices; empty when `lo > hi`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Span {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
     lo: i64,
     hi: i64,
 }
@@ -41,6 +41,18 @@ impl Span {
     pub fn contains(&self, price: i64) -> bool {
         self.lo <= price && price <= self.hi
     }
+
+    /// Whether the span reaches `price` from below: its highest price is at least it.
+    #[inline]
+    pub fn reaches_up(&self, price: i64) -> bool {
+        self.hi >= price
+    }
+
+    /// Whether the span reaches `price` from above: its lowest price is at most it.
+    #[inline]
+    pub fn reaches_down(&self, price: i64) -> bool {
+        self.lo <= price
+    }
 }
 
 /// Our resting orders, oldest first, and the span of each side's prices.
@@ -52,7 +64,7 @@ pub(super) struct RestingOrders {
 }
 
 impl RestingOrders {
-    fn span(&self, side: Side) -> &Span {
+    pub fn span(&self, side: Side) -> &Span {
         match side {
             Side::Buy => &self.buys,
             Side::Sell => &self.sells,
