@@ -9,12 +9,13 @@
 
 use super::error::BacktestError;
 use super::feed::{self, Events};
-use super::{Counts, Outcome, Session};
+use super::{Counts, Outcome, Seen, Session};
 use crate::book::Books;
 use crate::scenario::Scenario;
+use crate::sim::exchange::{Applied, Probe, Watch};
 use crate::sim::Exchange;
 use crate::tape::cache::EventStore;
-use crate::tape::{Event, MarketId};
+use crate::tape::{BookSide, Event, MarketId};
 
 /// The summaries of `scenarios`' runs over the events of `store`, in order, with no result
 /// folders. Runs that stop at different times cannot share a pass: each then runs alone.
@@ -39,40 +40,71 @@ pub fn summarize_together(
     let markets = store.markets().len();
     let mut books = Books::new();
     let mut counts = Counts::new(markets);
-    // Where each run's orders are, by run then market: most events concern none of them.
-    let mut watches = Vec::with_capacity(sessions.len() * markets);
-    for s in &sessions {
-        watches.extend((0..markets).map(|m| s.run.sim.exchange().watch(MarketId(m as u16))));
+    let mut seen = Seen::default();
+    // Where each run's orders are, by market then run: most events concern none of them.
+    let runs = sessions.len();
+    let mut watches = Vec::with_capacity(runs * markets);
+    for m in 0..markets {
+        watches.extend(
+            sessions
+                .iter()
+                .map(|s| s.run.sim.exchange().watch(MarketId(m as u16))),
+        );
     }
     let stream = feed::instants(Events::Memory(store), first.end_ns, |evs: &[Event]| {
         counts.add(evs);
         let recv = evs[0].recv_ns;
-        for (s, w) in sessions.iter_mut().zip(watches.chunks_mut(markets)) {
+        for (i, s) in sessions.iter_mut().enumerate() {
             if s.run.sim.begin_shared(recv, &mut books) {
-                for (m, w) in w.iter_mut().enumerate() {
-                    *w = s.run.sim.exchange().watch(MarketId(m as u16));
+                for m in 0..markets {
+                    watches[m * runs + i] = s.run.sim.exchange().watch(MarketId(m as u16));
                 }
             }
         }
         for (k, ev) in evs.iter().enumerate() {
             let applied = Exchange::apply_shared(&mut books, markets, ev);
             let m = ev.market.0 as usize;
-            let watched = applied.filter(|_| m < markets);
-            for (s, w) in sessions.iter_mut().zip(watches.chunks_mut(markets)) {
-                match watched {
-                    Some(a) if w[m].may_concern(ev, a) => {
-                        if s.run.sim.on_shared(ev, applied, &mut books) {
-                            w[m] = s.run.sim.exchange().watch(ev.market);
-                        }
-                    }
-                    _ if k == 0 => s.run.sim.pass(recv),
-                    _ => {}
+            let probe = match applied {
+                Some(a) if m < markets => Probe::of(ev, a),
+                _ => Probe::Pass,
+            };
+            let mut step = Step {
+                sessions: &mut sessions,
+                watches: watches
+                    .get_mut(m * runs..(m + 1) * runs)
+                    .unwrap_or_default(),
+                books: &mut books,
+                ev,
+                applied,
+            };
+            match probe {
+                Probe::Pass => {}
+                Probe::All => step.visit(|_| true),
+                Probe::Level {
+                    side: BookSide::Bid,
+                    price,
+                    adds,
+                    crossed,
+                } => step.visit(|w| w.bid(price, adds, crossed)),
+                Probe::Level {
+                    side: BookSide::Ask,
+                    price,
+                    adds,
+                    crossed,
+                } => step.visit(|w| w.ask(price, adds, crossed)),
+                Probe::Trade { price } => step.visit(|w| w.trade(price)),
+            }
+            if k == 0 {
+                // Every run's clock is at the instant now, whether its exchange acted or not.
+                for s in &mut sessions {
+                    s.run.sim.pass(recv);
                 }
             }
         }
+        seen.read(evs);
         for s in &mut sessions {
             s.run.sim.swap_books(&mut books);
-            let done = s.run.react(evs);
+            let done = s.run.react_to(evs, &seen);
             s.run.sim.swap_books(&mut books);
             done?;
             if let Some(e) = s.run.rec.out.failure() {
@@ -90,4 +122,29 @@ pub fn summarize_together(
             s.finish(stream.stats())
         })
         .collect()
+}
+
+/// One event of an instant, put to every run of a pass.
+struct Step<'a, 'b> {
+    sessions: &'a mut [Session],
+    /// The runs' watches of the event's market (none when the runs ignore the market).
+    watches: &'a mut [Watch],
+    books: &'a mut Books,
+    ev: &'b Event,
+    applied: Option<Applied>,
+}
+
+impl Step<'_, '_> {
+    /// Hands the event to the runs whose watch `hit`s.
+    #[inline(always)]
+    fn visit(&mut self, hit: impl Fn(&Watch) -> bool) {
+        for (i, w) in self.watches.iter_mut().enumerate() {
+            if hit(w) {
+                let sim = &mut self.sessions[i].run.sim;
+                if sim.on_shared(self.ev, self.applied, self.books) {
+                    *w = sim.exchange().watch(self.ev.market);
+                }
+            }
+        }
+    }
 }

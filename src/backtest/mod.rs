@@ -282,7 +282,7 @@ impl Session {
             counts: Counts::new(markets.len()),
             next_timer: 0,
             next_equity: 0,
-            changed: Vec::new(),
+            seen: Seen::default(),
             shown: 0,
         };
         Ok(Session {
@@ -553,6 +553,33 @@ impl Counts {
     }
 }
 
+/// What the strategy is told of an instant beside its trades.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Markets whose book changed, in first-change order.
+    changed: Vec<MarketId>,
+    /// Whether the instant holds a public trade.
+    trades: bool,
+}
+
+impl Seen {
+    fn read(&mut self, evs: &[Event]) {
+        self.changed.clear();
+        self.trades = false;
+        for ev in evs {
+            match ev.kind {
+                EventKind::Trade { .. } => self.trades = true,
+                EventKind::Level { .. } | EventKind::SnapshotEnd
+                    if !self.changed.contains(&ev.market) =>
+                {
+                    self.changed.push(ev.market)
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// The state of a run between receive instants.
 struct Run {
     s: Scenario,
@@ -565,8 +592,8 @@ struct Run {
     counts: Counts,
     next_timer: i64,
     next_equity: i64,
-    /// Markets whose book changed in the current instant, in first-change order.
-    changed: Vec<MarketId>,
+    /// What the current instant holds.
+    seen: Seen,
     /// Events counted at the last progress update.
     shown: u64,
 }
@@ -582,6 +609,15 @@ impl Run {
 
     /// The strategy's part of an instant whose events the sim has taken.
     fn react(&mut self, evs: &[Event]) -> Result<(), BacktestError> {
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.read(evs);
+        let done = self.react_to(evs, &seen);
+        self.seen = seen;
+        done
+    }
+
+    /// As [`react`](Self::react), with what the instant holds already `seen`.
+    fn react_to(&mut self, evs: &[Event], seen: &Seen) -> Result<(), BacktestError> {
         let now = evs[0].recv_ns;
         if self.s.start_ns.is_some_and(|st| now < st) {
             return Ok(());
@@ -603,29 +639,23 @@ impl Run {
         let (sim, strategy) = (&mut self.sim, self.strategy.as_mut());
         sim.poll(&mut self.answers);
         deliver(&mut self.answers, &mut self.rec, strategy, sim);
-        self.changed.clear();
-        for ev in evs {
-            match ev.kind {
-                EventKind::Trade {
+        if seen.trades {
+            for ev in evs {
+                if let EventKind::Trade {
                     taker,
                     price,
                     amount,
                     ..
-                } => {
+                } = ev.kind
+                {
                     let r = &sim.exchange().rules()[ev.market.0 as usize];
                     let price = Price::new(price, r.price_precision);
                     let amount = Amount::new(amount, r.amount_precision);
                     strategy.on_trade(&mut Ctx::new(sim), ev.market, taker, price, amount)
                 }
-                EventKind::Level { .. } | EventKind::SnapshotEnd
-                    if !self.changed.contains(&ev.market) =>
-                {
-                    self.changed.push(ev.market)
-                }
-                _ => {}
             }
         }
-        for &m in &self.changed {
+        for &m in &seen.changed {
             strategy.on_book(&mut Ctx::new(sim), m);
         }
         if let Some(step) = strategy.timer_ns() {

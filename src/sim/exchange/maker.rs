@@ -56,8 +56,8 @@ fn apply_level(book: &mut crate::book::Book, ev: &Event, read_prev: bool) -> App
 
 /// Where on one market's book events can concern an exchange's orders: the spans of its
 /// resting orders and of the levels it took liquidity from. Kept beside many exchanges that
-/// share one book, it passes over most events in a few comparisons; an event it lets through
-/// is checked exactly by [`Exchange::concerned`].
+/// share one book, it passes over most events in a few comparisons of a [`Probe`]; an event
+/// it lets through is checked exactly by [`Exchange::concerned`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Watch {
     buys: Span,
@@ -67,39 +67,78 @@ pub struct Watch {
     taken: bool,
 }
 
-impl Watch {
-    /// Whether `ev` of the watched market may concern the exchange; `applied`: what applying
-    /// it to the book showed.
-    #[inline(always)]
-    pub fn may_concern(&self, ev: &Event, applied: Applied) -> bool {
+/// What a watch tests an event by, read from the event once for every watch it is put to.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe {
+    /// The event concerns no exchange.
+    Pass,
+    /// The event may concern every exchange.
+    All,
+    /// A level update on `side` at `price`; `adds`: it shows volume; `crossed`: it crossed
+    /// the opposite side.
+    Level {
+        side: BookSide,
+        price: i64,
+        adds: bool,
+        crossed: bool,
+    },
+    /// A public trade at `price`.
+    Trade { price: i64 },
+}
+
+impl Probe {
+    /// The probe of `ev`, with what applying it to the book showed.
+    pub fn of(ev: &Event, applied: Applied) -> Probe {
         match ev.kind {
             EventKind::Level {
                 side,
                 price,
                 amount,
                 ..
-            } => {
-                let (taken, own, other_reaches) = match side {
-                    BookSide::Bid => (&self.taken_bids, &self.buys, self.sells.reaches_down(price)),
-                    BookSide::Ask => (&self.taken_asks, &self.sells, self.buys.reaches_up(price)),
-                };
-                taken.contains(price)
-                    || own.contains(price)
-                    || (applied.crossed && self.taken)
-                    || (amount > 0 && other_reaches)
-            }
-            EventKind::Trade { price, .. } => {
-                self.buys.reaches_up(price) || self.sells.reaches_down(price)
-            }
+            } => Probe::Level {
+                side,
+                price,
+                adds: amount > 0,
+                crossed: applied.crossed,
+            },
+            EventKind::Trade { price, .. } => Probe::Trade { price },
             EventKind::SnapshotStart { .. }
             | EventKind::SnapshotLevel { .. }
-            | EventKind::SnapshotEnd => true,
+            | EventKind::SnapshotEnd => Probe::All,
             EventKind::Gap { .. }
             | EventKind::Disconnect
             | EventKind::Resync
             | EventKind::Connect
-            | EventKind::Tick => false,
+            | EventKind::Tick => Probe::Pass,
         }
+    }
+}
+
+impl Watch {
+    /// Whether a bid level update may concern the exchange: at a price of our buys or of
+    /// liquidity we took there, or showing volume at or above our lowest sell.
+    #[inline(always)]
+    pub fn bid(&self, price: i64, adds: bool, crossed: bool) -> bool {
+        self.taken_bids.contains(price)
+            || self.buys.contains(price)
+            || (crossed && self.taken)
+            || (adds && self.sells.reaches_down(price))
+    }
+
+    /// As [`bid`](Self::bid) for an ask level update.
+    #[inline(always)]
+    pub fn ask(&self, price: i64, adds: bool, crossed: bool) -> bool {
+        self.taken_asks.contains(price)
+            || self.sells.contains(price)
+            || (crossed && self.taken)
+            || (adds && self.buys.reaches_up(price))
+    }
+
+    /// Whether a public trade at `price` may concern the exchange: at or through the price of
+    /// one of our orders.
+    #[inline(always)]
+    pub fn trade(&self, price: i64) -> bool {
+        self.buys.reaches_up(price) || self.sells.reaches_down(price)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::value::{Amount, Funds, Price, Rate};
 use crate::venue::rest::codes;
 use crate::venue::{MarketRules, Side};
 use liquidity::{BuyCost, Taken};
-pub use maker::{Applied, Watch};
+pub use maker::{Applied, Probe, Watch};
 use resting::{Resting, RestingOrders};
 use std::collections::{BTreeMap, VecDeque};
 
