@@ -435,8 +435,12 @@ impl Sweep {
             });
         }
         let results = read.into_iter().collect::<Result<Vec<_>, SweepError>>()?;
-        let best = self.plan.write_tables(&self.out, &results)?;
-        if !opts.keep_all {
+        // The tables and the kept runs' folders are written side by side.
+        let best = self.plan.best(&results);
+        let keep = || -> Result<(), SweepError> {
+            if opts.keep_all {
+                return Ok(());
+            }
             remove_unkept(&self.out, &results, &best)?;
             let top = best
                 .iter()
@@ -446,14 +450,16 @@ impl Sweep {
                     Ok(crate::scenario::parse(&p, &text)?)
                 })
                 .collect::<Result<Vec<_>, SweepError>>()?;
-            pool.install(|| {
-                top.par_iter().try_for_each(|s| {
-                    run_one(s, true)?;
-                    tick();
-                    Ok::<(), SweepError>(())
-                })
-            })?;
-        }
+            top.par_iter().try_for_each(|s| {
+                run_one(s, true)?;
+                tick();
+                Ok::<(), SweepError>(())
+            })
+        };
+        let (tables, kept) =
+            pool.install(|| rayon::join(|| self.plan.write_tables(&self.out, &results), keep));
+        tables?;
+        kept?;
         table::top_chart(&self.out, &best)?;
         if let Some(pb) = bar {
             pb.finish_and_clear();

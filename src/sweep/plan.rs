@@ -21,12 +21,16 @@ impl Plan {
         self.write_runs(dir, results)?;
         let heatmap = self.heatmap(dir, results)?;
         self.write_page(dir, results, heatmap.as_deref())?;
-        Ok(self
-            .ranked(results)
+        Ok(self.best(results))
+    }
+
+    /// The names of the `top` best of `results`, best first.
+    pub(super) fn best(&self, results: &[RunResult]) -> Vec<String> {
+        self.ranked(results)
             .into_iter()
             .take(self.top)
             .map(|r| r.name.clone())
-            .collect())
+            .collect()
     }
 
     /// Writes `runs.csv` and `runs.parquet` of `results` into `dir`.
