@@ -1,5 +1,6 @@
 //! A 64-run sweep of pure market making on the shipped sample (8 spreads × 8 refresh times),
-//! on one thread and on two; the event cache is built before the clock starts.
+//! on one thread and on two, and the shipped 12-run `sweep-mm` (its five best runs' folders
+//! kept) on two; the event cache is built before the clock starts.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::PathBuf;
@@ -28,6 +29,11 @@ fn setup() -> PathBuf {
     );
     let p = dir.join("sweep.toml");
     std::fs::write(&p, sweep).unwrap();
+    let shipped = std::fs::read_to_string("scenarios/sweep-mm.toml")
+        .unwrap()
+        .replace("\"mm-tight.toml\"", "\"base.toml\"")
+        .replace("\"../results/sweep-mm\"", "\"out-mm\"");
+    std::fs::write(dir.join("sweep-mm.toml"), shipped).unwrap();
     p
 }
 
@@ -49,6 +55,15 @@ fn bench(c: &mut Criterion) {
             b.iter(|| sweep.run(&opts(jobs)).unwrap().len())
         });
     }
+    g.finish();
+    let mm = altsim::sweep::load(&path.with_file_name("sweep-mm.toml")).unwrap();
+    assert_eq!((mm.plan.runs.len(), mm.plan.top), (12, 5));
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(12));
+    g.bench_function("12 runs of sweep-mm, 5 kept, 2 threads", |b| {
+        b.iter(|| mm.run(&opts(2)).unwrap().len())
+    });
     g.finish();
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -41,6 +41,9 @@ impl Recorder {
             let side = usize::from(o.side == crate::venue::Side::Sell);
             self.volume_placed[side] += i128::from(o.origin);
         }
+        if !self.out.files() {
+            return;
+        }
         self.out.order(OrderRecord {
             time_ns: at,
             order_id: o.id,
@@ -149,7 +152,7 @@ pub(super) fn deliver(
                 rec.fill(at, &f);
                 strategy.on_fill(&mut ctx, &f);
             }
-            SimEvent::Rejected { order_id, reject } => {
+            SimEvent::Rejected { order_id, reject } if rec.out.files() => {
                 rec.out.order(OrderRecord {
                     time_ns: at,
                     order_id,
@@ -166,7 +169,8 @@ pub(super) fn deliver(
                 });
                 strategy.on_reject(&mut ctx, order_id, &reject);
             }
-            SimEvent::CancelFailed { order_id, reject } => {
+            SimEvent::Rejected { order_id, reject }
+            | SimEvent::CancelFailed { order_id, reject } => {
                 strategy.on_reject(&mut ctx, order_id, &reject)
             }
             // Already in the local balances the strategy reads.

@@ -192,7 +192,9 @@ impl ResultWriter {
         }
     }
 
-    fn files(&self) -> bool {
+    /// Whether the run writes a result folder (else only its summary is gathered, and order
+    /// rows are not needed).
+    pub fn files(&self) -> bool {
         !self.tmp.as_os_str().is_empty()
     }
 
