@@ -597,3 +597,107 @@ fn events_of_an_unknown_market_are_ignored() {
     ex.on_event(0, &ev(MarketId(99), EventKind::SnapshotEnd));
     assert!(events(&mut ex).is_empty());
 }
+
+#[test]
+fn a_watch_lets_through_every_event_that_concerns_the_orders() {
+    use altsim::sim::exchange::Probe;
+    let mut ex = exchange(FeeSchedule::default(), QueueModel::Conservative);
+    ex.deposit("usdt", d("100000")).unwrap();
+    ex.deposit("btc", d("2")).unwrap();
+    snapshot(
+        &mut ex,
+        BTCUSDT,
+        &[("59990.00", "1"), ("59980.00", "1")],
+        &[("60010.00", "1"), ("60020.00", "1")],
+    );
+    // Resting at 59985 and 60015, and half of the 60010 ask taken.
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.1"), d("59985.00")),
+    );
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Sell, d("0.1"), d("60015.00")),
+    );
+    place(
+        &mut ex,
+        NewOrder::limit("btcusdt", Side::Buy, d("0.5"), d("60010.00")),
+    );
+    events(&mut ex);
+    let w = ex.watch(BTCUSDT);
+    let hit = |e: &Event| {
+        let mut books = ex.books().clone();
+        let a = Exchange::apply_shared(&mut books, ex.rules().len(), e).unwrap();
+        let hit = match Probe::of(e, a) {
+            Probe::Pass => false,
+            Probe::All => true,
+            Probe::Level {
+                side: BookSide::Bid,
+                price,
+                adds,
+                crossed,
+            } => w.bid(price, adds, crossed),
+            Probe::Level {
+                side: BookSide::Ask,
+                price,
+                adds,
+                crossed,
+            } => w.ask(price, adds, crossed),
+            Probe::Trade { price } => w.trade(price),
+        };
+        (ex.concerned(e, a), hit)
+    };
+    let level = |side, p: i64, a: i64| {
+        ev(
+            BTCUSDT,
+            EventKind::Level {
+                side,
+                price: p * 100,
+                amount: a,
+                sequence: None,
+            },
+        )
+    };
+    let trade = |taker, p: i64| {
+        ev(
+            BTCUSDT,
+            EventKind::Trade {
+                id: 9,
+                taker,
+                price: p * 100,
+                amount: 10_000,
+                exch_ns: 0,
+            },
+        )
+    };
+    let (mut concerned, mut passed) = (0, 0);
+    for p in (59960..=60040).step_by(5) {
+        for e in [
+            level(BookSide::Bid, p, 0),
+            level(BookSide::Bid, p, 50_000_000),
+            level(BookSide::Ask, p, 0),
+            level(BookSide::Ask, p, 50_000_000),
+            trade(Side::Buy, p),
+            trade(Side::Sell, p),
+        ] {
+            let (c, h) = hit(&e);
+            assert!(
+                h || !c,
+                "{e:?} concerns the orders but the watch passed over it"
+            );
+            concerned += usize::from(c);
+            passed += usize::from(!h);
+        }
+    }
+    assert!(concerned > 10 && passed > 40, "{concerned} {passed}");
+    // By the rules: a bid below our buy, and a trade between our orders, concern nothing; an
+    // ask reaching our buy, a level of liquidity we took, and a trade at our price may.
+    assert_eq!(
+        hit(&level(BookSide::Bid, 59970, 50_000_000)),
+        (false, false)
+    );
+    assert_eq!(hit(&trade(Side::Buy, 60000)), (false, false));
+    assert_eq!(hit(&level(BookSide::Ask, 59985, 50_000_000)), (true, true));
+    assert!(hit(&level(BookSide::Ask, 60010, 20_000_000)).1);
+    assert!(hit(&trade(Side::Sell, 59985)).0);
+}
