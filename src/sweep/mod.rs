@@ -378,17 +378,24 @@ impl Sweep {
                 .is_some_and(|f| f.load(Ordering::Relaxed))
         };
         // Runs that only gather their summary from the shared events go in groups that share
-        // one pass over the book: as many groups as threads, of at most `GROUP` runs.
+        // one pass over the book: two groups a thread, so that a thread done early takes
+        // another's, of at most `GROUP` runs. A group takes every `count`th run, so that the
+        // groups mix the sweep's values (its first key's slow ones together would make one
+        // group much heavier than the rest).
         let together = store.is_some() && !opts.keep_all;
-        let group = if together {
+        let size = if together {
             todo.len()
-                .div_ceil(pool.current_num_threads())
+                .div_ceil(2 * pool.current_num_threads())
                 .clamp(1, GROUP)
         } else {
             1
         };
+        let count = todo.len().div_ceil(size);
+        let groups: Vec<Vec<&(usize, crate::scenario::Scenario)>> = (0..count)
+            .map(|k| todo.iter().skip(k).step_by(count).collect())
+            .collect();
         pool.install(|| {
-            todo.par_chunks(group).try_for_each(|runs| {
+            groups.par_iter().try_for_each(|runs| {
                 if stopped() {
                     return Ok(());
                 }
