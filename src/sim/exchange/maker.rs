@@ -35,12 +35,15 @@ pub struct Applied {
     crossed: bool,
 }
 
-/// Applies a level update to `book`, reading its level's previous volume when `read_prev`.
+/// Applies `ev`, an update of the level on `side` at `price`, to `book`, reading the level's
+/// previous volume when `read_prev`.
 #[inline(always)]
-fn apply_level(book: &mut crate::book::Book, ev: &Event, read_prev: bool) -> Applied {
-    let EventKind::Level { side, price, .. } = ev.kind else {
-        unreachable!("called with level updates only")
-    };
+fn apply_level(
+    book: &mut crate::book::Book,
+    ev: &Event,
+    (side, price): (BookSide, i64),
+    read_prev: bool,
+) -> Applied {
     let prev = if read_prev {
         book.level(side, price)
     } else {
@@ -179,7 +182,7 @@ impl Exchange {
                 let ours_at = self.markets[ev.market.0 as usize]
                     .resting
                     .at(order_side(side), price);
-                apply_level(self.books.get_mut(ev.market), ev, ours_at)
+                apply_level(self.books.get_mut(ev.market), ev, (side, price), ours_at)
             }
             EventKind::Tick => Applied::default(),
             _ => {
@@ -200,7 +203,9 @@ impl Exchange {
             return None;
         }
         Some(match ev.kind {
-            EventKind::Level { .. } => apply_level(books.get_mut(ev.market), ev, true),
+            EventKind::Level { side, price, .. } => {
+                apply_level(books.get_mut(ev.market), ev, (side, price), true)
+            }
             EventKind::Tick => Applied::default(),
             _ => {
                 books.apply(ev);
