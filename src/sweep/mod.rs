@@ -378,14 +378,18 @@ impl Sweep {
                 .is_some_and(|f| f.load(Ordering::Relaxed))
         };
         // Runs that only gather their summary from the shared events go in groups that share
-        // one pass over the book: two groups a thread, so that a thread done early takes
-        // another's, of at most `GROUP` runs. A group takes every `count`th run, so that the
-        // groups mix the sweep's values (its first key's slow ones together would make one
-        // group much heavier than the rest).
+        // one pass over the book, of at most `GROUP` runs: two groups a thread, so that a
+        // thread done early takes another's, unless that would leave fewer than `SHARED` runs
+        // to share a pass. A group takes every `count`th run, so that the groups mix the
+        // sweep's values (its first key's slow ones together would make one group much
+        // heavier than the rest).
         let together = store.is_some() && !opts.keep_all;
         let size = if together {
+            let threads = pool.current_num_threads();
+            let a_thread = todo.len().div_ceil(threads);
             todo.len()
-                .div_ceil(2 * pool.current_num_threads())
+                .div_ceil(2 * threads)
+                .max(a_thread.min(SHARED))
                 .clamp(1, GROUP)
         } else {
             1
@@ -493,6 +497,10 @@ pub(super) fn remove_unkept(
 /// The most runs that share one pass over the book: enough to spread its cost, few enough
 /// that a thread's runs stay in cache and a busy core holds back little of the sweep.
 const GROUP: usize = 16;
+
+/// The fewest runs a group is cut to for the threads' sake: below it, the pass over the book
+/// costs more than the balance gains.
+const SHARED: usize = 8;
 
 /// Where each run's summary is saved, in a sweep's result folder.
 pub const SUMMARIES: &str = "summaries";
