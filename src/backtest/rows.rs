@@ -152,25 +152,26 @@ pub(super) fn deliver(
                 rec.fill(at, &f);
                 strategy.on_fill(&mut ctx, &f);
             }
-            SimEvent::Rejected { order_id, reject } if rec.out.files() => {
-                rec.out.order(OrderRecord {
-                    time_ns: at,
-                    order_id,
-                    market: "".into(),
-                    side: "",
-                    ord_type: "",
-                    price: None,
-                    state: "reject",
-                    origin_volume: None,
-                    remaining_volume: None,
-                    executed_volume: None,
-                    avg_price: None,
-                    reason: format!("{}: {}", reject.code, reject.reason),
-                });
+            SimEvent::Rejected { order_id, reject } => {
+                if rec.out.files() {
+                    rec.out.order(OrderRecord {
+                        time_ns: at,
+                        order_id,
+                        market: "".into(),
+                        side: "",
+                        ord_type: "",
+                        price: None,
+                        state: "reject",
+                        origin_volume: None,
+                        remaining_volume: None,
+                        executed_volume: None,
+                        avg_price: None,
+                        reason: format!("{}: {}", reject.code, reject.reason),
+                    });
+                }
                 strategy.on_reject(&mut ctx, order_id, &reject);
             }
-            SimEvent::Rejected { order_id, reject }
-            | SimEvent::CancelFailed { order_id, reject } => {
+            SimEvent::CancelFailed { order_id, reject } => {
                 strategy.on_reject(&mut ctx, order_id, &reject)
             }
             // Already in the local balances the strategy reads.

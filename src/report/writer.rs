@@ -206,6 +206,7 @@ impl ResultWriter {
     /// The first write error, naming the folder, taken.
     #[inline]
     pub fn failure(&mut self) -> Option<ReportError> {
+        // Checked before taking: this runs every instant, and taking moves a whole error.
         self.failed.as_ref()?;
         let e = self.failed.take()?;
         Some(ReportError::Writing {

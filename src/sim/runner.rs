@@ -183,7 +183,7 @@ impl Sim {
             .is_some_and(|(k, _)| k.0 <= t);
         if due {
             self.exchange.swap_books(books);
-            self.run_exchange_until(t);
+            self.begin_instant(recv);
             self.exchange.swap_books(books);
         }
         due
@@ -248,13 +248,6 @@ impl Sim {
 
     /// Answers that have reached the strategy by the local clock, oldest first.
     pub fn poll(&mut self, out: &mut Vec<(i64, SimEvent)>) {
-        if self
-            .to_local
-            .first_key_value()
-            .is_none_or(|(k, _)| k.0 > self.now)
-        {
-            return;
-        }
         while let Some(entry) = self.to_local.first_entry() {
             if entry.key().0 > self.now {
                 break;

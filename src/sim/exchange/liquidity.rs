@@ -74,7 +74,7 @@ impl Taken {
 
     /// What we consumed at a level.
     pub fn at(&self, side: BookSide, price: i64) -> i64 {
-        if !self.span(side).contains(price) {
+        if !self.covers(side, price) {
             return 0;
         }
         self.levels.get(&(side, price)).map_or(0, |t| t.amount)

@@ -35,25 +35,30 @@ pub struct Applied {
     crossed: bool,
 }
 
-/// Applies `ev`, an update of the level on `side` at `price`, to `book`, reading the level's
-/// previous volume when `read_prev`.
+/// Applies `ev` to `books`; for a level update, reads the level's previous volume first when
+/// `read_prev`. A tick changes no book.
 #[inline(always)]
-fn apply_level(
-    book: &mut crate::book::Book,
-    ev: &Event,
-    (side, price): (BookSide, i64),
-    read_prev: bool,
-) -> Applied {
-    let prev = if read_prev {
-        book.level(side, price)
-    } else {
-        0
-    };
-    let crossings = book.crossings();
-    book.apply(ev);
-    Applied {
-        prev,
-        crossed: book.crossings() != crossings,
+fn apply(books: &mut Books, ev: &Event, read_prev: bool) -> Applied {
+    match ev.kind {
+        EventKind::Level { side, price, .. } => {
+            let book = books.get_mut(ev.market);
+            let prev = if read_prev {
+                book.level(side, price)
+            } else {
+                0
+            };
+            let crossings = book.crossings();
+            book.apply(ev);
+            Applied {
+                prev,
+                crossed: book.crossings() != crossings,
+            }
+        }
+        EventKind::Tick => Applied::default(),
+        _ => {
+            books.apply(ev);
+            Applied::default()
+        }
     }
 }
 
@@ -175,21 +180,15 @@ impl Exchange {
         if Self::ignores(self.rules.len(), ev) {
             return;
         }
-        let applied = match ev.kind {
-            EventKind::Level { side, price, .. } => {
-                // The level's previous volume matters only to our orders queued there; most
-                // updates are far from them, and reading it would cost a cache miss.
-                let ours_at = self.markets[ev.market.0 as usize]
-                    .resting
-                    .at(order_side(side), price);
-                apply_level(self.books.get_mut(ev.market), ev, (side, price), ours_at)
-            }
-            EventKind::Tick => Applied::default(),
-            _ => {
-                self.books.apply(ev);
-                Applied::default()
-            }
+        // A level's previous volume matters only to our orders queued there; most updates are
+        // far from them, and reading it would cost a cache miss.
+        let read_prev = match ev.kind {
+            EventKind::Level { side, price, .. } => self.markets[ev.market.0 as usize]
+                .resting
+                .at(order_side(side), price),
+            _ => false,
         };
+        let applied = apply(&mut self.books, ev, read_prev);
         self.on_applied(now, ev, applied);
     }
 
@@ -202,16 +201,7 @@ impl Exchange {
         if Self::ignores(markets, ev) {
             return None;
         }
-        Some(match ev.kind {
-            EventKind::Level { side, price, .. } => {
-                apply_level(books.get_mut(ev.market), ev, (side, price), true)
-            }
-            EventKind::Tick => Applied::default(),
-            _ => {
-                books.apply(ev);
-                Applied::default()
-            }
-        })
+        Some(apply(books, ev, true))
     }
 
     /// Whether [`on_applied`](Self::on_applied) would change anything for `ev`: false for the
