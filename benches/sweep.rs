@@ -1,6 +1,6 @@
 //! A 64-run sweep of pure market making on the shipped sample (8 spreads × 8 refresh times),
 //! on one thread and on two, and the shipped 12-run `sweep-mm` (its five best runs' folders
-//! kept) on two; the event cache is built before the clock starts.
+//! kept, and then none kept) on two; the event cache is built before the clock starts.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::PathBuf;
@@ -63,6 +63,11 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(12));
     g.bench_function("12 runs of sweep-mm, 5 kept, 2 threads", |b| {
         b.iter(|| mm.run(&opts(2)).unwrap().len())
+    });
+    let mut none = altsim::sweep::load(&path.with_file_name("sweep-mm.toml")).unwrap();
+    none.plan.top = 0;
+    g.bench_function("12 runs of sweep-mm, none kept, 2 threads", |b| {
+        b.iter(|| none.run(&opts(2)).unwrap().len())
     });
     g.finish();
     let _ = std::fs::remove_dir_all(path.parent().unwrap());

@@ -203,3 +203,44 @@ fn a_time_window_ends_at_the_same_event_from_the_captures_and_the_cache() {
         serde_json::from_slice(&std::fs::read(dir.join("plain/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["events"], within);
 }
+
+#[test]
+fn a_cache_read_in_parts_on_any_pool_is_the_events_in_order() {
+    let (dir, s) = setup("parts", None);
+    let (_, used) = run(&s, &dir.join("a"), true);
+    assert_eq!(used, CacheUse::Built);
+    let rules = altsim::venue::market::default_markets(s.markets.as_deref(), &s.captures).unwrap();
+    let key = cache::key(&s.captures, &rules).unwrap();
+    let open = || cache::CacheReader::open(&the_cache(&dir), &key, &s.captures).unwrap();
+    let mut r = open();
+    let mut one_by_one = Vec::new();
+    while let Some(ev) = r.next_event().unwrap() {
+        one_by_one.push(ev);
+    }
+    assert!(one_by_one.len() > 100_000, "{}", one_by_one.len());
+    for threads in 1..=3 {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let parts = pool.install(|| open().read_parts()).unwrap();
+        assert_eq!(parts.len(), threads);
+        assert!(
+            parts.concat() == one_by_one,
+            "{threads} threads: other events"
+        );
+    }
+    // A reader that handed some events out gives the rest.
+    let mut r = open();
+    let first: Vec<_> = (0..10).map(|_| r.next_event().unwrap().unwrap()).collect();
+    let rest = r.read_parts().unwrap().concat();
+    assert!([first, rest].concat() == one_by_one);
+    // A block damaged in the middle of the file is refused, whichever thread decodes it.
+    let c = the_cache(&dir);
+    let mut bytes = std::fs::read(&c).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 64].fill(0xff);
+    std::fs::write(&c, &bytes).unwrap();
+    let err = open().read_parts().unwrap_err();
+    assert!(matches!(err, cache::CacheError::Corrupt { .. }), "{err}");
+}

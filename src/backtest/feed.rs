@@ -130,8 +130,15 @@ pub(super) fn instants<'a>(
 ) -> Result<Events<'a>, BacktestError> {
     let reader = match events {
         Events::Memory(m) => {
-            let (evs, _) = upto(m.events(), end, false);
-            Instants::default().feed(evs, true, &mut each)?;
+            let mut split = Instants::default();
+            let parts = m.parts();
+            for (i, part) in parts.iter().enumerate() {
+                let (evs, last) = upto(part, end, i + 1 < parts.len());
+                split.feed(evs, last, &mut each)?;
+                if last {
+                    break;
+                }
+            }
             return Ok(events);
         }
         Events::Captures(s) => Reader::Captures(s),

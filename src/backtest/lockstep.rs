@@ -16,6 +16,7 @@ use crate::sim::exchange::{Applied, Probe, Watch};
 use crate::sim::Exchange;
 use crate::tape::cache::EventStore;
 use crate::tape::{BookSide, Event, MarketId};
+use rayon::prelude::*;
 
 /// The summaries of `scenarios`' runs over the events of `store`, in order, with no result
 /// folders. Runs that stop at different times cannot share a pass: each then runs alone.
@@ -23,19 +24,31 @@ pub fn summarize_together(
     scenarios: &[&Scenario],
     store: &EventStore,
 ) -> Result<Vec<Outcome>, BacktestError> {
+    run_together(scenarios, store, false)
+}
+
+/// As [`summarize_together`], each run also writing its result folder (its scenario's `out`)
+/// when `files`: the same bytes as [`run_in`](super::run_in) writes. The folders are
+/// finished side by side on the current rayon pool.
+pub fn run_together(
+    scenarios: &[&Scenario],
+    store: &EventStore,
+    files: bool,
+) -> Result<Vec<Outcome>, BacktestError> {
     let Some(first) = scenarios.first() else {
         return Ok(Vec::new());
     };
     if scenarios.iter().any(|s| s.end_ns != first.end_ns) {
         return scenarios
             .iter()
-            .map(|&s| super::run_in(s, store, false))
+            .map(|&s| super::run_in(s, store, files))
             .collect();
     }
     let mut sessions = Vec::with_capacity(scenarios.len());
     for &s in scenarios {
         super::check_store(s, store)?;
-        sessions.push(Session::open_to(s, store.markets().to_vec(), None)?);
+        let dir = files.then(|| s.out.clone());
+        sessions.push(Session::open_to(s, store.markets().to_vec(), dir)?);
     }
     let markets = store.markets().len();
     let mut books = Books::new();
@@ -113,13 +126,14 @@ pub fn summarize_together(
         }
         Ok(())
     })?;
+    let stats = stream.stats();
     sessions
-        .into_iter()
+        .into_par_iter()
         .map(|mut s| {
             s.run.counts = counts.clone();
             let mut own = books.clone();
             s.run.sim.swap_books(&mut own);
-            s.finish(stream.stats())
+            s.finish(stats)
         })
         .collect()
 }

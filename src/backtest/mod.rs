@@ -21,7 +21,7 @@ mod run;
 
 pub use error::{BacktestError, ScenarioError};
 use feed::Events;
-pub use lockstep::summarize_together;
+pub use lockstep::{run_together, summarize_together};
 
 use rows::{deliver, Recorder};
 use run::{Counts, Run, Seen};

@@ -4,7 +4,7 @@
 //! of it gives the same bytes. Runs go in parallel; their order and results do not depend on
 //! how many.
 
-use crate::backtest::{run_from, summarize, summarize_together, Progress};
+use crate::backtest::{run_from, run_together, summarize, summarize_together, Progress};
 
 mod error;
 mod plan;
@@ -317,6 +317,9 @@ impl Sweep {
             let s = crate::scenario::parse(&p, &text)?;
             todo.push((i, s));
         }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.jobs)
+            .build()?;
         // The events are decoded once, into the cache. When every run reads the same
         // captures (the usual sweep) and they fit [`STORE_EVENTS`], the cache is read once
         // into memory and shared by all runs; otherwise each run streams the cache file.
@@ -331,7 +334,8 @@ impl Sweep {
                 shared &= s.captures == first.captures && rules(s)? == first_rules;
             }
             if shared {
-                store = EventStore::load(&first.captures, first_rules, STORE_EVENTS)?;
+                store =
+                    pool.install(|| EventStore::load(&first.captures, first_rules, STORE_EVENTS))?;
             } else {
                 crate::tape::cache::open_or_build(&first.captures, first_rules)?;
             }
@@ -348,9 +352,6 @@ impl Sweep {
             _ if files => run_from(s, None, Progress::Quiet, true).map(|(o, _)| o),
             _ => summarize(s),
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.jobs)
-            .build()?;
         let bar =
             (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
                 let kept = if opts.keep_all {
@@ -377,27 +378,13 @@ impl Sweep {
                 .as_ref()
                 .is_some_and(|f| f.load(Ordering::Relaxed))
         };
-        // Runs that only gather their summary from the shared events go in groups that share
-        // one pass over the book, of at most `GROUP` runs: two groups a thread, so that a
-        // thread done early takes another's, unless that would leave fewer than `SHARED` runs
-        // to share a pass. A group takes every `count`th run, so that the groups mix the
-        // sweep's values (its first key's slow ones together would make one group much
-        // heavier than the rest).
         let together = store.is_some() && !opts.keep_all;
-        let size = if together {
-            let threads = pool.current_num_threads();
-            let a_thread = todo.len().div_ceil(threads);
-            todo.len()
-                .div_ceil(2 * threads)
-                .max(a_thread.min(SHARED))
-                .clamp(1, GROUP)
+        let threads = pool.current_num_threads();
+        let groups = if together {
+            share_passes(&todo, threads)
         } else {
-            1
+            todo.iter().map(|r| vec![r]).collect()
         };
-        let count = todo.len().div_ceil(size);
-        let groups: Vec<Vec<&(usize, crate::scenario::Scenario)>> = (0..count)
-            .map(|k| todo.iter().skip(k).step_by(count).collect())
-            .collect();
         pool.install(|| {
             groups.par_iter().try_for_each(|runs| {
                 if stopped() {
@@ -461,11 +448,21 @@ impl Sweep {
                     Ok(crate::scenario::parse(&p, &text)?)
                 })
                 .collect::<Result<Vec<_>, SweepError>>()?;
-            top.par_iter().try_for_each(|s| {
-                run_one(s, true)?;
-                tick();
-                Ok::<(), SweepError>(())
-            })
+            match &store {
+                // The kept runs share passes over the book too, each writing its folder.
+                Some(m) if top.iter().all(|s| s.end_ns == top[0].end_ns) => {
+                    share_passes(&top, threads).par_iter().try_for_each(|runs| {
+                        run_together(runs, m, true)?;
+                        runs.iter().for_each(|_| tick());
+                        Ok::<(), SweepError>(())
+                    })
+                }
+                _ => top.par_iter().try_for_each(|s| {
+                    run_one(s, true)?;
+                    tick();
+                    Ok::<(), SweepError>(())
+                }),
+            }
         };
         let (tables, kept) =
             pool.install(|| rayon::join(|| self.plan.write_tables(&self.out, &results), keep));
@@ -524,6 +521,24 @@ pub struct Options {
 }
 
 /// `run-00001` for run 0.
+/// `items` in groups that share one pass over the book, of at most [`GROUP`]: two groups a
+/// thread, so that a thread done early takes another's, unless that would leave fewer than
+/// [`SHARED`] to share a pass. A group takes every `count`th item, so that the groups mix the
+/// sweep's values (its first key's slow ones together would make one group much heavier than
+/// the rest).
+fn share_passes<T>(items: &[T], threads: usize) -> Vec<Vec<&T>> {
+    let a_thread = items.len().div_ceil(threads.max(1));
+    let size = items
+        .len()
+        .div_ceil(2 * threads.max(1))
+        .max(a_thread.min(SHARED))
+        .clamp(1, GROUP);
+    let count = items.len().div_ceil(size);
+    (0..count)
+        .map(|k| items.iter().skip(k).step_by(count).collect())
+        .collect()
+}
+
 pub fn run_name(i: usize) -> String {
     format!("run-{:05}", i + 1)
 }

@@ -18,9 +18,12 @@ impl Plan {
         results: &[RunResult],
     ) -> Result<Vec<String>, SweepError> {
         self.save(dir)?;
-        self.write_runs(dir, results)?;
-        let heatmap = self.heatmap(dir, results)?;
-        self.write_page(dir, results, heatmap.as_deref())?;
+        let (runs, heatmap) = rayon::join(
+            || self.write_runs(dir, results),
+            || self.heatmap(dir, results),
+        );
+        runs?;
+        self.write_page(dir, results, heatmap?.as_deref())?;
         Ok(self.best(results))
     }
 

@@ -10,6 +10,7 @@ pub mod gc;
 use super::normalize::Event;
 use super::stream::{EventStream, StreamStats};
 use crate::venue::{MarketJson, MarketRules};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -283,8 +284,8 @@ impl CacheReader {
         }
     }
 
-    /// Reads and decodes the next block, appending its events to `out`.
-    fn next_block(&mut self, out: &mut Vec<Event>) -> Result<usize, CacheError> {
+    /// Reads the next block's head: its events and its length in bytes.
+    fn block_head(&mut self, left: u64) -> Result<(usize, usize), CacheError> {
         if self.blocks_left == 0 {
             return Err(self.corrupt("fewer events than its trailer counts"));
         }
@@ -293,17 +294,78 @@ impl CacheReader {
         let word =
             |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().expect("4 bytes")) as usize;
         let (n, len) = (word(0), word(4));
-        if n == 0 || n as u64 > self.left || len > MAX_RAW {
+        if n == 0 || n as u64 > left || len > MAX_RAW {
             return Err(self.corrupt("a block that is not one"));
         }
+        self.blocks_left -= 1;
+        Ok((n, len))
+    }
+
+    /// Reads and decodes the next block, appending its events to `out`.
+    fn next_block(&mut self, out: &mut Vec<Event>) -> Result<usize, CacheError> {
+        let (n, len) = self.block_head(self.left)?;
         self.raw.resize(len, 0);
         self.r
             .read_exact(&mut self.raw)
             .map_err(io_at(&self.path))?;
         codec::decode(&self.raw, n, out)
             .map_err(|_| self.corrupt("a block that does not decode"))?;
-        self.blocks_left -= 1;
         Ok(n)
+    }
+
+    /// Every event not yet read, in consecutive parts, one for each thread of the current
+    /// rayon pool: the blocks are read in turn and each part's are decoded on a thread of
+    /// its own, into memory of its own (a copy into one buffer would cost as much as the
+    /// decoding saves).
+    pub fn read_parts(&mut self) -> Result<Vec<Vec<Event>>, CacheError> {
+        let mut first = Vec::new();
+        if self.at < self.block.len() {
+            let buffered = self.block.len() - self.at;
+            self.read_into(&mut first, buffered)?;
+        }
+        let mut raw = Vec::new();
+        // Each block: its events, and where its bytes start in `raw`.
+        let mut blocks = Vec::new();
+        let mut left = self.left;
+        while left > 0 {
+            let (n, len) = self.block_head(left)?;
+            let at = raw.len();
+            raw.resize(at + len, 0);
+            self.r
+                .read_exact(&mut raw[at..])
+                .map_err(io_at(&self.path))?;
+            blocks.push((n, at));
+            left -= n as u64;
+        }
+        let count = blocks.len();
+        blocks.push((0, raw.len()));
+        let parts = rayon::current_num_threads().clamp(1, count.max(1));
+        let per = count.div_ceil(parts);
+        let decoded: Vec<Result<Vec<Event>, codec::Corrupt>> = (0..parts)
+            .into_par_iter()
+            .map(|k| {
+                let (from, to) = ((k * per).min(count), ((k + 1) * per).min(count));
+                let events = blocks[from..to].iter().map(|b| b.0).sum();
+                let mut out = Vec::with_capacity(events);
+                for w in blocks[from..=to].windows(2) {
+                    let ((n, a), (_, b)) = (w[0], w[1]);
+                    codec::decode(&raw[a..b], n, &mut out)?;
+                }
+                Ok(out)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(parts + 1);
+        if !first.is_empty() {
+            out.push(first);
+        }
+        for part in decoded {
+            let part = part.map_err(|_| self.corrupt("a block that does not decode"))?;
+            if !part.is_empty() {
+                out.push(part);
+            }
+        }
+        self.left = 0;
+        Ok(out)
     }
 
     pub fn next_event(&mut self) -> Result<Option<Event>, CacheError> {
@@ -425,7 +487,8 @@ pub fn open_or_build(
 pub struct EventStore {
     paths: Vec<PathBuf>,
     rules: Vec<MarketRules>,
-    events: Vec<Event>,
+    /// The events in order, in the parts they were decoded in.
+    parts: Vec<Vec<Event>>,
     markets: Vec<MarketRules>,
     stats: StreamStats,
 }
@@ -442,13 +505,11 @@ impl EventStore {
         if r.len() > max_events {
             return Ok(None);
         }
-        let n = usize::try_from(r.len()).unwrap_or(0);
-        let mut events = Vec::with_capacity(n);
-        r.read_into(&mut events, n)?;
+        let parts = r.read_parts()?;
         Ok(Some(EventStore {
             paths: paths.to_vec(),
             rules,
-            events,
+            parts,
             markets: r.markets,
             stats: r.stats,
         }))
@@ -459,8 +520,14 @@ impl EventStore {
         self.paths == paths && self.rules == rules
     }
 
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    /// The events, in order.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.parts.iter().flatten()
+    }
+
+    /// The events, in order, in consecutive parts.
+    pub fn parts(&self) -> &[Vec<Event>] {
+        &self.parts
     }
 
     /// As [`CacheReader::markets`].
