@@ -15,7 +15,7 @@ use super::exchange::{Applied, Exchange};
 use super::latency::{Latencies, Rng};
 use super::order::{NewOrder, OrderId, SimEvent};
 use crate::tape::Event;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 enum Request {
     Place(OrderId, NewOrder),
@@ -29,8 +29,9 @@ pub struct Sim {
     rng: Rng,
     /// Requests in flight, by (arrival on the exchange clock, send order).
     to_exchange: BTreeMap<(i64, u64), Request>,
-    /// Answers in flight, by (arrival on the local clock, production order).
-    to_local: BTreeMap<(i64, u64), SimEvent>,
+    /// Answers in flight with their arrival on the local clock, in production order: no
+    /// answer arrives before the one produced ahead of it, so this is also arrival order.
+    to_local: VecDeque<(i64, SimEvent)>,
     seq: u64,
     now: i64,
     /// Local arrival time of the last answer sent: the next one arrives no earlier.
@@ -53,7 +54,7 @@ impl Sim {
             latencies,
             rng: Rng::new(seed),
             to_exchange: BTreeMap::new(),
-            to_local: BTreeMap::new(),
+            to_local: VecDeque::new(),
             seq: 0,
             now: i64::MIN,
             last_answer: i64::MIN,
@@ -132,8 +133,8 @@ impl Sim {
                 .max(self.now)
                 .max(self.last_answer);
             self.last_answer = local;
-            let seq = self.next_seq();
-            self.to_local.insert((local, seq), ev);
+            self.next_seq();
+            self.to_local.push_back((local, ev));
         }
         self.scratch = produced;
     }
@@ -239,7 +240,7 @@ impl Sim {
             .to_exchange
             .first_key_value()
             .map(|(k, _)| k.0.saturating_add(self.latencies.feed_ns));
-        let ans = self.to_local.first_key_value().map(|(k, _)| k.0);
+        let ans = self.to_local.front().map(|a| a.0);
         match (req, ans) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -248,12 +249,10 @@ impl Sim {
 
     /// Answers that have reached the strategy by the local clock, oldest first.
     pub fn poll(&mut self, out: &mut Vec<(i64, SimEvent)>) {
-        while let Some(entry) = self.to_local.first_entry() {
-            if entry.key().0 > self.now {
+        while self.to_local.front().is_some_and(|a| a.0 <= self.now) {
+            let Some((at, ev)) = self.to_local.pop_front() else {
                 break;
-            }
-            let at = entry.key().0;
-            let ev = entry.remove();
+            };
             if let SimEvent::Balance { currency, balance } = &ev {
                 self.balances.insert(currency.clone(), *balance);
             }
@@ -264,10 +263,7 @@ impl Sim {
     /// Ends the run: everything in flight is delivered, as if time ran on.
     pub fn finish(&mut self, out: &mut Vec<(i64, SimEvent)>) {
         self.run_exchange_until(i64::MAX);
-        self.now = self
-            .to_local
-            .last_key_value()
-            .map_or(self.now, |(k, _)| k.0.max(self.now));
+        self.now = self.to_local.back().map_or(self.now, |a| a.0.max(self.now));
         self.poll(out);
     }
 }

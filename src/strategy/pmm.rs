@@ -324,7 +324,7 @@ impl Strategy for PureMarketMaking {
         for id in std::mem::take(&mut self.live).into_keys() {
             ctx.cancel(id);
         }
-        let r = ctx.rules(m).clone();
+        let r = ctx.rules(m);
         let mut quote = ctx.available(&r.quote_unit);
         let mut base = ctx.available(&r.base_unit);
         for (side, price, amount) in want {
