@@ -141,6 +141,9 @@ pub(super) fn deliver(
     strategy: &mut dyn Strategy,
     sim: &mut Sim,
 ) {
+    if answers.is_empty() {
+        return;
+    }
     for (at, ev) in answers.drain(..) {
         let mut ctx = Ctx::new(sim);
         match ev {

@@ -105,6 +105,8 @@ pub struct Markouts {
     acc: Vec<(Acc, Acc, i128)>,
     /// Rows complete and not yet taken, oldest first.
     done: VecDeque<MarkoutRecord>,
+    /// Whether rows are made: a run without tables keeps only the statistics.
+    rows: bool,
     /// No fill is pending past this time: the run has ended.
     ended: bool,
     /// The earliest horizon target not yet resolved (`i64::MAX` for none): an instant at or
@@ -134,6 +136,7 @@ impl Markouts {
             cursor: vec![0; n],
             acc: vec![Default::default(); n],
             done: VecDeque::new(),
+            rows: true,
             ended: false,
             next_due: i64::MAX,
         }
@@ -200,6 +203,11 @@ impl Markouts {
             .unwrap_or(i64::MAX)
     }
 
+    /// Makes no rows from now on, only the statistics.
+    pub fn without_rows(&mut self) {
+        self.rows = false;
+    }
+
     /// Rows complete and not yet taken.
     #[inline]
     pub fn has_rows(&self) -> bool {
@@ -240,28 +248,31 @@ impl Markouts {
             for c in &mut self.cursor {
                 *c = c.saturating_sub(1);
             }
-            let row = self.record(p);
-            self.done.push_back(row);
+            if let Some(row) = self.record(p) {
+                self.done.push_back(row);
+            }
         }
     }
 
-    fn record(&mut self, p: Pending) -> MarkoutRecord {
+    /// Adds a complete fill to the statistics; its row, when rows are made.
+    fn record(&mut self, p: Pending) -> Option<MarkoutRecord> {
         let (pp, ap) = (self.price_precision, self.amount_precision);
         let amount = crate::fixed::to_decimal(p.amount, ap);
+        if !self.rows {
+            for (h, m) in p.mids.iter().enumerate() {
+                if let Some(m) = *m {
+                    self.add(h, &p, m, amount);
+                }
+            }
+            return None;
+        }
         let at = p
             .mids
             .iter()
             .enumerate()
             .map(|(h, m)| {
                 let m = (*m)?;
-                // The mid has one more decimal than the price.
-                let edge = p.sign * (m - p.price * 10);
-                let bps = Decimal::from_i128_with_scale(edge.checked_mul(1000)?, 0)
-                    .checked_div(Decimal::from_i128_with_scale(p.price, 0))?;
-                let value = edge.checked_mul(p.amount)?;
-                let (buy, sell, total) = &mut self.acc[h];
-                if p.sign > 0 { buy } else { sell }.add(bps, amount);
-                *total = total.saturating_add(value);
+                let (bps, value) = self.add(h, &p, m, amount)?;
                 Some((
                     Price::new(m, pp + 1),
                     bps.round_dp(4).normalize(),
@@ -269,7 +280,7 @@ impl Markouts {
                 ))
             })
             .collect();
-        MarkoutRecord {
+        Some(MarkoutRecord {
             time_ns: p.time_ns,
             trade_id: p.trade_id,
             order_id: p.order_id,
@@ -277,7 +288,21 @@ impl Markouts {
             price: p.shown.0,
             amount: p.shown.1,
             at,
-        }
+        })
+    }
+
+    /// Adds fill `p`'s markout at horizon `h`, to the mid `m`, to the statistics; its edge in
+    /// basis points and its quote value (`None` past `i128`).
+    fn add(&mut self, h: usize, p: &Pending, m: i128, amount: Decimal) -> Option<(Decimal, i128)> {
+        // The mid has one more decimal than the price.
+        let edge = p.sign * (m - p.price * 10);
+        let bps = Decimal::from_i128_with_scale(edge.checked_mul(1000)?, 0)
+            .checked_div(Decimal::from_i128_with_scale(p.price, 0))?;
+        let value = edge.checked_mul(p.amount)?;
+        let (buy, sell, total) = &mut self.acc[h];
+        if p.sign > 0 { buy } else { sell }.add(bps, amount);
+        *total = total.saturating_add(value);
+        Some((bps, value))
     }
 
     /// The run ended at `t1` with `mid`: horizons up to `t1` see it, later ones are empty.

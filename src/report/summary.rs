@@ -6,6 +6,7 @@ use super::records::{EquityRecord, FillRecord};
 use super::tables::RunInfo;
 use crate::fixed;
 use crate::sim::BALANCE_SCALE;
+use crate::value::{Funds, Price};
 use crate::venue::Side;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -107,7 +108,9 @@ pub struct Summarizer {
     quote_unit: String,
     /// Time and equity of the first row; of the last, with its base and mid.
     first: Option<(i64, i128)>,
-    last: Option<(i64, i128, Decimal, Decimal)>,
+    last: Option<(i64, i128, Funds, Price)>,
+    /// The last row's base and its decimal: most rows hold what the one before held.
+    base: Option<(Funds, Decimal)>,
     fees: BTreeMap<String, i128>,
     vb: Decimal,
     vq: Decimal,
@@ -139,6 +142,7 @@ impl Summarizer {
             quote_unit: quote_unit.into(),
             first: None,
             last: None,
+            base: None,
             fees: BTreeMap::new(),
             vb: Decimal::ZERO,
             vq: Decimal::ZERO,
@@ -197,13 +201,20 @@ impl Summarizer {
 
     pub fn equity(&mut self, r: &EquityRecord) {
         let e = r.equity.units_at(self.es).unwrap_or(0);
-        let (base, mid) = (r.base.text_decimal(), r.mid.text_decimal());
+        let base = match self.base {
+            Some((f, d)) if f == r.base => d,
+            _ => {
+                let d = r.base.text_decimal();
+                self.base = Some((r.base, d));
+                d
+            }
+        };
         if self.first.is_none() {
             self.first = Some((r.time_ns, e));
             self.pos = base;
-            self.cost = base.saturating_mul(mid);
+            self.cost = base.saturating_mul(r.mid.text_decimal());
         }
-        self.last = Some((r.time_ns, e, base, mid));
+        self.last = Some((r.time_ns, e, r.base, r.mid));
         self.peak = self.peak.max(e);
         if self.peak - e > self.dd {
             self.dd = self.peak - e;
@@ -236,7 +247,9 @@ impl Summarizer {
         let (e1, base1, mid1) = self
             .last
             .as_ref()
-            .map_or((0, Decimal::ZERO, Decimal::ZERO), |l| (l.1, l.2, l.3));
+            .map_or((0, Decimal::ZERO, Decimal::ZERO), |l| {
+                (l.1, l.2.text_decimal(), l.3.text_decimal())
+            });
         let (pos, cost) = (self.pos, self.cost);
         let unreal = if base1 > Decimal::ZERO && pos > Decimal::ZERO {
             base1.saturating_mul(mid1.saturating_sub(cost.checked_div(pos).unwrap_or_default()))

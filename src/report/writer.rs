@@ -117,7 +117,7 @@ impl ResultWriter {
         };
         #[cfg(feature = "parquet")]
         let labels = analytics.markouts().labels().to_vec();
-        let mut w = Self::summary_only(scales.equity, analytics);
+        let mut w = Self::gathering(scales.equity, analytics);
         w.dir = dir.to_path_buf();
         #[cfg(feature = "parquet")]
         {
@@ -131,7 +131,13 @@ impl ResultWriter {
 
     /// Gathers the summary only: no folder, no tables, no charts (a sweep's runs outside its
     /// top results). The summary is the one [`create`](Self::create) would give.
-    pub fn summary_only(equity_scale: u32, analytics: Analytics) -> Self {
+    pub fn summary_only(equity_scale: u32, mut analytics: Analytics) -> Self {
+        analytics.markouts_mut().without_rows();
+        Self::gathering(equity_scale, analytics)
+    }
+
+    /// A writer that gathers the summary, its folder and tables not yet set.
+    fn gathering(equity_scale: u32, analytics: Analytics) -> Self {
         let m = analytics.market();
         ResultWriter {
             dir: PathBuf::new(),

@@ -254,7 +254,12 @@ impl Sim {
                 break;
             };
             if let SimEvent::Balance { currency, balance } = &ev {
-                self.balances.insert(currency.clone(), *balance);
+                match self.balances.get_mut(currency.as_str()) {
+                    Some(b) => *b = *balance,
+                    None => {
+                        self.balances.insert(currency.clone(), *balance);
+                    }
+                }
             }
             out.push((at, ev));
         }
