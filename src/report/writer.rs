@@ -210,10 +210,17 @@ impl ResultWriter {
     }
 
     /// The first write error, naming the folder, taken.
-    #[inline]
+    #[inline(always)]
     pub fn failure(&mut self) -> Option<ReportError> {
-        // Checked before taking: this runs every instant, and taking moves a whole error.
-        self.failed.as_ref()?;
+        // Checked here, the taking apart: this runs every instant of every run.
+        if self.failed.is_none() {
+            return None;
+        }
+        self.take_failure()
+    }
+
+    #[cold]
+    fn take_failure(&mut self) -> Option<ReportError> {
         let e = self.failed.take()?;
         Some(ReportError::Writing {
             dir: self.dir.clone(),
