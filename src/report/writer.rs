@@ -213,9 +213,7 @@ impl ResultWriter {
     #[inline(always)]
     pub fn failure(&mut self) -> Option<ReportError> {
         // Checked here, the taking apart: this runs every instant of every run.
-        if self.failed.is_none() {
-            return None;
-        }
+        self.failed.as_ref()?;
         self.take_failure()
     }
 
