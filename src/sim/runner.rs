@@ -133,7 +133,6 @@ impl Sim {
                 .max(self.now)
                 .max(self.last_answer);
             self.last_answer = local;
-            self.next_seq();
             self.to_local.push_back((local, ev));
         }
         self.scratch = produced;

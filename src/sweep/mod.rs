@@ -450,13 +450,11 @@ impl Sweep {
                 .collect::<Result<Vec<_>, SweepError>>()?;
             match &store {
                 // The kept runs share passes over the book too, each writing its folder.
-                Some(m) if top.iter().all(|s| s.end_ns == top[0].end_ns) => {
-                    share_passes(&top, threads).par_iter().try_for_each(|runs| {
-                        run_together(runs, m, true)?;
-                        runs.iter().for_each(|_| tick());
-                        Ok::<(), SweepError>(())
-                    })
-                }
+                Some(m) => share_passes(&top, threads).par_iter().try_for_each(|runs| {
+                    run_together(runs, m, true)?;
+                    runs.iter().for_each(|_| tick());
+                    Ok::<(), SweepError>(())
+                }),
                 _ => top.par_iter().try_for_each(|s| {
                     run_one(s, true)?;
                     tick();
@@ -520,7 +518,6 @@ pub struct Options {
     pub stop: Option<Arc<AtomicBool>>,
 }
 
-/// `run-00001` for run 0.
 /// `items` in groups that share one pass over the book, of at most [`GROUP`]: two groups a
 /// thread, so that a thread done early takes another's, unless that would leave fewer than
 /// [`SHARED`] to share a pass. A group takes every `count`th item, so that the groups mix the
@@ -539,6 +536,7 @@ fn share_passes<T>(items: &[T], threads: usize) -> Vec<Vec<&T>> {
         .collect()
 }
 
+/// `run-00001` for run 0.
 pub fn run_name(i: usize) -> String {
     format!("run-{:05}", i + 1)
 }
